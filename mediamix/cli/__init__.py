@@ -1,0 +1,52 @@
+"""The command line: `mediamix COMMAND ...`.
+
+Each group of commands lives in its own module and is registered here. Heavy libraries
+(JAX, cvxpy) are imported inside the commands so `mediamix --help` stays fast. Errors of
+the project's own types are caught once here and printed as one message, no traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from mediamix import __version__
+from mediamix.errors import MediamixError
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except MediamixError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Group)
+@click.version_option(__version__, prog_name="mediamix")
+def cli() -> None:
+    """mediamix: media mix models, budget plans, reports and real-time bidding."""
+
+
+def _register() -> None:
+    from mediamix.cli import (
+        data_cmds,
+        demo_cmds,
+        model_cmds,
+        optimize_cmds,
+        report_cmds,
+        rtb_cmds,
+    )
+
+    for module in (data_cmds, model_cmds, optimize_cmds, report_cmds, rtb_cmds, demo_cmds):
+        for command in getattr(module, "COMMANDS", []):
+            cli.add_command(command)
+
+
+_register()
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,5 @@
+"""CLI commands: model."""
+
+from __future__ import annotations
+
+COMMANDS: list = []

@@ -1,0 +1,5 @@
+"""CLI commands: optimize."""
+
+from __future__ import annotations
+
+COMMANDS: list = []

@@ -1,0 +1,5 @@
+"""CLI commands: rtb."""
+
+from __future__ import annotations
+
+COMMANDS: list = []

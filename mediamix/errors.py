@@ -1,0 +1,27 @@
+"""The project's own exception types.
+
+Each is raised with a message that names the place (column, row, value, parameter) and
+the fix. They are caught once at the edges (CLI, HTTP) and shown as one clear message.
+"""
+
+from __future__ import annotations
+
+
+class MediamixError(Exception):
+    """Base class of every error a user can cause and fix."""
+
+
+class DataError(MediamixError, ValueError):
+    """The input data is unusable as given (missing column, bad value, bad dates, ...)."""
+
+
+class SpecError(MediamixError, ValueError):
+    """A model specification, prior, problem file or parameter is invalid."""
+
+
+class InfeasibleError(MediamixError):
+    """The constraints of an allocation problem cannot all hold at once."""
+
+
+class ConvergenceError(MediamixError):
+    """A sampler or solver did not reach a usable answer."""
