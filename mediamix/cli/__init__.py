@@ -38,9 +38,18 @@ def _register() -> None:
         optimize_cmds,
         report_cmds,
         rtb_cmds,
+        simulate_cmds,
     )
 
-    for module in (data_cmds, model_cmds, optimize_cmds, report_cmds, rtb_cmds, demo_cmds):
+    for module in (
+        data_cmds,
+        simulate_cmds,
+        model_cmds,
+        optimize_cmds,
+        report_cmds,
+        rtb_cmds,
+        demo_cmds,
+    ):
         for command in getattr(module, "COMMANDS", []):
             cli.add_command(command)
 
