@@ -1,1 +1,28 @@
-"""mediamix.data."""
+"""mediamix.data: loading, validation, diagnostics, scaling and simulation with ground truth.
+
+The simulator is the submodule `mediamix.data.simulate` (``from mediamix.data.simulate import
+simulate``); it imports JAX when called, so importing `mediamix.data` stays light.
+"""
+
+from mediamix.data.dataset import ChannelSpec, Dataset, DataSpec, load_yaml
+from mediamix.data.diagnostics import Check, Diagnostics, diagnostics
+from mediamix.data.loaders import read_sql, read_table
+from mediamix.data.scaling import DatasetScalers, Scaler, fit_scalers
+from mediamix.data.validation import estimate_n_params, min_rows_required
+
+__all__ = [
+    "ChannelSpec",
+    "Check",
+    "DataSpec",
+    "Dataset",
+    "DatasetScalers",
+    "Diagnostics",
+    "Scaler",
+    "diagnostics",
+    "estimate_n_params",
+    "fit_scalers",
+    "load_yaml",
+    "min_rows_required",
+    "read_sql",
+    "read_table",
+]
