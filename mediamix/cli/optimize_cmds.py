@@ -64,7 +64,9 @@ def optimize_cmd(
         frontier = run_sweep(problem, parse_sweep(sweep))
         plan = replace(plan, frontier=frontier)
         if plot:
-            plot_frontier(frontier, plot)
+            chosen = None if problem.budget is None else {"budget": problem.budget, "kpi": plan.kpi}
+            plot_frontier(frontier, plot, chosen=chosen)
+            click.echo(f"wrote {plot}", err=True)
     text = plan.to_json() if fmt == "json" else plan.table()
     if output:
         with open(output, "w") as fh:

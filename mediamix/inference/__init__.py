@@ -1,1 +1,1 @@
-"""mediamix.inference."""
+"""mediamix.inference: NUTS, SVI and MAP fits, diagnostics, and the FittedModel."""

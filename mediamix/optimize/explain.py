@@ -8,7 +8,8 @@ dual value).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -158,14 +159,24 @@ def parse_sweep(text: str) -> list[float]:
     return [a + i * s for i in range(k + 1)]
 
 
-def plot_frontier(frontier: list[dict[str, Any]], path: str) -> None:
-    """Write the frontier (budget -> KPI) as an HTML plot."""
-    import plotly.graph_objects as go
+def plot_frontier(
+    frontier: Sequence[Mapping[str, Any]],
+    path: str | Path,
+    chosen: Mapping[str, float] | None = None,
+) -> None:
+    """Write the frontier (budget -> optimal KPI) as one self-contained HTML file.
 
-    fig = go.Figure(
-        go.Scatter(
-            x=[f["budget"] for f in frontier], y=[f["kpi"] for f in frontier], mode="lines+markers"
-        )
+    The figure is `mediamix.report.figures.frontier` (the same as in the report and the web
+    planner); plotly.js is inlined so the file opens offline. ``chosen``
+    (``{"budget": .., "kpi": ..}``) marks the recommended plan.
+    """
+    from mediamix.report.figures import frontier as frontier_figure
+    from mediamix.report.html import FIGURE_CONFIG
+
+    fig = frontier_figure(frontier, chosen=chosen)
+    fig.write_html(
+        str(path),
+        include_plotlyjs=True,
+        full_html=True,
+        config=FIGURE_CONFIG,
     )
-    fig.update_layout(title="Efficient frontier", xaxis_title="budget", yaxis_title="expected KPI")
-    fig.write_html(path, include_plotlyjs="cdn")

@@ -1,0 +1,140 @@
+"""ROAS, marginal ROAS, cost per incremental KPI, the per-channel summary and summary.json.
+
+Definitions (all over the fitted window, i.e. the training periods):
+
+- ROAS_c = kpi_value * sum_t contribution_tc / sum_t spend_tc.
+- mROAS_c (marginal ROAS at current spend) = kpi_value * (extra KPI when the channel's spend
+  rises by 1% in every period of the window, run through the full model incl. adstock and
+  saturation, counted within the window) / (the extra spend, 1% of the window's spend).
+- Cost per incremental KPI_c = sum_t spend_tc / sum_t contribution_tc.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mediamix.analysis._util import interval, triple
+
+MROAS_DEFINITION = (
+    "extra KPI value within the fitted window from +1% spend in every period of the channel "
+    "(through the full model incl. adstock), divided by the extra spend"
+)
+ROAS_DEFINITION = "channel contribution (KPI value) over the fitted window divided by its spend"
+
+
+def _window_spend(fitted) -> np.ndarray:
+    return fitted.data.spend[: fitted.n_train].sum(0)
+
+
+def contribution_totals(fitted) -> np.ndarray:
+    """Draws of each channel's total contribution over the fitted window, (S, C)."""
+    return fitted.contribution_draws()[:, : fitted.n_train].sum(1)
+
+
+def roas_draws(fitted) -> np.ndarray:
+    """Draws of ROAS per channel, (S, C) (NaN for a channel without spend)."""
+    spend = _window_spend(fitted)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (
+            fitted.spec.kpi_value * contribution_totals(fitted) / np.where(spend > 0, spend, np.nan)
+        )
+
+
+def mroas_draws(fitted, step: float = 0.01) -> np.ndarray:
+    """Draws of marginal ROAS per channel at current spend, (S, C); see the module doc."""
+    n = fitted.n_train
+    base = fitted.expected_kpi()[:, :n].sum(1)
+    spend = _window_spend(fitted)
+    out = np.full((fitted.n_draws, len(fitted.channel_names)), np.nan)
+    for c in range(len(fitted.channel_names)):
+        if spend[c] <= 0:
+            continue
+        media = fitted.data.media.copy()
+        media[:n, c] *= 1 + step
+        up = fitted.expected_kpi(media)[:, :n].sum(1)
+        out[:, c] = fitted.spec.kpi_value * (up - base) / (step * spend[c])
+    return out
+
+
+def summary(fitted, level: float = 0.9) -> pd.DataFrame:
+    """One row per channel: spend, contribution, ROAS, mROAS, cost per KPI, with intervals."""
+    spend = _window_spend(fitted)
+    contrib = contribution_totals(fitted)
+    roas = roas_draws(fitted)
+    mroas = mroas_draws(fitted)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cpk = np.where(contrib > 0, spend / contrib, np.nan)
+    total_kpi = fitted.data.kpi[: fitted.n_train].sum()
+    rows = []
+    for i, name in enumerate(fitted.channel_names):
+        row: dict[str, Any] = {
+            "channel": name,
+            "spend": float(spend[i]),
+            "spend_share": float(spend[i] / spend.sum()) if spend.sum() > 0 else np.nan,
+        }
+        for key, d in (("contribution", contrib), ("roas", roas), ("mroas", mroas),
+                       ("cost_per_kpi", cpk)):  # fmt: skip
+            m, lo, hi = interval(d[:, i], level)
+            row[f"{key}_mean"], row[f"{key}_lower"], row[f"{key}_upper"] = m, lo, hi
+        row["contribution_share"] = row["contribution_mean"] / total_kpi
+        rows.append(row)
+    df = pd.DataFrame(rows).set_index("channel")
+    df.attrs["level"] = level
+    df.attrs["method"] = fitted.method
+    return df
+
+
+def to_json(fitted, level: float = 0.9) -> dict[str, Any]:
+    """The content of summary.json (plain JSON types; NaN -> null)."""
+    spend = _window_spend(fitted)
+    contrib = contribution_totals(fitted)
+    roas = roas_draws(fitted)
+    mroas = mroas_draws(fitted)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cpk = np.where(contrib > 0, spend / contrib, np.nan)
+    ekpi = fitted.expected_kpi()[:, : fitted.n_train].sum(1)
+    base = ekpi - contrib.sum(1)
+    diag = fitted.diagnostics.to_dict() if fitted.diagnostics else {}
+    note = None
+    if fitted.method == "svi":
+        note = "SVI intervals are approximate and usually too narrow; use NUTS for reporting"
+    elif fitted.method == "map":
+        note = "MAP is a point estimate: lower = mean = upper"
+    channels = {}
+    for i, name in enumerate(fitted.channel_names):
+        channels[name] = {
+            "spend": float(spend[i]),
+            "current_spend_per_period": float(spend[i] / fitted.n_train),
+            "contribution": triple(contrib[:, i], level),
+            "roas": triple(roas[:, i], level),
+            "mroas": triple(mroas[:, i], level),
+            "cost_per_kpi": triple(cpk[:, i], level),
+        }
+        if not fitted.plan.additive:
+            channels[name]["elasticity"] = triple(fitted.params["beta"][:, i], level)
+    d = fitted.data
+    return {
+        "method": fitted.method,
+        "form": fitted.spec.form,
+        "fit_seconds": fitted.fit_seconds,
+        "level": level,
+        "n_draws": fitted.n_draws,
+        "intervals_note": note,
+        "definitions": {"roas": ROAS_DEFINITION, "mroas": MROAS_DEFINITION},
+        "window": {
+            "start": str(d.dates[0].astype("datetime64[D]")),
+            "end": str(d.dates[fitted.n_train - 1].astype("datetime64[D]")),
+            "periods": fitted.n_train,
+            "holdout": int(d.n_periods - fitted.n_train),
+        },
+        "kpi": {
+            "total": float(d.kpi[: fitted.n_train].sum()),
+            "baseline": triple(base, level),
+            "media": triple(contrib.sum(1), level),
+        },  # fmt: skip
+        "channels": channels,
+        "diagnostics": diag,
+    }

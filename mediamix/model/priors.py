@@ -1,0 +1,228 @@
+"""Priors: a small, serialisable description of a distribution, and the defaults.
+
+A :class:`Prior` is a distribution name plus its parameters, e.g.
+``Prior("half_normal", {"scale": 0.5})``. It is written in YAML as
+``{dist: half_normal, scale: 0.5}``. All defaults are stated on the *scaled* data: the KPI
+divided by its mean and each channel's media divided by its mean, so one set of defaults works
+for sales in units, revenue in millions or sign-ups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from mediamix.errors import SpecError
+
+# name -> (parameter names in order, parameters that must be > 0)
+DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "normal": (("loc", "scale"), ("scale",)),
+    "half_normal": (("scale",), ("scale",)),
+    "lognormal": (("loc", "scale"), ("scale",)),
+    "gamma": (("concentration", "rate"), ("concentration", "rate")),
+    "beta": (("concentration1", "concentration0"), ("concentration1", "concentration0")),
+    "student_t": (("df", "loc", "scale"), ("df", "scale")),
+    "half_cauchy": (("scale",), ("scale",)),
+    "laplace": (("loc", "scale"), ("scale",)),
+    "exponential": (("rate",), ("rate",)),
+    "uniform": (("low", "high"), ()),
+    "truncated_normal": (("loc", "scale", "low"), ("scale",)),
+}
+
+# support of each distribution: "real", "positive" or "unit" (0, 1)
+SUPPORT = {
+    "normal": "real",
+    "student_t": "real",
+    "laplace": "real",
+    "uniform": "interval",
+    "half_normal": "positive",
+    "lognormal": "positive",
+    "gamma": "positive",
+    "half_cauchy": "positive",
+    "exponential": "positive",
+    "truncated_normal": "positive",
+    "beta": "unit",
+}
+
+
+@dataclass(frozen=True)
+class Prior:
+    """A named distribution with its parameters (scalars, or one value per channel)."""
+
+    dist: str
+    params: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.dist not in DISTRIBUTIONS:
+            import difflib
+
+            close = difflib.get_close_matches(str(self.dist), list(DISTRIBUTIONS), n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise SpecError(
+                f"unknown prior distribution '{self.dist}'; known: "
+                f"{', '.join(DISTRIBUTIONS)}.{hint}"
+            )
+        names, positive = DISTRIBUTIONS[self.dist]
+        params = dict(self.params)
+        missing = [n for n in names if n not in params]
+        extra = [n for n in params if n not in names]
+        if missing or extra:
+            raise SpecError(
+                f"prior '{self.dist}' takes parameters {list(names)}"
+                + (f"; missing {missing}" if missing else "")
+                + (f"; unknown {extra}" if extra else "")
+            )
+        clean = {}
+        for n in names:
+            try:
+                v = float(params[n])
+            except (TypeError, ValueError):
+                raise SpecError(
+                    f"prior '{self.dist}': parameter '{n}' must be a number (got {params[n]!r})"
+                ) from None
+            if not np.isfinite(v):
+                raise SpecError(f"prior '{self.dist}': parameter '{n}' must be finite")
+            if n in positive and v <= 0:
+                raise SpecError(
+                    f"prior '{self.dist}': parameter '{n}' must be > 0 (got {v}); "
+                    "a scale or rate is positive"
+                )
+            clean[n] = v
+        if self.dist == "uniform" and clean["high"] <= clean["low"]:
+            raise SpecError("prior 'uniform': 'high' must be greater than 'low'")
+        object.__setattr__(self, "params", clean)
+
+    @classmethod
+    def from_value(cls, value: Any, where: str = "prior") -> Prior:
+        """Build from ``Prior``, ``{dist: ..., **params}`` or ``[dist, {params}]``."""
+        if isinstance(value, Prior):
+            return value
+        if isinstance(value, Mapping):
+            d = dict(value)
+            if "dist" not in d:
+                raise SpecError(
+                    f"{where}: a prior needs 'dist' (one of {', '.join(DISTRIBUTIONS)}), "
+                    f"e.g. {{dist: half_normal, scale: 0.5}} (got {value!r})"
+                )
+            dist = d.pop("dist")
+            if "params" in d and isinstance(d["params"], Mapping):
+                d = dict(d["params"])
+            try:
+                return cls(str(dist), d)
+            except SpecError as exc:
+                raise SpecError(f"{where}: {exc}") from None
+        raise SpecError(
+            f"{where}: a prior must be a mapping like {{dist: normal, loc: 0, scale: 1}}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"dist": self.dist, **self.params}
+
+    @property
+    def support(self) -> str:
+        return SUPPORT[self.dist]
+
+    def mean(self) -> float:
+        """Prior mean (used for summaries and initial values)."""
+        p = self.params
+        d = self.dist
+        if d in ("normal", "laplace", "student_t"):
+            return p["loc"]
+        if d == "half_normal":
+            return p["scale"] * np.sqrt(2 / np.pi)
+        if d == "lognormal":
+            return float(np.exp(p["loc"] + p["scale"] ** 2 / 2))
+        if d == "gamma":
+            return p["concentration"] / p["rate"]
+        if d == "beta":
+            return p["concentration1"] / (p["concentration1"] + p["concentration0"])
+        if d == "exponential":
+            return 1 / p["rate"]
+        if d == "uniform":
+            return (p["low"] + p["high"]) / 2
+        return float("nan")
+
+
+def to_numpyro(dist: str, params: Mapping[str, Any]):
+    """A numpyro distribution from a name and (possibly per-channel array) parameters."""
+    import jax.numpy as jnp
+    import numpyro.distributions as nd
+
+    p = {k: jnp.asarray(v, dtype=jnp.float32) for k, v in params.items()}
+    if dist == "normal":
+        return nd.Normal(p["loc"], p["scale"])
+    if dist == "half_normal":
+        return nd.HalfNormal(p["scale"])
+    if dist == "lognormal":
+        return nd.LogNormal(p["loc"], p["scale"])
+    if dist == "gamma":
+        return nd.Gamma(p["concentration"], p["rate"])
+    if dist == "beta":
+        return nd.Beta(p["concentration1"], p["concentration0"])
+    if dist == "student_t":
+        return nd.StudentT(p["df"], p["loc"], p["scale"])
+    if dist == "half_cauchy":
+        return nd.HalfCauchy(p["scale"])
+    if dist == "laplace":
+        return nd.Laplace(p["loc"], p["scale"])
+    if dist == "exponential":
+        return nd.Exponential(p["rate"])
+    if dist == "uniform":
+        return nd.Uniform(p["low"], p["high"])
+    if dist == "truncated_normal":
+        return nd.TruncatedNormal(p["loc"], p["scale"], low=p["low"])
+    raise SpecError(f"unknown prior distribution '{dist}'")  # pragma: no cover
+
+
+# Defaults of the parameters of the transforms, on scaled media (mean 1 per channel).
+SATURATION_PRIORS: dict[str, dict[str, Prior]] = {
+    "hill": {"k": Prior("gamma", {"concentration": 2.0, "rate": 2.0}),
+             "s": Prior("gamma", {"concentration": 3.0, "rate": 2.0})},
+    "logistic": {"lam": Prior("gamma", {"concentration": 3.0, "rate": 2.0})},
+    "exponential": {"k": Prior("gamma", {"concentration": 2.0, "rate": 1.0})},
+    "michaelis_menten": {"k": Prior("gamma", {"concentration": 2.0, "rate": 2.0})},
+    "log1p": {"scale": Prior("gamma", {"concentration": 2.0, "rate": 2.0})},
+    "power": {"alpha": Prior("beta", {"concentration1": 2.0, "concentration0": 2.0})},
+    "sigmoid": {"r": Prior("gamma", {"concentration": 3.0, "rate": 1.0}),
+                "m": Prior("gamma", {"concentration": 2.0, "rate": 2.0})},
+}  # fmt: skip
+
+# The coefficient of each family: the parameter the response scales with linearly.
+COEFFICIENT = {"log1p": "a", "power": "a"}
+
+ADSTOCK_PRIORS: dict[str, dict[str, Prior]] = {
+    "geometric": {"lam": Prior("beta", {"concentration1": 2.0, "concentration0": 2.0})},
+    "weibull_cdf": {"shape": Prior("gamma", {"concentration": 2.0, "rate": 1.0}),
+                    "scale": Prior("gamma", {"concentration": 2.0, "rate": 1.0})},
+    "weibull_pdf": {"shape": Prior("gamma", {"concentration": 2.0, "rate": 1.0}),
+                    "scale": Prior("gamma", {"concentration": 2.0, "rate": 1.0})},
+    "delayed": {"lam": Prior("beta", {"concentration1": 2.0, "concentration0": 2.0}),
+                "theta": Prior("half_normal", {"scale": 2.0})},
+}  # fmt: skip
+
+
+def coefficient_name(family: str) -> str:
+    return COEFFICIENT.get(family, "beta")
+
+
+def default_priors(form: str) -> dict[str, Prior]:
+    """Defaults of the non-transform sites, for the additive or multiplicative form."""
+    additive = form == "additive"
+    return {
+        "intercept": Prior("normal", {"loc": 0.5 if additive else 0.0, "scale": 1.0}),
+        "trend": Prior("normal", {"loc": 0.0, "scale": 0.5}),
+        "trend_delta": Prior("laplace", {"loc": 0.0, "scale": 0.1}),
+        "season": Prior("normal", {"loc": 0.0, "scale": 0.3}),
+        "dow": Prior("normal", {"loc": 0.0, "scale": 0.3}),
+        "event": Prior("normal", {"loc": 0.0, "scale": 0.3}),
+        "control": Prior("normal", {"loc": 0.0, "scale": 0.3}),
+        "control_signed": Prior("half_normal", {"scale": 0.3}),
+        "beta": Prior("half_normal", {"scale": 0.3}),
+        "effect": Prior("half_normal", {"scale": 0.3}),
+        "roas": Prior("lognormal", {"loc": 0.0, "scale": 0.7}),
+        "sigma": Prior("half_normal", {"scale": 0.3}),
+        "nu": Prior("gamma", {"concentration": 2.0, "rate": 0.1}),
+    }

@@ -1,0 +1,372 @@
+"""The self-contained HTML report: one file, works offline, no CDN.
+
+plotly.js is inlined once (from the installed ``plotly`` package); each figure is a ``<div>``
+with its data (``fig.to_html(full_html=False, include_plotlyjs=False)``). Sections appear
+only when the run holds their data (e.g. the budget plan only when ``plan.json`` exists).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import plotly.graph_objects as go
+
+from mediamix.errors import SpecError
+from mediamix.report import figures as F
+from mediamix.report.run import RunData, load_run
+
+TEMPLATE_NAME = "report.html.j2"
+FIGURE_CONFIG = {"displaylogo": False, "responsive": True}
+
+# Section headings (stable: the tests and the web page look for them).
+SECTIONS = {
+    "data": "Data checks",
+    "fit": "Model fit vs actual",
+    "sampler": "Fit diagnostics",
+    "decomposition": "Decomposition over time",
+    "roas": "ROAS and marginal ROAS",
+    "curves": "Response curves",
+    "adstock": "Adstock decay",
+    "plan": "Budget plan",
+}
+
+
+@dataclass
+class Section:
+    """One block of the report: a heading, short text, tables and figures (HTML)."""
+
+    key: str
+    title: str
+    text: list[str] = field(default_factory=list)
+    blocks: list[tuple[str, Any]] = field(default_factory=list)  # ("figure", html) | ("table", t)
+
+    def figure(self, name: str, fig: go.Figure) -> None:
+        self.blocks.append(("figure", (name, fig)))
+
+    def table(self, table: dict[str, Any]) -> None:
+        self.blocks.append(("table", table))
+
+    @property
+    def figures(self) -> dict[str, go.Figure]:
+        return dict(b for k, b in self.blocks if k == "figure")
+
+    @property
+    def tables(self) -> list[dict[str, Any]]:
+        return [b for k, b in self.blocks if k == "table"]
+
+
+def figure_html(fig: go.Figure, div_id: str | None = None) -> str:
+    """A figure as an HTML fragment that relies on plotly.js already being on the page."""
+    return fig.to_html(full_html=False, include_plotlyjs=False, config=FIGURE_CONFIG, div_id=div_id)
+
+
+def _table(header, rows, caption: str = "", warn_col: int | None = None) -> dict[str, Any]:
+    return {"header": list(header), "rows": [list(r) for r in rows], "caption": caption,
+            "warn_col": warn_col}  # fmt: skip
+
+
+def _fmt(v: Any, pct: bool = False) -> str:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return "" if v is None else str(v)
+    if f != f:
+        return ""
+    return f"{f:.1%}" if pct else F.fmt_number(f)
+
+
+def _triple(t: Any) -> str:
+    if not isinstance(t, dict) or t.get("mean") is None:
+        return ""
+    s = _fmt(t["mean"])
+    if t.get("lower") is not None and t.get("upper") is not None:
+        s += f" [{_fmt(t['lower'])}, {_fmt(t['upper'])}]"
+    return s
+
+
+def sections(run: RunData) -> list[Section]:
+    """The report's sections for the data ``run`` holds, in reading order."""
+    out: list[Section] = []
+    lvl = run.level
+    if run.data_checks:
+        s = Section("data", SECTIONS["data"])
+        checks = run.data_checks.get("checks") or []
+        if checks:
+            nw = sum(1 for c in checks if c.get("verdict") == "warn")
+            s.text.append(f"{len(checks)} checks on the input data, {nw} warning(s).")
+            s.table(
+                _table(
+                    ("check", "subject", "value", "threshold", "verdict", "advice"),
+                    [
+                        [
+                            c.get("name", ""),
+                            c.get("subject", ""),
+                            _fmt(c.get("value")),
+                            _fmt(c.get("threshold")),
+                            c.get("verdict", ""),
+                            c.get("advice", ""),
+                        ]
+                        for c in checks
+                    ],  # fmt: skip
+                    warn_col=4,
+                )
+            )
+        corr = run.data_checks.get("correlation") or {}
+        if corr.get("channels") and len(corr["channels"]) > 1:
+            s.figure("correlation", F.correlation_heatmap(corr["channels"], corr["matrix"]))
+        s.text += [f"note: {x}" for x in run.data_checks.get("notes") or []]
+        out.append(s)
+
+    diag = run.fit_diagnostics
+    if run.fit is not None:
+        s = Section("fit", SECTIONS["fit"])
+        f = run.fit
+        n_train = int(f["train"].sum()) if "train" in f.columns else None
+        fit_fig = F.fit_vs_actual(
+            f["date"], f["actual"], f["mean"], f.get("lower"), f.get("upper"),
+            n_train=n_train, level=lvl,
+        )  # fmt: skip
+        s.figure("fit", fit_fig)
+        bits = []
+        if diag.get("in_sample_r2") is not None:
+            bits.append(f"in-sample R² {_fmt(diag['in_sample_r2'])}")
+        if diag.get("in_sample_mape") is not None:
+            bits.append(f"in-sample MAPE {float(diag['in_sample_mape']):.2f}%")
+        if diag.get("holdout_periods"):
+            bits.append(
+                f"hold-out of {diag['holdout_periods']} periods: MAPE "
+                f"{_fmt(diag.get('holdout_mape'))}%, R² {_fmt(diag.get('holdout_r2'))}"
+            )
+        if diag.get("ppc_coverage") is not None:
+            bits.append(
+                f"{_fmt(diag['ppc_coverage'], pct=True)} of observed periods inside the "
+                f"{_fmt(diag.get('ppc_level', lvl), pct=True)} predictive interval"
+            )
+        if bits:
+            s.text.append("; ".join(bits) + ".")
+        out.append(s)
+
+    if diag:
+        s = Section("sampler", SECTIONS["sampler"])
+        s.table(_table(("diagnostic", "value"), F.sampler_rows(diag)))
+        s.text += [f"warning: {w}" for w in diag.get("warnings") or []]
+        if diag.get("converged") is True and not diag.get("warnings"):
+            s.text.append("No warnings.")
+        out.append(s)
+
+    if run.contributions is not None:
+        s = Section("decomposition", SECTIONS["decomposition"])
+        s.figure("decomposition", F.contributions_over_time(run.contributions))
+        kpi = (run.summary or {}).get("kpi") or {}
+        if kpi.get("baseline") or kpi.get("media"):
+            s.text.append(
+                f"Over the fitted window: baseline {_triple(kpi.get('baseline'))}, media "
+                f"{_triple(kpi.get('media'))} (KPI units, {lvl:.0%} intervals)."
+            )
+        out.append(s)
+
+    if run.channels:
+        s = Section("roas", SECTIONS["roas"])
+        s.figure("roas", F.roas(run.channels, level=lvl))
+        rows = [
+            [name, _fmt(c.get("spend")), _triple(c.get("contribution")), _triple(c.get("roas")),
+             _triple(c.get("mroas")), _triple(c.get("cost_per_kpi"))]
+            for name, c in run.channels.items()
+        ]  # fmt: skip
+        s.table(
+            _table(
+                (
+                    "channel",
+                    "spend (window)",
+                    "contribution",
+                    "ROAS",
+                    "marginal ROAS",
+                    "cost per KPI",
+                ),
+                rows,
+                caption=f"mean [{lvl:.0%} interval] over the fitted window",
+            )
+        )
+        defs = (run.summary or {}).get("definitions") or {}
+        s.text += [f"{k}: {v}." for k, v in defs.items()]
+        out.append(s)
+
+    if run.response_curves is not None:
+        s = Section("curves", SECTIONS["curves"])
+        curves = run.response_curves
+        facet = curves["channel"].nunique() > 1
+        s.figure(
+            "response_curves",
+            F.response_curves(curves, run.current_spend, lvl, facet=facet),
+        )
+        s.text.append(
+            "Incremental KPI per period when a channel runs at a constant spend per period "
+            "(steady state, carry-over included); the diamond marks today's spend."
+        )
+        out.append(s)
+
+    if run.adstock_curves is not None:
+        s = Section("adstock", SECTIONS["adstock"])
+        s.figure("adstock", F.adstock_curves(run.adstock_curves, lvl))
+        out.append(s)
+
+    if run.plan:
+        out.append(_plan_section(run.plan))
+    return out
+
+
+def _plan_section(plan: dict[str, Any]) -> Section:
+    s = Section("plan", SECTIONS["plan"])
+    outcome = plan.get("outcome") or {}
+    line = (
+        f"Status {plan.get('status', '?')}, method {plan.get('method', '?')}, objective "
+        f"{plan.get('objective', '?')}; total spend {_fmt(plan.get('spend_total'))}, expected KPI "
+        f"{_fmt(plan.get('kpi'))}"
+    )
+    if outcome.get("p5") is not None:
+        line += f" (5% {_fmt(outcome['p5'])}, 95% {_fmt(outcome.get('p95'))})"
+    if plan.get("gap") is not None:
+        line += f"; optimality gap {_fmt(plan['gap'])}"
+    s.text.append(line + ".")
+    ref = plan.get("reference") or {}
+    if ref.get("kpi") is not None:
+        s.text.append(f"Expected KPI of the current allocation: {_fmt(ref['kpi'])}.")
+    s.figure("allocation", F.plan_allocation(plan))
+    s.table(_table(F.EXPLANATION_COLUMNS, F.explanation_rows(plan), caption="Why this plan"))
+    depts = plan.get("departments") or {}
+    if depts:
+        s.table(
+            _table(
+                ("department", "spend", "budget", "overrun", "shadow price"),
+                [
+                    [
+                        k,
+                        _fmt(d.get("spend")),
+                        _fmt(d.get("budget")),
+                        _fmt(d.get("overrun")),
+                        _fmt(d.get("shadow_price")),
+                    ]
+                    for k, d in depts.items()
+                ],  # fmt: skip
+                caption="shadow price: KPI gained per extra unit of that budget",
+            )
+        )
+    binding = [c for c in plan.get("constraints") or [] if c.get("binding")]
+    if binding:
+        s.table(
+            _table(
+                ("binding constraint", "value", "limit", "shadow price"),
+                [
+                    [
+                        c.get("name", ""),
+                        _fmt(c.get("value")),
+                        _fmt(c.get("rhs")),
+                        _fmt(c.get("shadow_price")),
+                    ]
+                    for c in binding
+                ],  # fmt: skip
+            )
+        )
+    if plan.get("frontier"):
+        chosen = {"budget": plan.get("spend_total"), "kpi": plan.get("kpi")}
+        s.figure("frontier", F.frontier(plan["frontier"], chosen))
+    s.text += [f"note: {m}" for m in plan.get("messages") or []]
+    return s
+
+
+def _env():
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    return Environment(
+        loader=PackageLoader("mediamix.report", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+    )
+
+
+def render(run: RunData, title: str | None = None) -> str:
+    """The report for ``run`` as one HTML string (plotly.js inlined once)."""
+    from markupsafe import Markup
+    from plotly.offline import get_plotlyjs
+
+    secs = sections(run)
+    if not secs:
+        raise SpecError(f"nothing to report in '{run.run_dir}': no results found")
+    summary = run.summary or {}
+    view = [
+        {
+            "key": sec.key,
+            "title": sec.title,
+            "text": sec.text,
+            "blocks": [
+                (k, Markup(figure_html(b[1], div_id=f"figure-{b[0]}")) if k == "figure" else b)
+                for k, b in sec.blocks
+            ],
+        }
+        for sec in secs
+    ]
+    window = summary.get("window") or {}
+    meta = [
+        ("run", str(run.run_dir)),
+        ("method", summary.get("method")),
+        ("form", summary.get("form")),
+        ("window", f"{window['start']} .. {window['end']}" if window.get("start") else None),
+        ("draws", summary.get("n_draws")),
+        ("fit seconds", _fmt(summary.get("fit_seconds")) if "fit_seconds" in summary else None),
+    ]
+    from mediamix import __version__
+
+    return (
+        _env()
+        .get_template(TEMPLATE_NAME)
+        .render(
+            title=title or f"mediamix report: {run.run_dir.name}",
+            plotly_js=Markup(get_plotlyjs()),
+            sections=view,
+            meta=[(k, v) for k, v in meta if v not in (None, "")],
+            notes=list(run.notes),
+            generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            version=__version__,
+        )
+    )
+
+
+def output_path(run_dir: str | Path, out: str | Path | None = None) -> Path:
+    """Where the report goes: ``out``, checked to be writable-looking, or RUN_DIR/report.html."""
+    if out is None:
+        return Path(run_dir) / "report.html"
+    path = Path(out)
+    if path.is_dir():
+        raise SpecError(f"--out '{path}' is a folder; give a file name such as report.html")
+    if not path.parent.exists():
+        raise SpecError(f"the folder of --out '{path}' does not exist; create it first")
+    return path
+
+
+def write_report(
+    run_dir: str | Path,
+    out: str | Path | None = None,
+    title: str | None = None,
+    run: RunData | None = None,
+) -> Path:
+    """Read ``run_dir`` (unless ``run`` was read already) and write the HTML report to
+    ``out`` (default RUN_DIR/report.html)."""
+    path = output_path(run_dir, out)
+    if run is None:
+        run = load_run(run_dir)
+    path.write_text(render(run, title), encoding="utf-8")
+    return path
+
+
+def run_figures(run: RunData | str | Path) -> dict[str, go.Figure]:
+    """Every figure of the report for ``run`` (a `RunData` or a run directory), by name:
+    correlation, fit, decomposition, roas, response_curves, adstock, allocation, frontier
+    (those whose data exists). For the web page (``fig.to_json()``) and PNG export."""
+    if not isinstance(run, RunData):
+        run = load_run(run)
+    out: dict[str, go.Figure] = {}
+    for sec in sections(run):
+        out.update(sec.figures)
+    return out
