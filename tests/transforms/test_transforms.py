@@ -2,6 +2,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mediamix.errors import SpecError
 from mediamix.transforms import ADSTOCKS, SATURATIONS, apply_weights, get_adstock, get_saturation
@@ -158,3 +160,56 @@ def test_transforms_jit():
 def test_bad_lag_is_a_spec_error():
     with pytest.raises(SpecError, match="positive integer"):
         ad.geometric_weights(jnp.array([0.5]), 0)
+
+
+def test_hill_is_half_at_k_and_derivative_matches_finite_differences():
+    for s in (0.5, 1.0, 2.0, 4.0):
+        assert float(sat.hill(3.0, 1.0, 3.0, s)) == pytest.approx(0.5, rel=1e-6)
+    with jax.enable_x64(True):
+        for name in sorted(PARAMS):
+            fam = get_saturation(name)
+            p = fam.complete(PARAMS[name])
+            x = jnp.array([0.7, 1.5, 2.9, 5.3], dtype=jnp.float64)  # off the table's knots
+            h = 1e-6
+            fd = (fam(x + h, **p) - fam(x - h, **p)) / (2 * h)
+            np.testing.assert_allclose(fam.deriv(x, **p), fd, rtol=1e-5, atol=1e-9)
+
+
+_positive = st.floats(0.05, 20.0, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=40, deadline=None)
+@given(beta=_positive, k=_positive, s=st.floats(0.2, 5.0), x1=st.floats(0, 100), dx=_positive)
+def test_hill_is_monotone_and_bounded_by_beta(beta, k, s, x1, dx):
+    y1 = float(sat.hill(x1, beta, k, s))
+    y2 = float(sat.hill(x1 + dx, beta, k, s))
+    assert 0.0 <= y1 <= y2 * (1 + 1e-6) + 1e-9
+    assert y2 <= beta * (1 + 1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    name=st.sampled_from(["logistic", "exponential", "michaelis_menten", "log1p", "power"]),
+    x1=st.floats(0, 50),
+    dx=_positive,
+)
+def test_every_family_is_monotone_and_nonnegative(name, x1, dx):
+    fam = get_saturation(name)
+    p = fam.complete(PARAMS[name])
+    y1, y2 = float(fam(x1, **p)), float(fam(x1 + dx, **p))
+    assert 0.0 <= y1 <= y2 * (1 + 1e-6) + 1e-9
+    assert float(fam.deriv(x1 + dx, **p)) >= 0.0
+
+
+@settings(max_examples=30, deadline=None)
+@given(lam=st.floats(0.0, 0.95), L=st.integers(1, 12), normalize=st.booleans())
+def test_geometric_pulse_is_lambda_power_t_and_mass_is_conserved(lam, L, normalize):
+    T = L + 3
+    x = jnp.zeros((T, 1)).at[0, 0].set(1.0)
+    y = np.asarray(ad.geometric(x, jnp.array([lam]), L=L, normalize=normalize))[:, 0]
+    w = lam ** np.arange(L)
+    if normalize:
+        w = w / w.sum()
+    np.testing.assert_allclose(y[:L], w, rtol=1e-5, atol=1e-7)
+    assert np.all(y[L:] == 0)
+    assert y.sum() == pytest.approx(w.sum(), rel=1e-5)
