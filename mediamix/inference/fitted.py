@@ -265,6 +265,13 @@ class FittedModel:
         b = np.asarray(self.params["beta"])
         return {n: b[:, i] for i, n in enumerate(self.channel_names)}
 
+    @property
+    def plot(self):
+        """The figures of this fit: ``fitted.plot.response_curves()``, ``.roas()``, ..."""
+        from mediamix.report.plot import ModelPlots
+
+        return ModelPlots(self)
+
     def __repr__(self) -> str:
         return (
             f"FittedModel({self.spec.form}, method={self.method}, draws={self.n_draws}, "

@@ -63,6 +63,7 @@ def test_cli_report_on_a_fitted_run(fitted_run, tmp_path: Path):
 def test_model_plots(fitted_run):
     fitted, _ = fitted_run
     plots = ModelPlots(fitted)
+    assert isinstance(fitted.plot, ModelPlots)  # the same figures from the fitted model
     fit = plots.fit()
     (shape,) = fit.layout.shapes
     assert np.datetime64(shape.x0) == fitted.data.dates[fitted.n_train]
