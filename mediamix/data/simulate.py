@@ -42,7 +42,6 @@ _PERIODS_PER_WEEK = {"D": 7.0, "W": 1.0, "M": 12.0 / (365.25 / 7.0)}
 _YEAR = {"D": 365.25, "W": 365.25 / 7.0, "M": 12.0}
 _MAX_LAG = {"D": 21, "W": 8, "M": 3}
 _PANDAS_FREQ = {"D": "D", "W": "W-MON", "M": "MS"}
-_AMPLITUDE = {"log1p": "a", "power": "a"}
 
 
 def _weeks(n_weeks: float, freq: str) -> int:
@@ -149,7 +148,9 @@ def _saturation_shape(rng: np.random.Generator, family: str, m: np.ndarray) -> d
 
 def amplitude_name(saturation: str) -> str:
     """The parameter that scales a response family's output (``beta``, or ``a``)."""
-    return _AMPLITUDE.get(saturation, "beta")
+    from mediamix.transforms import get_saturation
+
+    return get_saturation(saturation).amplitude
 
 
 def scale_saturation_params(
@@ -159,20 +160,10 @@ def scale_saturation_params(
 
     The scaled curve satisfies ``f'(x / media_scale) = f(x) / kpi_scale``.
     """
-    p = dict(params)
-    ms, ks = float(media_scale), float(kpi_scale)
-    amp = amplitude_name(saturation)
-    if saturation == "power":
-        p["a"] = p["a"] * ms ** p["alpha"] / ks
-        return p
-    p[amp] = p[amp] / ks
-    x_like = {"hill": ("k",), "sigmoid": ("m",), "michaelis_menten": ("k",), "log1p": ("scale",)}
-    inv_x = {"logistic": ("lam",), "sigmoid": ("r",), "exponential": ("k",)}
-    for name in x_like.get(saturation, ()):
-        p[name] = p[name] / ms
-    for name in inv_x.get(saturation, ()):
-        p[name] = p[name] * ms
-    return p
+    from mediamix.transforms import get_saturation
+
+    out = get_saturation(saturation).rescale(params, media_scale, kpi_scale)
+    return {k: float(v) for k, v in out.items()}
 
 
 def _transform(spend: np.ndarray, adstock: str, ad_p: dict, saturation: str, sat_p: dict):

@@ -179,8 +179,8 @@ def to_numpyro(dist: str, params: Mapping[str, Any]):
 
 # Defaults of the parameters of the transforms, on scaled media (mean 1 per channel).
 SATURATION_PRIORS: dict[str, dict[str, Prior]] = {
-    "hill": {"k": Prior("gamma", {"concentration": 2.0, "rate": 2.0}),
-             "s": Prior("gamma", {"concentration": 3.0, "rate": 2.0})},
+    "hill": {"k": Prior("gamma", {"concentration": 4.0, "rate": 4.0}),
+             "s": Prior("gamma", {"concentration": 6.0, "rate": 4.0})},
     "logistic": {"lam": Prior("gamma", {"concentration": 3.0, "rate": 2.0})},
     "exponential": {"k": Prior("gamma", {"concentration": 2.0, "rate": 1.0})},
     "michaelis_menten": {"k": Prior("gamma", {"concentration": 2.0, "rate": 2.0})},
@@ -189,9 +189,6 @@ SATURATION_PRIORS: dict[str, dict[str, Prior]] = {
     "sigmoid": {"r": Prior("gamma", {"concentration": 3.0, "rate": 1.0}),
                 "m": Prior("gamma", {"concentration": 2.0, "rate": 2.0})},
 }  # fmt: skip
-
-# The coefficient of each family: the parameter the response scales with linearly.
-COEFFICIENT = {"log1p": "a", "power": "a"}
 
 ADSTOCK_PRIORS: dict[str, dict[str, Prior]] = {
     "geometric": {"lam": Prior("beta", {"concentration1": 2.0, "concentration0": 2.0})},
@@ -205,7 +202,10 @@ ADSTOCK_PRIORS: dict[str, dict[str, Prior]] = {
 
 
 def coefficient_name(family: str) -> str:
-    return COEFFICIENT.get(family, "beta")
+    """The parameter the response scales with linearly (``beta``, or ``a``)."""
+    from mediamix.transforms.saturation import get_saturation
+
+    return get_saturation(family).amplitude
 
 
 def default_priors(form: str) -> dict[str, Prior]:

@@ -196,6 +196,9 @@ class SaturationFamily:
     concave_test: Callable[..., bool]
     inflection_fn: Callable[..., np.ndarray] | None = None
     defaults: tuple[tuple[str, float], ...] = ()
+    amplitude: str = "beta"  # the parameter the response scales with linearly
+    x_params: tuple[str, ...] = ()  # parameters measured in units of x
+    inv_x_params: tuple[str, ...] = ()  # parameters measured in units of 1 / x
 
     def __call__(self, x, **params):
         return self.fn(x, **params)
@@ -209,6 +212,27 @@ class SaturationFamily:
         if self.inflection_fn is None:
             return np.zeros(np.broadcast(*[np.asarray(v) for v in params.values()]).shape)
         return self.inflection_fn(**params)
+
+    def rescale(self, params: dict, x_scale: float, y_scale: float) -> dict:
+        """Parameters of the same curve in scaled units ``x' = x / x_scale``, ``y' = y / y_scale``.
+
+        The result ``p'`` satisfies ``f(x / x_scale; p') = f(x; p) / y_scale``.
+        """
+        p = dict(params)
+        xs, ys = float(x_scale), float(y_scale)
+        if self.name == "power":  # a x^alpha = a x_scale^alpha (x / x_scale)^alpha
+            p["a"] = p["a"] * xs ** p["alpha"] / ys
+            return p
+        if self.name == "table":
+            p["xs"] = np.asarray(p["xs"], dtype=float) / xs
+            p["ys"] = np.asarray(p["ys"], dtype=float) / ys
+            return p
+        p[self.amplitude] = p[self.amplitude] / ys
+        for name in self.x_params:
+            p[name] = p[name] / xs
+        for name in self.inv_x_params:
+            p[name] = p[name] * xs
+        return p
 
     def complete(self, params: dict) -> dict:
         """Fill defaults and check that exactly the family's parameters are given."""
@@ -240,6 +264,8 @@ SATURATIONS: dict[str, SaturationFamily] = {
             log1p_deriv,
             lambda a, scale=1.0: _all(np.asarray(a) >= 0),
             defaults=(("scale", 1.0),),
+            amplitude="a",
+            x_params=("scale",),
         ),
         SaturationFamily(
             "power",
@@ -247,6 +273,7 @@ SATURATIONS: dict[str, SaturationFamily] = {
             power,
             power_deriv,
             lambda a, alpha: _all((np.asarray(alpha) <= 1) & (np.asarray(a) >= 0)),
+            amplitude="a",
         ),
         SaturationFamily(
             "hill",
@@ -255,8 +282,16 @@ SATURATIONS: dict[str, SaturationFamily] = {
             hill_deriv,
             lambda beta, k, s: _all(np.asarray(s) <= 1),
             lambda beta, k, s: hill_inflection(k, s),
+            x_params=("k",),
         ),
-        SaturationFamily("logistic", ("beta", "lam"), logistic, logistic_deriv, lambda **_: True),
+        SaturationFamily(
+            "logistic",
+            ("beta", "lam"),
+            logistic,
+            logistic_deriv,
+            lambda **_: True,
+            inv_x_params=("lam",),
+        ),
         SaturationFamily(
             "sigmoid",
             ("beta", "r", "m"),
@@ -264,9 +299,16 @@ SATURATIONS: dict[str, SaturationFamily] = {
             sigmoid_deriv,
             lambda beta, r, m: _all(np.asarray(m) <= 0),
             lambda beta, r, m: np.maximum(np.asarray(m, dtype=float), 0.0),
+            x_params=("m",),
+            inv_x_params=("r",),
         ),
         SaturationFamily(
-            "exponential", ("beta", "k"), exponential, exponential_deriv, lambda **_: True
+            "exponential",
+            ("beta", "k"),
+            exponential,
+            exponential_deriv,
+            lambda **_: True,
+            inv_x_params=("k",),
         ),
         SaturationFamily(
             "michaelis_menten",
@@ -274,9 +316,15 @@ SATURATIONS: dict[str, SaturationFamily] = {
             michaelis_menten,
             michaelis_menten_deriv,
             lambda **_: True,
+            x_params=("k",),
         ),
         SaturationFamily(
-            "table", ("xs", "ys"), table, table_deriv, lambda xs, ys: _table_is_concave(xs, ys)
+            "table",
+            ("xs", "ys"),
+            table,
+            table_deriv,
+            lambda xs, ys: _table_is_concave(xs, ys),
+            amplitude="ys",
         ),
     ]
 }

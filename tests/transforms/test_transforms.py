@@ -213,3 +213,13 @@ def test_geometric_pulse_is_lambda_power_t_and_mass_is_conserved(lam, L, normali
     np.testing.assert_allclose(y[:L], w, rtol=1e-5, atol=1e-7)
     assert np.all(y[L:] == 0)
     assert y.sum() == pytest.approx(w.sum(), rel=1e-5)
+
+
+@pytest.mark.parametrize("name", sorted(PARAMS))
+def test_rescaled_parameters_describe_the_same_curve(name):
+    fam = get_saturation(name)
+    p = fam.complete(PARAMS[name])
+    x_scale, y_scale = 7.0, 3.0
+    q = fam.rescale(p, x_scale, y_scale)
+    x = np.linspace(0.0, 30.0, 13)
+    np.testing.assert_allclose(fam(x / x_scale, **q), fam(x, **p) / y_scale, rtol=1e-5, atol=1e-7)
