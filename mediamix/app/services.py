@@ -330,24 +330,16 @@ def optimise(run: Run, problem_params: dict[str, Any]) -> tuple[dict[str, Any], 
     `{budget, kpi, allocation}` from solving the same problem at each budget (budgets where
     the problem is infeasible are left out).
     """
-    from mediamix.errors import InfeasibleError
+    from mediamix.optimize import Problem, sweep
 
     params = dict(problem_params)
-    sweep = params.pop("sweep", None)
-    budgets = sweep_budgets(sweep) if sweep else []
+    sweep_range = params.pop("sweep", None)
+    budgets = sweep_budgets(sweep_range) if sweep_range else []
     problem = build_problem(run, params)
     plan = solve_problem(problem)
     if budgets:
-        frontier = []
-        for budget in budgets:
-            try:
-                point = solve_problem({**problem, "budget": budget})
-            except InfeasibleError:
-                continue
-            frontier.append(
-                {"budget": budget, "kpi": point.get("kpi"), "allocation": point.get("allocation")}
-            )
-        plan["frontier"] = frontier
+        points = sweep(Problem.from_dict(problem), budgets, skip_infeasible=True)
+        plan["frontier"] = json_safe(points)
     return problem, plan
 
 

@@ -124,13 +124,25 @@ def build_plan(
     )
 
 
-def sweep(problem: Problem, budgets: Sequence[float], **kwargs: Any) -> list[dict[str, Any]]:
-    """The efficient frontier: the optimal KPI and allocation at each total budget."""
+def sweep(
+    problem: Problem, budgets: Sequence[float], *, skip_infeasible: bool = False, **kwargs: Any
+) -> list[dict[str, Any]]:
+    """The efficient frontier: the optimal KPI and allocation at each total budget.
+
+    With ``skip_infeasible=True`` budgets where the hard constraints cannot be met are left
+    out of the frontier instead of raising :class:`InfeasibleError`.
+    """
+    from mediamix.errors import InfeasibleError
     from mediamix.optimize.solver import solve
 
     out = []
     for b in budgets:
-        plan = solve(problem.with_budget(float(b)), **kwargs)
+        try:
+            plan = solve(problem.with_budget(float(b)), **kwargs)
+        except InfeasibleError:
+            if skip_infeasible:
+                continue
+            raise
         out.append(
             {
                 "budget": float(b),

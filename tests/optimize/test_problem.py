@@ -138,3 +138,23 @@ def test_examples_solve():
     for path in sorted(EXAMPLES.glob("optimize_*.yaml")):
         plan = solve(Problem.from_yaml(path))
         assert plan.status == "optimal" and plan.gap <= 1e-4, path.name
+
+
+def test_sweep_skips_infeasible_budgets_only_when_asked():
+    from mediamix.errors import InfeasibleError
+    from mediamix.optimize import Problem, sweep
+
+    problem = Problem.from_dict(
+        {
+            "budget": 100,
+            "channels": [
+                {"name": "a", "response": {"type": "log1p", "a": 2.0}, "bounds": [40, None]},
+                {"name": "b", "response": {"type": "log1p", "a": 1.0}, "bounds": [40, None]},
+            ],
+        }
+    )
+    points = sweep(problem, [50, 100, 120], skip_infeasible=True)
+    assert [p["budget"] for p in points] == [100.0, 120.0]
+    assert sum(points[0]["allocation"].values()) == pytest.approx(100.0, rel=1e-6)
+    with pytest.raises(InfeasibleError, match="lower bound"):
+        sweep(problem, [50, 100])
