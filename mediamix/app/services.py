@@ -345,29 +345,19 @@ def optimise(run: Run, problem_params: dict[str, Any]) -> tuple[dict[str, Any], 
 
 def response_curves(responses: list[dict[str, Any]], n: int = 60) -> list[dict[str, Any]]:
     """Points of each response curve (mean over draws) from 0 to twice the reference spend."""
-    import numpy as np
+    from mediamix.report.plot import response_table
 
-    from mediamix.optimize.response import Response
-
-    out = []
-    for d in responses:
-        r = Response.from_dict(d)
-        top = 2.0 * float(r.reference_spend or 0.0)
-        if top <= 0 and r.family == "table":
-            top = float(np.max(np.asarray(r.params["xs"])) * np.max(r.unit_price))
-        if top <= 0:
-            top = 3.0 * float(np.max(r.inflection_spend())) or 1.0
-        spend = np.linspace(0.0, max(top, 1e-9), n)
-        kpi = np.asarray(r.mean(spend), dtype=float)
-        out.append(
-            {
-                "name": r.name,
-                "spend": spend.tolist(),
-                "kpi": kpi.tolist(),
-                "reference_spend": r.reference_spend,
-            }
-        )
-    return out
+    table = response_table(responses, n_points=n)
+    ref = {d["name"]: d.get("reference_spend") for d in responses}
+    return [
+        {
+            "name": name,
+            "spend": part["spend"].tolist(),
+            "kpi": part["mean"].tolist(),
+            "reference_spend": ref.get(name),
+        }
+        for name, part in table.groupby("channel", sort=False)
+    ]
 
 
 def check_responses(responses: list[dict[str, Any]]) -> None:

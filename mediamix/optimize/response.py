@@ -134,6 +134,16 @@ class Response:
         infl = self._fam.inflection(**self.draw_params())
         return np.broadcast_to(np.asarray(infl) * self.unit_price, (self.n_draws,)).copy()
 
+    def plot_range(self, multiple: float = 2.0) -> float:
+        """Top of a sensible spend axis: ``multiple`` x the reference spend, or, without one,
+        the last table point or three times the inflection spend (1 for a flat start)."""
+        top = multiple * float(self.reference_spend or 0.0)
+        if top <= 0 and self.family == "table":
+            top = float(np.max(self.params["xs"]) * np.max(self.unit_price))
+        if top <= 0:
+            top = 3.0 * float(np.max(self.inflection_spend())) or 1.0
+        return max(top, 1e-9)
+
     # -- evaluation ------------------------------------------------------------------------
     def _eval(self, fn, spend) -> np.ndarray:
         x = np.asarray(spend, dtype=float)

@@ -129,10 +129,10 @@ def response_table(
     rows = []
     for r in responses:
         r = r if isinstance(r, Response) else Response.from_dict(r)
-        ref = float(r.reference_spend) if r.reference_spend else 1.0
-        grid = np.linspace(0.0, max_multiple * ref, int(n_points))
+        grid = np.linspace(0.0, r.plot_range(max_multiple), int(n_points))
         m, lo, hi = interval(r(grid), level)
-        near = int(np.argmin(np.abs(grid - ref)))
+        ref = float(r.reference_spend) if r.reference_spend is not None else np.nan
+        near = int(np.argmin(np.abs(grid - ref))) if np.isfinite(ref) else -1
         rows.append(
             pd.DataFrame(
                 {

@@ -77,3 +77,11 @@ def test_bad_curves_are_named(kwargs, msg):
 def test_from_dict_rejects_unknown_keys():
     with pytest.raises(SpecError, match="unknown key\\(s\\) \\['beta'\\]"):
         Response.from_dict({"name": "x", "family": "hill", "beta": 1})
+
+
+def test_plot_range_without_today_spend_uses_the_curve_shape():
+    r = Response("tv", "hill", {"beta": 1.0, "k": 10.0, "s": 3.0}, unit_price=2.0)
+    assert r.plot_range() == pytest.approx(3 * 2.0 * 10.0 * 0.5 ** (1 / 3))
+    assert Response("x", "hill", {"beta": 1, "k": 1, "s": 1}, reference_spend=5).plot_range() == 10
+    assert Response("t", "table", {"xs": [0, 4], "ys": [0, 1]}, unit_price=3).plot_range() == 12
+    assert Response("f", "michaelis_menten", {"beta": 0.0, "k": 1.0}).plot_range() == 1.0
