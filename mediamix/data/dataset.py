@@ -344,18 +344,9 @@ class Dataset:
 
 def load_yaml(path: str | Path) -> dict:
     """Read a YAML file into a dict with clear errors."""
-    import yaml
+    from mediamix.yamlio import read_yaml
 
-    p = Path(path)
-    if not p.exists():
-        raise SpecError(f"config file '{p}' does not exist. Fix: check the path.")
-    try:
-        out = yaml.safe_load(p.read_text())
-    except yaml.YAMLError as exc:
-        raise SpecError(f"config file '{p}' is not valid YAML: {exc}") from exc
-    if not isinstance(out, dict):
-        raise SpecError(f"config file '{p}' must hold a mapping (key: value lines).")
-    return out
+    return read_yaml(Path(path), "config")
 
 
 def _validate(frame: pd.DataFrame, spec: DataSpec, n_params: int | None) -> Dataset:

@@ -295,22 +295,9 @@ def load_config(path_or_text: str | Path) -> tuple[dict[str, Any], ModelSpec]:
     The file holds a ``model:`` section (and optionally a ``data:`` section of column roles),
     or model settings at the top level.
     """
-    import yaml
+    from mediamix.yamlio import read_yaml
 
-    s = str(path_or_text)
-    if isinstance(path_or_text, Path) or ("\n" not in s and ":" not in s):
-        p = Path(s)
-        if not p.exists():
-            raise SpecError(f"config file '{s}' does not exist")
-        text = p.read_text()
-    else:
-        text = s
-    try:
-        raw = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        raise SpecError(f"config is not valid YAML: {exc}") from None
-    if not isinstance(raw, Mapping):
-        raise SpecError("config must be a YAML mapping with 'model:' and optionally 'data:'")
+    raw = read_yaml(path_or_text, "config")
     if "model" in raw or "data" in raw:
         extra = sorted(set(raw) - {"model", "data"})
         if extra:
@@ -374,8 +361,8 @@ model:
   # Priors on the scaled data (KPI / mean, media / mean). Override any, for all channels or
   # one ('beta.tv'). Distributions: normal, half_normal, lognormal, gamma, beta, student_t,
   # half_cauchy, laplace, exponential, uniform, truncated_normal. Examples:
-  #   effect: {dist: half_normal, scale: 0.3}      # additive: media effect per period at
-  #                                                # average activity (KPI / its mean)
+  #   effect: {dist: half_normal, scale: 0.3}      # additive: average media contribution
+  #                                                # per period (KPI / its mean)
   #   beta: {dist: half_normal, scale: 0.3}        # multiplicative: elasticities
   #   roas.tv: {dist: lognormal, loc: 0.7, scale: 0.3}   # with media_prior: roi (ROI units)
   #   geometric_lam: {dist: beta, concentration1: 2, concentration0: 2}

@@ -338,24 +338,9 @@ class Problem:
     @classmethod
     def from_yaml(cls, path_or_text: str | Path) -> Problem:
         """Read a problem from a YAML file (or YAML text)."""
-        import yaml
+        from mediamix.yamlio import read_yaml
 
-        p = Path(str(path_or_text))
-        try:
-            is_file = p.suffix in (".yaml", ".yml", ".json") or p.exists()
-        except OSError:
-            is_file = False
-        if is_file:
-            if not p.exists():
-                raise SpecError(f"problem file '{p}' does not exist")
-            text = p.read_text()
-        else:
-            text = str(path_or_text)
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise SpecError(f"problem file is not valid YAML: {exc}") from None
-        return cls.from_dict(data)
+        return cls.from_dict(read_yaml(path_or_text, "problem"))
 
     @classmethod
     def from_fitted(
