@@ -60,7 +60,6 @@ def demo(
     for check in diag.warnings:
         click.echo(f"    warn: {check.name} {check.subject}: {check.advice}")
     click.echo(f"    {len(diag.checks)} checks, {len(diag.warnings)} warning(s)")
-    (out / "data" / "checks.json").write_text(json.dumps(diag.to_dict(), indent=2) + "\n")
 
     click.echo(f"3/5 fitting the model ({method}) ...")
     import warnings
@@ -83,6 +82,8 @@ def demo(
             click.echo(f"    warning: {w.message}")
     run_dir = out / "run"
     summary = write_run(fitted, run_dir)
+    checks = {"dataset": dataset.summary(), **diag.to_dict()}  # as `mediamix check --format json`
+    (run_dir / "data_checks.json").write_text(json.dumps(checks, indent=2) + "\n")
     d = summary["diagnostics"]
     click.echo(
         f"    {fitted.fit_seconds:.1f} s; max R-hat {d.get('max_rhat')}, "
