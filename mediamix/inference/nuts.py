@@ -84,7 +84,7 @@ def run_nuts(
         functools.partial(model, plan=plan),
         target_accept_prob=target_accept,
         max_tree_depth=max_tree_depth,
-        dense_mass=dense_mass,
+        dense_mass=bool(dense_mass),
         init_strategy=init_to_median(num_samples=15),
     )
     method = "parallel" if jax.local_device_count() >= chains else "sequential"

@@ -414,7 +414,9 @@ def build_design(
     t = np.arange(T, dtype=float) / max(n_train - 1, 1)
     d: dict[str, Any] = {
         "media": scalers.media.transform(m).astype(f32),
-        "t": t.astype(f32),
+        # trend time centred on the training window: the intercept is the mid-window level,
+        # uncorrelated with the slope (a ridge NUTS otherwise has to crawl along)
+        "t": (t - 0.5).astype(f32),
         "y": scalers.kpi.transform(data.kpi).astype(f32),
         "mask": (np.arange(T) < n_train),
     }
@@ -526,23 +528,25 @@ def components(params: dict, design: dict, plan: Plan) -> dict[str, jnp.ndarray]
     return {"baseline": base, "media": media, "mu": base + media.sum(-1)}
 
 
-def _sample(name: str, plan: Plan, n: int | None = None):
+def _sample(name: str, plan: Plan, n: int | None = None, site: str | None = None):
     d, p = plan.priors[name]
     fn = to_numpyro(d, p)
     if n is not None and fn.batch_shape == ():
         fn = fn.expand((n,))
     if n is not None:
         fn = fn.to_event(1)
-    return numpyro.sample(name, fn)
+    return numpyro.sample(site or name, fn)
 
 
-def forward(raw: dict, design: dict, plan: Plan) -> tuple[jnp.ndarray, jnp.ndarray]:
-    """From sampled sites to (beta (C,), mu (T,)), for every media parametrisation.
+def forward(raw: dict, design: dict, plan: Plan) -> tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray]:
+    """From sampled sites to (beta (C,), mu (T,), intercept ()), for every parametrisation.
 
     ``roi``: ROAS_c = kpi_value * kpi_scale * beta_c * sum_t unit_tc / spend_c, solved for
-    beta_c. Additive default: the sampled ``effect_c`` is the contribution per period at the
-    reference input (steady-state gain x mean scaled media) and beta_c = effect_c / Sat_c(x_ref)
-    (this removes the ridge between amplitude and shape of Sat). Multiplicative: beta sampled.
+    beta_c. Additive default: the sampled ``effect_c`` is the channel's average contribution
+    per training period, beta_c = effect_c / mean_t Sat_c(Adstock_c(x_c))_t. That average is
+    what the data pin down (ROAS is proportional to it), so the amplitude no longer trades off
+    against the shape of Sat and adstock (a curved ridge, and divergences, when it was tied to
+    one reference input). Multiplicative: beta sampled.
     """
     params = dict(raw)
     C = plan.n_channels
@@ -553,14 +557,20 @@ def forward(raw: dict, design: dict, plan: Plan) -> tuple[jnp.ndarray, jnp.ndarr
         beta = raw["roas"] * design["roi_factor"] / (total + 1e-6)
     elif plan.additive:
         params["beta"] = jnp.ones(C, dtype=jnp.float32)
-        x_ref = reference_input(params, design, plan)
-        beta = raw["effect"] / (saturate(x_ref[None, :], params, plan)[0] + 1e-6)
         unit = media_inputs(params, design, plan)
+        mask = design["mask"][:, None]
+        mean_unit = jnp.sum(jnp.where(mask, unit, 0.0), axis=0) / jnp.sum(mask)
+        beta = raw["effect"] / (mean_unit + 1e-6)
     else:
         beta = raw["beta"]
         unit = media_inputs(params, design, plan)
-    mu = baseline(params, design, plan) + (beta * unit).sum(-1)
-    return beta, mu
+    mu = baseline({**params, "intercept": 0.0}, design, plan) + (beta * unit).sum(-1)
+    # the sampled ``level`` is the mean location over the training periods; the intercept is
+    # what is left of it (sampling the intercept itself leaves a ridge with every channel
+    # whose contribution is near constant over time)
+    mask = design["mask"]
+    intercept = raw["level"] - jnp.sum(jnp.where(mask, mu, 0.0)) / jnp.sum(mask)
+    return beta, mu + intercept, intercept
 
 
 @functools.lru_cache(maxsize=32)
@@ -570,7 +580,8 @@ def _forward_jit(plan: Plan):
 
 def model(design: dict, plan: Plan, observe: bool = True) -> None:
     """The NumPyro model (all arrays in model units; see :func:`components`)."""
-    params: dict[str, Any] = {"intercept": _sample("intercept", plan)}
+    # the 'intercept' prior applies to the level: the mean of the KPI's location (model units)
+    params: dict[str, Any] = {"level": _sample("intercept", plan, site="level")}
     if plan.spec.trend != "none":
         params["trend"] = _sample("trend", plan)
     if plan.n_changepoints:
@@ -595,7 +606,8 @@ def model(design: dict, plan: Plan, observe: bool = True) -> None:
         site = "effect" if plan.additive else "beta"
         params[site] = _sample(site, plan, C)
     # one jitted call for the maths: fast first (eager) trace, inlined under MCMC's jit
-    beta, mu = _forward_jit(plan)(params, design)
+    beta, mu, intercept = _forward_jit(plan)(params, design)
+    numpyro.deterministic("intercept", intercept)
     if plan.additive:
         numpyro.deterministic("beta", beta)
     sigma = _sample("sigma", plan)

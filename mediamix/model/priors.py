@@ -212,7 +212,8 @@ def default_priors(form: str) -> dict[str, Prior]:
     """Defaults of the non-transform sites, for the additive or multiplicative form."""
     additive = form == "additive"
     return {
-        "intercept": Prior("normal", {"loc": 0.5 if additive else 0.0, "scale": 1.0}),
+        # on the level: the KPI's mean location over the fitted window (1 on the scaled KPI)
+        "intercept": Prior("normal", {"loc": 1.0 if additive else 0.0, "scale": 1.0}),
         "trend": Prior("normal", {"loc": 0.0, "scale": 0.5}),
         "trend_delta": Prior("laplace", {"loc": 0.0, "scale": 0.1}),
         "season": Prior("normal", {"loc": 0.0, "scale": 0.3}),

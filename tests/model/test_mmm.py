@@ -91,3 +91,27 @@ def test_roi_prior_applies_in_roi_units_daily_model():
     assert fitted.plan.n_dow == 6 and fitted.plan.n_changepoints == 3
     np.testing.assert_allclose(fitted.roas_draws()[0], [2.0, 2.0], rtol=0.03)
     assert float(fitted.draws("control_signed")[0, 0]) > 0  # magnitude; the sign is negative
+
+
+def test_sampled_level_and_effect_are_window_averages():
+    """The sampled ``level`` is the mean location and ``effect_c`` each channel's mean
+    contribution over the training periods; the intercept and beta are solved from them."""
+    import jax
+    from numpyro import handlers
+
+    from mediamix.model.mmm import model
+
+    data = _data(T=60)
+    _, _, plan, design, n_train = MMM(ModelSpec()).prepare(data, holdout=10)
+    tr = handlers.trace(handlers.seed(model, jax.random.PRNGKey(3))).get_trace(design, plan)
+    site = {k: v["value"] for k, v in tr.items()}
+    params = {k: site[k] for k in ("intercept", "trend", "season", "beta", "geometric_lam",
+                                   "hill_k", "hill_s")}  # fmt: skip
+    out = components(params, design, plan)
+    mu = np.asarray(out["mu"])
+    assert n_train == 50
+    np.testing.assert_allclose(mu[:n_train].mean(), float(site["level"]), rtol=1e-4)
+    np.testing.assert_allclose(np.asarray(tr["y"]["fn"].base_dist.loc), mu, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(out["media"])[:n_train].mean(0), np.asarray(site["effect"]), rtol=1e-4
+    )
