@@ -59,14 +59,20 @@ def mroas_draws(fitted, step: float = 0.01) -> np.ndarray:
     return out
 
 
-def summary(fitted, level: float = 0.9) -> pd.DataFrame:
-    """One row per channel: spend, contribution, ROAS, mROAS, cost per KPI, with intervals."""
+def _channel_draws(fitted):
+    """Spend over the window (C,) and draws (S, C) of contribution, ROAS, mROAS, cost per KPI."""
     spend = _window_spend(fitted)
     contrib = contribution_totals(fitted)
     roas = roas_draws(fitted)
     mroas = mroas_draws(fitted)
     with np.errstate(divide="ignore", invalid="ignore"):
         cpk = np.where(contrib > 0, spend / contrib, np.nan)
+    return spend, contrib, roas, mroas, cpk
+
+
+def summary(fitted, level: float = 0.9) -> pd.DataFrame:
+    """One row per channel: spend, contribution, ROAS, mROAS, cost per KPI, with intervals."""
+    spend, contrib, roas, mroas, cpk = _channel_draws(fitted)
     total_kpi = fitted.data.kpi[: fitted.n_train].sum()
     rows = []
     for i, name in enumerate(fitted.channel_names):
@@ -89,12 +95,7 @@ def summary(fitted, level: float = 0.9) -> pd.DataFrame:
 
 def to_json(fitted, level: float = 0.9) -> dict[str, Any]:
     """The content of summary.json (plain JSON types; NaN -> null)."""
-    spend = _window_spend(fitted)
-    contrib = contribution_totals(fitted)
-    roas = roas_draws(fitted)
-    mroas = mroas_draws(fitted)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cpk = np.where(contrib > 0, spend / contrib, np.nan)
+    spend, contrib, roas, mroas, cpk = _channel_draws(fitted)
     ekpi = fitted.expected_kpi()[:, : fitted.n_train].sum(1)
     base = ekpi - contrib.sum(1)
     diag = fitted.diagnostics.to_dict() if fitted.diagnostics else {}
