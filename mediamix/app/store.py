@@ -9,7 +9,6 @@ upgrade of the package. Run directories are named by the server (a random id und
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import shutil
@@ -27,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mediamix.app.models import RunRow, ScenarioRow, utcnow
 from mediamix.errors import MediamixError, SpecError
+from mediamix.jsonable import jsonable
 
 ENV_HOME = "MEDIAMIX_HOME"
 ENV_DATABASE_URL = "MEDIAMIX_DATABASE_URL"
@@ -128,18 +128,7 @@ def clean_name(name: Any, what: str = "name") -> str:
     return name
 
 
-def json_safe(value: Any) -> Any:
-    """A copy that every database's JSON type accepts: NaN and infinities become None,
-    tuples and numpy values become plain lists and numbers."""
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
-        return json_safe(value.tolist())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+json_safe = jsonable  # the store's name for the shared conversion
 
 
 def _aware(value: datetime | None) -> datetime | None:

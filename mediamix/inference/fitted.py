@@ -22,6 +22,7 @@ import numpy as np
 
 from mediamix.errors import SpecError
 from mediamix.inference import diagnostics as dg
+from mediamix.jsonable import jsonable
 from mediamix.model.mmm import (
     ModelData,
     ModelScalers,
@@ -292,7 +293,7 @@ class FittedModel:
             "fit_seconds": self.fit_seconds,
             "n_train": self.n_train,
             "data": self.data.meta(),
-            "info": _plain(self.info),
+            "info": jsonable(self.info),
             "diagnostics": self.diagnostics.to_dict() if self.diagnostics else None,
         }
         (p / "meta.json").write_text(json.dumps(meta, indent=1))
@@ -321,13 +322,3 @@ class FittedModel:
             spec, data, scalers, meta["n_train"], meta["method"], meta["fit_seconds"], idata,
             meta.get("info"), diag,
         )  # fmt: skip
-
-
-def _plain(x):
-    if isinstance(x, dict):
-        return {k: _plain(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_plain(v) for v in x]
-    if isinstance(x, np.generic):
-        return x.item()
-    return x

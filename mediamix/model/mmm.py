@@ -492,11 +492,6 @@ def media_inputs(params: dict, design: dict, plan: Plan) -> jnp.ndarray:
     return jnp.log(x + plan.log_offset)
 
 
-def reference_input(params: dict, design: dict, plan: Plan) -> jnp.ndarray:
-    """Reference adstocked input per channel: steady-state gain x mean scaled media, (C,)."""
-    return adstock_weights(params, plan).sum(-1) * design["media_ref"]
-
-
 def baseline(params: dict, design: dict, plan: Plan) -> jnp.ndarray:
     """Everything but media, (T,): intercept, trend, seasonality, weekday, events, controls."""
     b = params["intercept"] + jnp.zeros_like(design["t"])

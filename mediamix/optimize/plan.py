@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from mediamix.jsonable import jsonable
+
 
 @dataclass(frozen=True)
 class ChannelResult:
@@ -111,7 +113,7 @@ class Plan:
             out["reference"] = self.reference
         if self.frontier is not None:
             out["frontier"] = self.frontier
-        return _plain(out)
+        return jsonable(out)
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)
@@ -156,15 +158,3 @@ class Plan:
 
 def _fmt(v) -> str:
     return "-" if v is None else f"{v:.3g}"
-
-
-def _plain(v):
-    if isinstance(v, dict):
-        return {str(k): _plain(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_plain(x) for x in v]
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not np.isfinite(v):
-        return None
-    return v
