@@ -85,9 +85,13 @@ def demo(
     checks = {"dataset": dataset.summary(), **diag.to_dict()}  # as `mediamix check --format json`
     (run_dir / "data_checks.json").write_text(json.dumps(checks, indent=2) + "\n")
     d = summary["diagnostics"]
+
+    def num(key: str, fmt: str) -> str:
+        return "-" if d.get(key) is None else format(d[key], fmt)
+
     click.echo(
-        f"    {fitted.fit_seconds:.1f} s; max R-hat {d.get('max_rhat')}, "
-        f"min ESS {d.get('min_ess_bulk')}, divergences {d.get('divergences')}"
+        f"    {fitted.fit_seconds:.1f} s; max R-hat {num('max_rhat', '.3f')}, "
+        f"min ESS {num('min_ess_bulk', '.0f')}, divergences {num('divergences', 'd')}"
     )
     click.echo(f"    {'channel':<10}{'ROAS (90% interval)':<28}{'true ROAS':>10}{'mROAS':>8}")
     for name, ch in summary["channels"].items():
