@@ -25,3 +25,11 @@ class InfeasibleError(MediamixError):
 
 class ConvergenceError(MediamixError):
     """A sampler or solver did not reach a usable answer."""
+
+
+def did_you_mean(name: object, choices) -> str:
+    """`` Did you mean 'x'?`` for the closest of ``choices`` to ``name``, or an empty string."""
+    import difflib
+
+    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1)
+    return f" Did you mean '{close[0]}'?" if close else ""

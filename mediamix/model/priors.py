@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from mediamix.errors import SpecError
+from mediamix.errors import SpecError, did_you_mean
 
 # name -> (parameter names in order, parameters that must be > 0)
 DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -57,10 +57,7 @@ class Prior:
 
     def __post_init__(self) -> None:
         if self.dist not in DISTRIBUTIONS:
-            import difflib
-
-            close = difflib.get_close_matches(str(self.dist), list(DISTRIBUTIONS), n=1)
-            hint = f" Did you mean '{close[0]}'?" if close else ""
+            hint = did_you_mean(self.dist, DISTRIBUTIONS)
             raise SpecError(
                 f"unknown prior distribution '{self.dist}'; known: "
                 f"{', '.join(DISTRIBUTIONS)}.{hint}"

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from mediamix.errors import SpecError
+from mediamix.errors import SpecError, did_you_mean
 from mediamix.model.priors import (
     ADSTOCK_PRIORS,
     SATURATION_PRIORS,
@@ -141,10 +141,7 @@ class ModelSpec:
         for key in priors:
             base = key.split(".", 1)[0]
             if base not in known:
-                import difflib
-
-                close = difflib.get_close_matches(base, sorted(known), n=1)
-                hint = f" Did you mean '{close[0]}'?" if close else ""
+                hint = did_you_mean(base, sorted(known))
                 raise SpecError(
                     f"priors.{key}: no model parameter '{base}'; known: "
                     f"{', '.join(sorted(known))}.{hint}"
@@ -313,10 +310,7 @@ def load_config(path_or_text: str | Path) -> tuple[dict[str, Any], ModelSpec]:
 
 def _check_choice(key: str, value: Any, choices: Sequence[str]) -> None:
     if value not in choices:
-        import difflib
-
-        close = difflib.get_close_matches(str(value), list(choices), n=1)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
+        hint = did_you_mean(value, choices)
         raise SpecError(
             f"{key}: unknown value '{value}'; choose one of {', '.join(choices)}.{hint}"
         )

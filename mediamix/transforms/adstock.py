@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import jax.numpy as jnp
 
-from mediamix.errors import SpecError
+from mediamix.errors import SpecError, did_you_mean
 
 
 def _lags(L: int):
@@ -126,10 +126,7 @@ def get_adstock(name: str) -> AdstockFamily:
     try:
         return ADSTOCKS[name]
     except KeyError:
-        import difflib
-
-        close = difflib.get_close_matches(str(name), list(ADSTOCKS), n=1)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
         raise SpecError(
-            f"unknown adstock family '{name}'; known: {', '.join(ADSTOCKS)}.{hint}"
+            f"unknown adstock family '{name}'; known: {', '.join(ADSTOCKS)}."
+            + did_you_mean(name, ADSTOCKS)
         ) from None

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import jax.numpy as jnp
 import numpy as np
 
-from mediamix.errors import SpecError
+from mediamix.errors import SpecError, did_you_mean
 
 Array = jnp.ndarray
 
@@ -335,10 +335,7 @@ def get_saturation(name: str) -> SaturationFamily:
     try:
         return SATURATIONS[name]
     except KeyError:
-        import difflib
-
-        close = difflib.get_close_matches(str(name), list(SATURATIONS), n=1)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
         raise SpecError(
-            f"unknown saturation family '{name}'; known: {', '.join(SATURATIONS)}.{hint}"
+            f"unknown saturation family '{name}'; known: {', '.join(SATURATIONS)}."
+            + did_you_mean(name, SATURATIONS)
         ) from None
