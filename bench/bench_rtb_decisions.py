@@ -10,7 +10,8 @@ import numpy as np
 
 from mediamix.rtb.bidding import WinRateModel
 from mediamix.rtb.ctr import FactorizationMachineCTR, HashedOneHot, simulate_impressions
-from mediamix.rtb.server import Bidder, BidRequest
+from mediamix.rtb.schemas import parse_bid_request
+from mediamix.rtb.server import Bidder
 
 
 def trained_model(n: int = 60_000, seed: int = 0) -> FactorizationMachineCTR:
@@ -72,7 +73,7 @@ def main() -> None:
     bidder = Bidder(cpc=1.0, budget=1e12, model=model, win_rate=win_rate, ad_id="cosmetics_ad_0")
     raw = bid_requests(2000)
     bodies = [json.dumps(r).encode() for r in raw]
-    parsed = [BidRequest.model_validate(r) for r in raw]
+    parsed = [parse_bid_request(r) for r in raw]
     feats = [bidder.features(r, r.imp[0]) for r in parsed]
 
     per_s, us = rate(model.predict_one, feats)
@@ -81,7 +82,7 @@ def main() -> None:
     print(f"decide (validated request -> bids)   : {per_s:>10,.0f} /s  ({us:.1f} us each)")
 
     def full(body):
-        bids = bidder.decide(BidRequest.model_validate(json.loads(body)))
+        bids = bidder.decide(parse_bid_request(json.loads(body)))
         return json.dumps(bidder.response(parsed[0], bids)) if bids else None
 
     per_s, us = rate(full, bodies)

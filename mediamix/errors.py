@@ -33,3 +33,7 @@ def did_you_mean(name: object, choices) -> str:
 
     close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1)
     return f" Did you mean '{close[0]}'?" if close else ""
+
+
+class ExportUnavailableError(MediamixError):
+    """Static image export needs a package or a browser that is not installed."""

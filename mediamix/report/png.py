@@ -14,15 +14,13 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
-from mediamix.errors import MediamixError
+from mediamix.errors import ExportUnavailableError
+
+__all__ = ["ExportUnavailableError", "export_png", "png_support"]
 
 WIDTH = 1100
 HEIGHT = 600
 SCALE = 2.0
-
-
-class ExportUnavailableError(MediamixError):
-    """Static image export needs a package or a browser that is not installed."""
 
 
 def png_support() -> str | None:

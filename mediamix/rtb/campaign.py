@@ -168,7 +168,7 @@ def _traffic_share(hours, diurnal):
 
 def simulate_requests(spec: CampaignSpec, seed: int = 0, ctr_model=None) -> RequestStream:
     """Draw the day's requests; ``ctr_model`` (with ``predict_rows``) gives pCTR, else truth."""
-    from mediamix.rtb.ctr import simulate_impressions
+    from mediamix.rtb.ctr.impressions import simulate_impressions
 
     rng = np.random.default_rng(seed)
     n = spec.n_requests

@@ -12,6 +12,9 @@ ad id), values the impression at ``CPC * P(click)`` and bids, as OpenRTB prices 
 It never bids below an impression's ``bidfloor`` (no bid instead) nor above the remaining
 budget (the bid is capped, several impressions of one request share it). The budget is
 debited by win notices: ``/win?price=${AUCTION_PRICE}`` with the clearing price in CPM.
+
+The request schema is :mod:`mediamix.rtb.schemas`; a malformed request is answered 400 with
+``{"error": "<key path>: <reason>"}``.
 """
 
 from __future__ import annotations
@@ -24,106 +27,13 @@ from dataclasses import dataclass
 
 import numpy as np
 from fastapi import FastAPI, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from mediamix.errors import SpecError
 from mediamix.rtb.bidding import WinRateModel
+from mediamix.rtb.schemas import DEVICE_TYPES, BidRequest, Imp, parse_bid_request
+from mediamix.schemas import number
 
-# OpenRTB 2.6 list 5.21 device types
-DEVICE_TYPES = {
-    1: "mobile",
-    2: "desktop",
-    3: "tv",
-    4: "mobile",
-    5: "tablet",
-    6: "connected",
-    7: "settopbox",
-}
-
-
-# ----------------------------------------------------------------------------- request schema
-class _Obj(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-
-class Publisher(_Obj):
-    id: str | None = None
-    name: str | None = None
-
-
-class Site(_Obj):
-    id: str | None = None
-    domain: str | None = None
-    page: str | None = None
-    cat: list[str] | None = None
-    publisher: Publisher | None = None
-
-
-class App(_Obj):
-    id: str | None = None
-    bundle: str | None = None
-    domain: str | None = None
-    cat: list[str] | None = None
-    publisher: Publisher | None = None
-
-
-class Device(_Obj):
-    ua: str | None = None
-    ip: str | None = None
-    devicetype: int | None = Field(default=None, ge=1, le=7)
-    os: str | None = None
-    make: str | None = None
-    model: str | None = None
-
-
-class User(_Obj):
-    id: str | None = None
-    buyeruid: str | None = None
-    yob: int | None = None
-
-
-class Imp(_Obj):
-    id: str = Field(min_length=1)
-    bidfloor: float = Field(default=0.0, ge=0.0, allow_inf_nan=False)
-    bidfloorcur: str = "USD"
-    tagid: str | None = None
-    banner: dict | None = None
-    video: dict | None = None
-    native: dict | None = None
-    audio: dict | None = None
-
-
-class BidRequest(_Obj):
-    id: str = Field(min_length=1)
-    imp: list[Imp] = Field(min_length=1)
-    site: Site | None = None
-    app: App | None = None
-    device: Device | None = None
-    user: User | None = None
-    at: int = 2
-    tmax: int | None = Field(default=None, ge=0)
-    cur: list[str] | None = None
-    test: int = 0
-
-    @model_validator(mode="after")
-    def _check(self) -> BidRequest:
-        if self.at not in (1, 2):
-            raise ValueError(f"at must be 1 (first price) or 2 (second price), got {self.at}")
-        if (self.site is None) == (self.app is None):
-            raise ValueError("a bid request needs exactly one of 'site' or 'app'")
-        ids = [imp.id for imp in self.imp]
-        if len(set(ids)) != len(ids):
-            raise ValueError(f"imp ids must be unique, got {ids}")
-        return self
-
-
-def _reason(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors()[:3]:
-        loc = ".".join(str(x) for x in err["loc"])
-        msg = err["msg"].removeprefix("Value error, ")
-        parts.append(f"{loc}: {msg}" if loc else msg)
-    return "; ".join(parts)
+__all__ = ["Bid", "BidRequest", "Bidder", "Imp", "create_app"]
 
 
 def _error(reason: str) -> bytes:
@@ -244,9 +154,9 @@ class Bidder:
         if not isinstance(data, dict):
             return 400, _error("a bid request must be a JSON object")
         try:
-            req = BidRequest.model_validate(data)
-        except ValidationError as exc:
-            return 400, _error(_reason(exc))
+            req = parse_bid_request(data)
+        except SpecError as exc:
+            return 400, _error(str(exc))
         bids = self.decide(req)
         if not bids:
             return 204, b""
@@ -255,7 +165,7 @@ class Bidder:
     def win(self, price_cpm: float) -> None:
         """A win notice: debit the clearing price (CPM) / 1000 from the budget."""
         if not np.isfinite(price_cpm) or price_cpm < 0:
-            raise SpecError(f"win price must be a finite CPM >= 0, got {price_cpm}")
+            raise SpecError(f"price: the win price must be a finite CPM >= 0, got {price_cpm}")
         with self._lock:
             self.spent += price_cpm / 1000.0
             self.n_wins += 1
@@ -351,9 +261,9 @@ def create_app(bidder: Bidder) -> FastAPI:
     @app.api_route("/win", methods=["GET", "POST"])
     async def win(price: str, imp: str | None = None) -> Response:
         try:
-            bidder.win(float(price))
-        except (ValueError, SpecError) as exc:
-            return reply(400, _error(f"price: {exc}"))
+            bidder.win(number(price, "price"))
+        except SpecError as exc:
+            return reply(400, _error(str(exc)))
         return Response(status_code=204)
 
     @app.get("/status")
