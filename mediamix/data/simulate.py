@@ -106,44 +106,29 @@ def _spend_patterns(
 
 
 def _adstock_params(rng: np.random.Generator, family: str, n: int, freq: str) -> dict[str, Any]:
-    """Per-channel adstock parameters (arrays of shape (C,)) and the max lag L."""
-    ppw = _PERIODS_PER_WEEK[freq]
-    L = _MAX_LAG[freq]
-    if family == "geometric":
-        lam_w = rng.uniform(0.2, 0.7, n)
-        return {"lam": lam_w ** (1.0 / ppw), "L": L, "normalize": True}
-    if family == "weibull_cdf":
-        return {"shape": rng.uniform(0.8, 2.0, n), "scale": rng.uniform(1.0, 3.0, n) * ppw, "L": L}
-    if family == "weibull_pdf":
-        return {"shape": rng.uniform(1.5, 3.0, n), "scale": rng.uniform(1.0, 3.0, n) * ppw, "L": L}
-    if family == "delayed":
-        theta = np.minimum(rng.uniform(1.0, 3.0, n) * ppw, L - 1)
-        return {"lam": rng.uniform(0.3, 0.7, n) ** (1.0 / ppw**2), "theta": theta, "L": L}
-    raise SpecError(f"cannot simulate adstock '{family}'.")
+    """Per-channel adstock parameters (arrays of shape (C,)) and the max lag L, drawn by the
+    family's own ``simulate``."""
+    from mediamix.transforms import ADSTOCKS, get_adstock
+
+    fam = get_adstock(family)
+    if fam.simulate is None:
+        can = [f.name for f in ADSTOCKS.values() if f.simulate is not None]
+        raise SpecError(f"cannot simulate adstock '{family}'; use one of {', '.join(can)}.")
+    return fam.simulate(rng, n, _PERIODS_PER_WEEK[freq], _MAX_LAG[freq])
 
 
 def _saturation_shape(rng: np.random.Generator, family: str, m: np.ndarray) -> dict[str, Any]:
-    """Shape parameters (not the amplitude) relative to ``m``, the typical adstocked spend."""
+    """Shape parameters (not the amplitude) relative to ``m``, the typical adstocked spend,
+    drawn by the family's own ``simulate`` with a spread factor ``u ~ U(0.5, 1.5)`` per channel."""
+    from mediamix.transforms import SATURATIONS, get_saturation
+
     n = len(m)
     u = rng.uniform(0.5, 1.5, n)
-    if family == "hill":
-        return {"k": m * u, "s": rng.uniform(0.8, 2.5, n)}
-    if family == "logistic":
-        return {"lam": 1.2 * u / m}
-    if family == "sigmoid":
-        return {"r": rng.uniform(2.0, 5.0, n) / m, "m": m * rng.uniform(0.3, 1.0, n)}
-    if family == "exponential":
-        return {"k": 1.2 * u / m}
-    if family == "michaelis_menten":
-        return {"k": m * u}
-    if family == "log1p":
-        return {"scale": m * rng.uniform(0.2, 1.0, n)}
-    if family == "power":
-        return {"alpha": rng.uniform(0.3, 0.8, n)}
-    raise SpecError(
-        f"cannot simulate saturation '{family}'; use one of hill, logistic, sigmoid, "
-        "exponential, michaelis_menten, log1p, power."
-    )
+    fam = get_saturation(family)
+    if fam.simulate is None:
+        can = [f.name for f in SATURATIONS.values() if f.simulate is not None]
+        raise SpecError(f"cannot simulate saturation '{family}'; use one of {', '.join(can)}.")
+    return fam.simulate(rng, m, u)
 
 
 def amplitude_name(saturation: str) -> str:
@@ -167,27 +152,29 @@ def scale_saturation_params(
 
 
 def _transform(spend: np.ndarray, adstock: str, ad_p: dict, saturation: str, sat_p: dict):
-    """Adstocked spend (T, C) and contributions (T, C), in float64."""
-    import jax
+    """Adstocked spend (T, C) and contributions (T, C), in float64.
 
-    from mediamix.transforms import get_adstock, get_saturation
+    Computed with JAX in double precision (the shipped example's truth is pinned to these
+    numbers to the last digit; numpy float64 agrees to rounding).
+    """
+    import jax
+    import jax.numpy as jnp
+
+    from mediamix.transforms import apply_weights, get_adstock, get_saturation
 
     with jax.enable_x64(True):
         fam = get_adstock(adstock)
-        kw = {k: np.asarray(v, dtype=float) for k, v in ad_p.items() if k not in ("L", "normalize")}
+        kw = {
+            k: jnp.asarray(v, dtype=float) for k, v in ad_p.items() if k not in ("L", "normalize")
+        }
         if "normalize" in ad_p:
             kw["normalize"] = bool(ad_p["normalize"])
         w = fam.weights(L=int(ad_p["L"]), **kw)
-        from mediamix.transforms import apply_weights
-
-        a = np.asarray(apply_weights(np.asarray(spend, dtype=float), w), dtype=float)
+        a = np.asarray(apply_weights(jnp.asarray(spend, dtype=float), w), dtype=float)
         sat = get_saturation(saturation)
-        contrib = np.asarray(
-            sat.fn(a, **{k: np.asarray(v, dtype=float) for k, v in sat_p.items()}), dtype=float
-        )
-        deriv = np.asarray(
-            sat.deriv(a, **{k: np.asarray(v, dtype=float) for k, v in sat_p.items()}), dtype=float
-        )
+        p = {k: jnp.asarray(v, dtype=float) for k, v in sat_p.items()}
+        contrib = np.asarray(sat.fn(jnp.asarray(a), **p), dtype=float)
+        deriv = np.asarray(sat.deriv(jnp.asarray(a), **p), dtype=float)
     return a, contrib, deriv
 
 

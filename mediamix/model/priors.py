@@ -174,28 +174,21 @@ def to_numpyro(dist: str, params: Mapping[str, Any]):
     raise SpecError(f"unknown prior distribution '{dist}'")  # pragma: no cover
 
 
-# Defaults of the parameters of the transforms, on scaled media (mean 1 per channel).
-SATURATION_PRIORS: dict[str, dict[str, Prior]] = {
-    "hill": {"k": Prior("gamma", {"concentration": 4.0, "rate": 4.0}),
-             "s": Prior("gamma", {"concentration": 6.0, "rate": 4.0})},
-    "logistic": {"lam": Prior("gamma", {"concentration": 3.0, "rate": 2.0})},
-    "exponential": {"k": Prior("gamma", {"concentration": 2.0, "rate": 1.0})},
-    "michaelis_menten": {"k": Prior("gamma", {"concentration": 2.0, "rate": 2.0})},
-    "log1p": {"scale": Prior("gamma", {"concentration": 2.0, "rate": 2.0})},
-    "power": {"alpha": Prior("beta", {"concentration1": 2.0, "concentration0": 2.0})},
-    "sigmoid": {"r": Prior("gamma", {"concentration": 3.0, "rate": 1.0}),
-                "m": Prior("gamma", {"concentration": 2.0, "rate": 2.0})},
-}  # fmt: skip
+# Defaults of the parameters of the transforms, on scaled media (mean 1 per channel): read
+# from the family objects in mediamix.transforms (each family carries its own priors).
+def _family_priors(kind: str) -> dict[str, dict[str, Prior]]:
+    from mediamix.transforms import ADSTOCKS, SATURATIONS
 
-ADSTOCK_PRIORS: dict[str, dict[str, Prior]] = {
-    "geometric": {"lam": Prior("beta", {"concentration1": 2.0, "concentration0": 2.0})},
-    "weibull_cdf": {"shape": Prior("gamma", {"concentration": 2.0, "rate": 1.0}),
-                    "scale": Prior("gamma", {"concentration": 2.0, "rate": 1.0})},
-    "weibull_pdf": {"shape": Prior("gamma", {"concentration": 2.0, "rate": 1.0}),
-                    "scale": Prior("gamma", {"concentration": 2.0, "rate": 1.0})},
-    "delayed": {"lam": Prior("beta", {"concentration1": 2.0, "concentration0": 2.0}),
-                "theta": Prior("half_normal", {"scale": 2.0})},
-}  # fmt: skip
+    families = SATURATIONS if kind == "saturation" else ADSTOCKS
+    return {
+        name: {p: Prior.from_value(spec, f"{name}.{p}") for p, spec in fam.priors.items()}
+        for name, fam in families.items()
+        if fam.priors
+    }
+
+
+SATURATION_PRIORS: dict[str, dict[str, Prior]] = _family_priors("saturation")
+ADSTOCK_PRIORS: dict[str, dict[str, Prior]] = _family_priors("adstock")
 
 
 def coefficient_name(family: str) -> str:
