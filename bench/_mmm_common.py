@@ -149,7 +149,7 @@ def fit_mediamix(
     import numpy as np
 
     from mediamix.data.simulate import simulated_dataset
-    from mediamix.model.mmm import MMM
+    from mediamix.estimator import MMM
 
     ds = simulated_dataset(sim.frame, sim.truth)
     kwargs: dict[str, Any] = {"seed": seed}

@@ -5,8 +5,10 @@ import os
 import numpy as np
 import pytest
 
-os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=4")
+import mediamix
+
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+mediamix.set_host_devices(4)  # before JAX starts; importing mediamix sets nothing itself
 
 SHARED_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
 
@@ -22,7 +24,8 @@ def sim_data():
 
 @pytest.fixture(scope="session")
 def svi_fit(sim_data):
-    from mediamix.model import MMM, ModelSpec
+    from mediamix.estimator import MMM
+    from mediamix.model import ModelSpec
 
     ds, _ = sim_data
     return MMM(ModelSpec()).fit(ds, method="svi", steps=800, draws=200, seed=1, holdout=8,

@@ -24,7 +24,7 @@ from mediamix.optimize.response import Response
 
 def responses(fitted) -> list[Response]:
     """One `Response` per channel, spend per period -> incremental KPI per period."""
-    if not fitted.plan.additive:
+    if not fitted.structure.additive:
         return _table_responses(fitted)
     p = fitted.params
     w = fitted.adstock_weights()  # (S, C, L)
@@ -36,7 +36,7 @@ def responses(fitted) -> list[Response]:
     ms = fitted.scalers.media_scale
     cpu = fitted.data.cost_per_unit
     out = []
-    for g in fitted.plan.sat_groups:
+    for g in fitted.structure.sat_groups:
         for j, c in enumerate(g.idx):
             name = fitted.channel_names[c]
             params = {gp: np.asarray(p[g.site(gp)][:, j], dtype=float) for gp in g.params}
@@ -61,7 +61,7 @@ def responses(fitted) -> list[Response]:
 
 
 def _pos(fitted, name: str) -> int:
-    for g in fitted.plan.ad_groups:
+    for g in fitted.structure.ad_groups:
         if g.family == "geometric":
             idx = [fitted.channel_names[i] for i in g.idx]
             if name in idx:

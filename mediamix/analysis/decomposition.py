@@ -46,3 +46,22 @@ def decomposition(fitted, level: float = 0.9) -> pd.DataFrame:
         out.append({"component": k, "mean": m, "lower": lo, "upper": hi,
                     "share": float(np.mean(d / ekpi))})  # fmt: skip
     return pd.DataFrame(out).set_index("component")
+
+
+def fit_table(fitted, level: float = 0.9, seed: int = 0) -> pd.DataFrame:
+    """Fit vs actual per period: the expected KPI (mean) with the central ``level`` interval of
+    the posterior predictive (noise included). Columns: date, actual, mean, lower, upper, train.
+    """
+    pred = fitted.predictive(seed=seed)
+    _, lo, hi = interval(pred, level)
+    T = len(fitted.data.kpi)
+    return pd.DataFrame(
+        {
+            "date": pd.DatetimeIndex(fitted.data.dates),
+            "actual": fitted.data.kpi,
+            "mean": fitted.expected_kpi().mean(0),
+            "lower": lo,
+            "upper": hi,
+            "train": np.arange(T) < fitted.n_train,
+        }
+    )

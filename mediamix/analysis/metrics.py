@@ -114,7 +114,7 @@ def to_json(fitted, level: float = 0.9) -> dict[str, Any]:
             "mroas": triple(mroas[:, i], level),
             "cost_per_kpi": triple(cpk[:, i], level),
         }
-        if not fitted.plan.additive:
+        if not fitted.structure.additive:
             channels[name]["elasticity"] = triple(fitted.params["beta"][:, i], level)
     d = fitted.data
     return {

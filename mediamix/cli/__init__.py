@@ -28,6 +28,10 @@ class _Group(click.Group):
 @click.version_option(__version__, prog_name="mediamix")
 def cli() -> None:
     """mediamix: media mix models, budget plans, reports and real-time bidding."""
+    from mediamix.devices import jax_started, set_host_devices
+
+    if not jax_started():  # one host device per core (up to 4) for parallel NUTS chains
+        set_host_devices()
 
 
 def _register() -> None:

@@ -7,7 +7,6 @@ report -> register the run with the web planner's store.
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -32,13 +31,13 @@ def demo(
     out_dir: str, seed: int, method: str, chains: int, draws: int, warmup: int, home: str | None
 ) -> None:
     """Run the whole pipeline on simulated data and write everything under OUT."""
-    import mediamix.inference.nuts  # noqa: F401  (one JAX device per core, before JAX starts)
-    from mediamix.cli.model_cmds import write_run
     from mediamix.data.dataset import Dataset
     from mediamix.data.diagnostics import diagnostics
     from mediamix.data.simulate import simulate, write_simulation
-    from mediamix.model import MMM, ModelSpec
+    from mediamix.estimator import MMM
+    from mediamix.model import ModelSpec
     from mediamix.optimize import Problem, solve, sweep
+    from mediamix.runs import RunDir
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -80,10 +79,10 @@ def demo(
     for w in caught:
         if issubclass(w.category, ConvergenceWarning):
             click.echo(f"    warning: {w.message}")
-    run_dir = out / "run"
-    summary = write_run(fitted, run_dir)
+    run = RunDir(out / "run")
+    run_dir = run.path
     checks = {"dataset": dataset.summary(), **diag.to_dict()}  # as `mediamix check --format json`
-    (run_dir / "data_checks.json").write_text(json.dumps(checks, indent=2) + "\n")
+    summary = run.write(fitted, checks=checks)
     d = summary["diagnostics"]
 
     def num(key: str, fmt: str) -> str:
@@ -110,7 +109,7 @@ def demo(
     total = float(problem.budget)
     frontier = sweep(problem, [total * f for f in (0.5, 0.75, 1.0, 1.25, 1.5)])
     plan = replace(plan, frontier=frontier)
-    (run_dir / "plan.json").write_text(json.dumps(plan.to_dict(), indent=2) + "\n")
+    run.write_plan(plan)
     for line in plan.table().splitlines():
         click.echo(f"    {line}")
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import click
 
 from mediamix.errors import SpecError
+from mediamix.schemas import FIT_METHODS
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -75,31 +75,16 @@ def load_dataset(data_path: str, data_cfg: dict, date=None, kpi=None, channels=N
     return ds, events
 
 
-def write_run(fitted, out: Path, level: float = 0.9) -> dict:
-    """Write summary.json, the saved model, and the CSVs into ``out``; returns the summary."""
-    from mediamix.analysis import adstock_curves, response_curves
-
-    out.mkdir(parents=True, exist_ok=True)
-    summary = fitted.to_json(level)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
-    fitted.save(out / "model")
-    fitted.summary(level).to_csv(out / "summary.csv")
-    fitted.contributions(level).to_csv(out / "contributions.csv", index=False)
-    response_curves(fitted, level=level).to_csv(out / "response_curves.csv", index=False)
-    adstock_curves(fitted, level=level).to_csv(out / "adstock_curves.csv", index=False)
-    return summary
-
-
 @click.command("fit")
 @click.argument("data", type=click.Path(exists=True, dir_okay=False))
 @click.option("--config", type=click.Path(exists=True, dir_okay=False), help="model YAML")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="run folder")
-@click.option("--method", type=click.Choice(["nuts", "svi", "map"]), default="nuts",
+@click.option("--method", type=click.Choice(list(FIT_METHODS)), default="nuts",
               show_default=True)  # fmt: skip
-@click.option("--chains", type=int, default=4, show_default=True)
-@click.option("--draws", type=int, default=1000, show_default=True)
-@click.option("--warmup", type=int, default=1000, show_default=True)
-@click.option("--steps", type=int, default=3000, show_default=True, help="SVI/MAP steps")
+@click.option("--chains", type=int, default=None, help="NUTS chains  [default: 4]")
+@click.option("--draws", type=int, default=None, help="NUTS/SVI draws  [default: 1000]")
+@click.option("--warmup", type=int, default=None, help="NUTS warmup  [default: 1000]")
+@click.option("--steps", type=int, default=None, help="SVI/MAP steps  [default: 3000]")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--holdout", type=int, default=0, show_default=True,
               help="keep the last N periods out of the fit")  # fmt: skip
@@ -111,25 +96,30 @@ def write_run(fitted, out: Path, level: float = 0.9) -> dict:
 @click.option("--quiet", is_flag=True, help="no progress bar")
 def fit_cmd(data, config, out, method, chains, draws, warmup, steps, seed, holdout, level, date,
             kpi, channels, controls, quiet):  # fmt: skip
-    """Fit a media mix model to DATA (CSV/Parquet) and write RUN_DIR/summary.json and more."""
+    """Fit a media mix model to DATA (CSV/Parquet) and write the run folder RUN_DIR.
+
+    Options that do not apply to the method (e.g. --chains with --method svi) are an error.
+    """
     import warnings
 
-    import mediamix.inference.nuts  # noqa: F401  (one JAX device per core, before JAX starts)
+    from mediamix.estimator import MMM
+    from mediamix.inference import sampler
     from mediamix.inference.diagnostics import ConvergenceWarning
-    from mediamix.model import MMM
     from mediamix.model.spec import ModelSpec, load_config
+    from mediamix.runs import RunDir
 
+    if not 0 < level < 1:
+        raise SpecError(f"--level must be between 0 and 1, e.g. 0.9 (got {level})")
+    given = {"chains": chains, "draws": draws, "warmup": warmup, "steps": steps}
+    fit_with = sampler(method, **{k: v for k, v in given.items() if v is not None})
     data_cfg, spec = load_config(config) if config else ({}, ModelSpec())
     ds, events = load_dataset(data, data_cfg, date, kpi, _split(channels), _split(controls))
     if events:
         spec = spec.replace(events=tuple(spec.events) + tuple(events))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
-        fitted = MMM(spec).fit(
-            ds, method=method, chains=chains, draws=draws, warmup=warmup, seed=seed,
-            holdout=holdout, steps=steps, progress=not quiet,
-        )  # fmt: skip
-    summary = write_run(fitted, Path(out), level)
+        fitted = MMM(spec).fit(ds, fit_with, seed=seed, holdout=holdout, progress=not quiet)
+    summary = RunDir(out).write(fitted, level=level)
     click.echo(f"fitted {len(ds.channel_names)} channels on {ds.n_periods} periods with "
                f"{method} in {fitted.fit_seconds:.1f} s")  # fmt: skip
     pct = f"{level:.0%}"

@@ -221,3 +221,24 @@ def diagnostics(dataset: Dataset, n_params: int | None = None) -> Diagnostics:
         )
     )
     return Diagnostics(tuple(checks), tuple(names), np.asarray(corr), tuple(dataset.notes))
+
+
+def checks_from_arrays(data: Any) -> dict[str, Any]:
+    """The checks of :func:`diagnostics` on a fitted model's arrays (``data`` has
+    ``channel_names``, ``control_names``, ``media``, ``spend`` and ``controls``); returns
+    ``Diagnostics.to_dict()``."""
+    from types import SimpleNamespace
+
+    spend = np.asarray(data.spend, dtype=float)
+    T = len(spend)
+    ds = SimpleNamespace(
+        channel_names=list(data.channel_names),
+        control_names=list(data.control_names),
+        media=np.asarray(data.media, dtype=float),
+        spend=spend,
+        control_values=np.asarray(data.controls, dtype=float).reshape(T, -1),
+        n_periods=T,
+        geos=[],
+        notes=(),
+    )
+    return diagnostics(ds).to_dict()

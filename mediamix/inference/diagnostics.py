@@ -24,7 +24,7 @@ class ConvergenceWarning(UserWarning):
 
 
 @dataclass(frozen=True)
-class Diagnostics:
+class FitDiagnostics:
     method: str
     max_rhat: float | None = None
     min_ess_bulk: float | None = None
@@ -52,7 +52,7 @@ class Diagnostics:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Diagnostics:
+    def from_dict(cls, d: dict[str, Any]) -> FitDiagnostics:
         d = {k: v for k, v in d.items() if k != "converged"}
         d["warnings"] = tuple(d.get("warnings", ()))
         return cls(**d)

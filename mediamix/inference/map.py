@@ -9,11 +9,14 @@ chunk improves the negative log posterior by less than ``RTOL`` (relative), or a
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 import numpy as np
 
-from mediamix.errors import ConvergenceError, SpecError
-from mediamix.inference.nuts import FitResult
+from mediamix.devices import enable_compile_cache
+from mediamix.errors import ConvergenceError
+from mediamix.inference.options import check_int, check_positive
+from mediamix.inference.result import FitResult
 from mediamix.inference.svi import guide_draws
 
 CHUNK = 100
@@ -52,33 +55,30 @@ def _adam_early_stop(m, g, design, steps: int, seed: int, learning_rate: float, 
     return svi.get_params(state), loss, done
 
 
-def run_map(
-    model,
-    design: dict,
-    plan,
-    *,
-    steps: int = 3000,
-    seed: int = 0,
-    progress: bool = False,
-    learning_rate: float = 0.02,
-) -> FitResult:
-    """Maximise the log posterior; returns one 'draw' (chain 1, draw 1) at the mode.
+@dataclass(frozen=True)
+class MAP:
+    """The posterior mode: at most ``steps`` Adam steps at ``learning_rate`` (rounded up to a
+    multiple of ``CHUNK``), fewer when the loss has stopped improving; one 'draw'."""
 
-    At most ``steps`` Adam steps (rounded up to a multiple of ``CHUNK``), fewer when the loss
-    has stopped improving.
-    """
-    from numpyro.infer.autoguide import AutoDelta
-    from numpyro.infer.initialization import init_to_median
+    steps: int = 3000
+    learning_rate: float = 0.02
 
-    from mediamix.inference.nuts import enable_compile_cache
+    name = "map"
+    total_draws = 1
 
-    if not isinstance(steps, int) or steps < 1:
-        raise SpecError(f"steps must be a positive integer (got {steps!r})")
-    if not learning_rate > 0:
-        raise SpecError(f"learning_rate must be > 0 (got {learning_rate!r})")
-    enable_compile_cache()
-    m = functools.partial(model, plan=plan)
-    g = AutoDelta(m, init_loc_fn=init_to_median(num_samples=15))
-    params, loss, done = _adam_early_stop(m, g, design, steps, seed, learning_rate, progress)
-    samples = guide_draws(m, g, params, design, 1, seed + 1)
-    return FitResult(samples, {}, {"steps": steps, "steps_run": done, "final_loss": loss})
+    def __post_init__(self) -> None:
+        check_int("MAP", "steps", self.steps, 1)
+        check_positive("MAP", "learning_rate", self.learning_rate)
+
+    def run(self, model, design: dict, structure, *, seed: int = 0, progress: bool = False):
+        from numpyro.infer.autoguide import AutoDelta
+        from numpyro.infer.initialization import init_to_median
+
+        enable_compile_cache()
+        m = functools.partial(model, structure=structure)
+        g = AutoDelta(m, init_loc_fn=init_to_median(num_samples=15))
+        params, loss, done = _adam_early_stop(
+            m, g, design, self.steps, seed, self.learning_rate, progress
+        )
+        samples = guide_draws(m, g, params, design, 1, seed + 1)
+        return FitResult(samples, {}, {"steps": self.steps, "steps_run": done, "final_loss": loss})

@@ -8,37 +8,16 @@ be too narrow; the fitted model says so next to them.
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 import numpy as np
 
-from mediamix.errors import SpecError
-from mediamix.inference.nuts import FitResult
+from mediamix.devices import enable_compile_cache
+from mediamix.errors import ConvergenceError, SpecError
+from mediamix.inference.options import check_int, check_positive
+from mediamix.inference.result import FitResult
 
 GUIDES = ("normal", "lowrank")
-
-
-def _fit_guide(model, guide, design, steps, seed, progress, learning_rate):
-    import jax
-    import optax
-    from numpyro.infer import SVI, Trace_ELBO
-
-    if not isinstance(steps, int) or steps < 1:
-        raise SpecError(f"steps must be a positive integer (got {steps!r})")
-    if not learning_rate > 0:
-        raise SpecError(f"learning_rate must be > 0 (got {learning_rate!r})")
-    sched = optax.cosine_decay_schedule(learning_rate, steps, alpha=0.05)
-    optim = optax.adam(sched)
-    svi = SVI(model, guide, optim, Trace_ELBO())
-    res = svi.run(jax.random.PRNGKey(seed), steps, design, progress_bar=bool(progress))
-    losses = np.asarray(res.losses)
-    if not np.isfinite(losses[-1]):
-        from mediamix.errors import ConvergenceError
-
-        raise ConvergenceError(
-            "the variational fit diverged (loss is not finite); try a smaller learning_rate, "
-            "more steps, or method='nuts'"
-        )
-    return res.params, losses
 
 
 def model_sites(m, design) -> list[str]:
@@ -61,43 +40,55 @@ def guide_draws(m, guide, params, design, draws: int, seed: int) -> dict[str, np
     return {k: np.asarray(v)[None] for k, v in out.items() if k in sites}
 
 
-def run_svi(
-    model,
-    design: dict,
-    plan,
-    *,
-    steps: int = 3000,
-    draws: int = 1000,
-    seed: int = 0,
-    progress: bool = False,
-    learning_rate: float = 0.02,
-    guide: str = "normal",
-) -> FitResult:
-    """Fit a guide with SVI, then draw ``draws`` samples (incl. deterministic sites)."""
-    from numpyro.infer.autoguide import AutoLowRankMultivariateNormal, AutoNormal
-    from numpyro.infer.initialization import init_to_median
+@dataclass(frozen=True)
+class SVI:
+    """``steps`` of Adam at ``learning_rate`` on the ELBO of ``guide``; then ``draws`` from it."""
 
-    from mediamix.inference.nuts import enable_compile_cache
+    steps: int = 3000
+    draws: int = 1000
+    learning_rate: float = 0.02
+    guide: str = "normal"
 
-    enable_compile_cache()
-    if guide not in GUIDES:
-        raise SpecError(f"guide must be one of {', '.join(GUIDES)} (got {guide!r})")
-    m = functools.partial(model, plan=plan)
-    init = init_to_median(num_samples=15)
-    g = (
-        AutoNormal(m, init_loc_fn=init, init_scale=0.05)
-        if guide == "normal"
-        else AutoLowRankMultivariateNormal(m, init_loc_fn=init, init_scale=0.05)
-    )
-    params, losses = _fit_guide(m, g, design, steps, seed, progress, learning_rate)
-    samples = guide_draws(m, g, params, design, int(draws), seed + 1)
-    return FitResult(
-        samples,
-        {},
-        {
-            "guide": guide,
-            "steps": steps,
+    name = "svi"
+
+    def __post_init__(self) -> None:
+        check_int("SVI", "steps", self.steps, 1)
+        check_int("SVI", "draws", self.draws, 1)
+        check_positive("SVI", "learning_rate", self.learning_rate)
+        if self.guide not in GUIDES:
+            raise SpecError(f"SVI: guide must be one of {', '.join(GUIDES)} (got {self.guide!r})")
+
+    @property
+    def total_draws(self) -> int:
+        return self.draws
+
+    def run(self, model, design: dict, structure, *, seed: int = 0, progress: bool = False):
+        import jax
+        import optax
+        from numpyro.infer import SVI as Engine
+        from numpyro.infer import Trace_ELBO
+        from numpyro.infer.autoguide import AutoLowRankMultivariateNormal, AutoNormal
+        from numpyro.infer.initialization import init_to_median
+
+        enable_compile_cache()
+        m = functools.partial(model, structure=structure)
+        init = init_to_median(num_samples=15)
+        auto = AutoNormal if self.guide == "normal" else AutoLowRankMultivariateNormal
+        g = auto(m, init_loc_fn=init, init_scale=0.05)
+        sched = optax.cosine_decay_schedule(self.learning_rate, self.steps, alpha=0.05)
+        svi = Engine(m, g, optax.adam(sched), Trace_ELBO())
+        res = svi.run(jax.random.PRNGKey(seed), self.steps, design, progress_bar=bool(progress))
+        losses = np.asarray(res.losses)
+        if not np.isfinite(losses[-1]):
+            raise ConvergenceError(
+                "the variational fit diverged (loss is not finite); try a smaller learning_rate, "
+                "more steps, or method='nuts'"
+            )
+        samples = guide_draws(m, g, res.params, design, int(self.draws), seed + 1)
+        info = {
+            "guide": self.guide,
+            "steps": self.steps,
             "final_loss": float(losses[-1]),
-            "losses": losses[:: max(1, steps // 200)].tolist(),
-        },  # fmt: skip
-    )
+            "losses": losses[:: max(1, self.steps // 200)].tolist(),
+        }
+        return FitResult(samples, {}, info)

@@ -65,16 +65,16 @@ class ModelPlots:
 
     def correlation(self) -> go.Figure:
         """Correlation between the channel inputs the model was fitted on."""
-        from mediamix.report.run import data_checks_from_arrays
+        from mediamix.data.diagnostics import checks_from_arrays
 
-        d = data_checks_from_arrays(_arrays(self.fitted))["correlation"]
+        d = checks_from_arrays(self.fitted.data)["correlation"]
         return F.correlation_heatmap(d["channels"], d["matrix"])
 
     def data_checks(self) -> go.Figure:
         """The data layer's checks on the fitted data (correlation, VIF, spend variation...)."""
-        from mediamix.report.run import data_checks_from_arrays
+        from mediamix.data.diagnostics import checks_from_arrays
 
-        return F.data_checks_table(data_checks_from_arrays(_arrays(self.fitted))["checks"])
+        return F.data_checks_table(checks_from_arrays(self.fitted.data)["checks"])
 
     def diagnostics(self) -> go.Figure:
         """R-hat, ESS, divergences, predictive coverage and hold-out error as a table."""
@@ -91,16 +91,6 @@ class ModelPlots:
             "adstock": self.adstock(),
             "correlation": self.correlation(),
         }
-
-
-def _arrays(fitted: Any):
-    from types import SimpleNamespace
-
-    d = fitted.data
-    return SimpleNamespace(
-        channel_names=d.channel_names, control_names=d.control_names, media=d.media,
-        spend=d.spend, controls=d.controls,
-    )  # fmt: skip
 
 
 def plan_figures(plan: Any) -> dict[str, go.Figure]:

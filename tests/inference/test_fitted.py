@@ -5,7 +5,7 @@ import pytest
 
 from mediamix.errors import SpecError
 from mediamix.inference import diagnostics as dg
-from mediamix.inference.fitted import FittedModel
+from mediamix.estimator import FittedModel
 
 
 def test_save_load_reproduces_predictions_bit_for_bit(svi_fit, tmp_path):

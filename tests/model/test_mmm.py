@@ -1,8 +1,9 @@
 import jax.numpy as jnp
 import numpy as np
 
-from mediamix.model import MMM, ModelData, ModelSpec
-from mediamix.model.mmm import components
+from mediamix.estimator import MMM
+from mediamix.model import ModelData, ModelSpec
+from mediamix.model.maths import components
 from mediamix.transforms import apply_weights, get_saturation
 from mediamix.transforms.adstock import geometric_weights
 
@@ -61,7 +62,7 @@ def test_multiplicative_recovers_cobb_douglas_elasticities():
     fitted = MMM(spec).fit(data, method="map", steps=2000, learning_rate=0.02, warn=False)
     est = np.array([fitted.elasticities()[n][0] for n in "abc"])
     np.testing.assert_allclose(est, alpha, atol=0.03)
-    assert fitted.plan.log_offset == 0.0
+    assert fitted.structure.log_offset == 0.0
 
 
 def test_roi_prior_applies_in_roi_units_daily_model():
@@ -88,9 +89,13 @@ def test_roi_prior_applies_in_roi_units_daily_model():
         priors={"roas": {"dist": "lognormal", "loc": float(np.log(2.0)), "scale": 0.01}},
     )
     fitted = MMM(spec).fit(data, method="map", steps=1500, warn=False)
-    assert fitted.plan.n_dow == 6 and fitted.plan.n_changepoints == 3
+    assert fitted.structure.n_dow == 6 and fitted.structure.n_changepoints == 3
     np.testing.assert_allclose(fitted.roas_draws()[0], [2.0, 2.0], rtol=0.03)
-    assert float(fitted.draws("control_signed")[0, 0]) > 0  # magnitude; the sign is negative
+    # the price effect in KPI units per unit of price: negative, near the true -8
+    sign = fitted.structure.signs[0]
+    scale = float(np.asarray(fitted.scalers.controls.scale).reshape(-1)[1])
+    per_unit = float(fitted.draws("control_signed")[0, 0]) * sign * fitted.scalers.kpi_scale / scale
+    assert sign == -1.0 and -12 < per_unit < -4
 
 
 def test_sampled_level_and_effect_are_window_averages():
@@ -99,7 +104,7 @@ def test_sampled_level_and_effect_are_window_averages():
     import jax
     from numpyro import handlers
 
-    from mediamix.model.mmm import model
+    from mediamix.model.numpyro_model import model
 
     data = _data(T=60)
     _, _, plan, design, n_train = MMM(ModelSpec()).prepare(data, holdout=10)

@@ -19,7 +19,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def fitted_run(tmp_path_factory):
     from mediamix.data.simulate import simulate, simulated_dataset
-    from mediamix.model import MMM, ModelSpec
+    from mediamix.estimator import MMM
+    from mediamix.model import ModelSpec
 
     frame, truth = simulate(n_periods=52, n_channels=2, seed=3, n_controls=0)
     fitted = MMM(ModelSpec()).fit(

@@ -1,19 +1,13 @@
 """FittedModel: the posterior (ArviZ InferenceData) + the spec + the data + the scalers.
 
 Everything users read off a fit is computed from the posterior draws with the model's pure
-functions (:func:`mediamix.model.mmm.components`), so a saved and re-loaded model gives the
-same numbers bit for bit. ``save(path)`` writes a folder::
-
-    posterior.nc    ArviZ InferenceData (netCDF)
-    spec.yaml       the ModelSpec
-    scalers.json    KPI, media and control scalers
-    data.npz        the data the model was fitted on (original units)
-    meta.json       method, fit seconds, training periods, diagnostics
+functions (:func:`mediamix.model.maths.components`), so a saved and re-loaded model gives the
+same numbers bit for bit. ``save(path)`` writes the saved-model folder whose layout
+:mod:`mediamix.runs.layout` owns (posterior, spec, scalers, data, meta with a format version).
 """
 
 from __future__ import annotations
 
-import json
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -23,24 +17,18 @@ import numpy as np
 from mediamix.errors import SpecError
 from mediamix.inference import diagnostics as dg
 from mediamix.jsonable import jsonable
-from mediamix.model.mmm import (
-    ModelData,
-    ModelScalers,
-    Plan,
-    adstock_weights,
-    batched,
-    build_design,
-    build_plan,
-    components,
-    posterior_params,
-)
+from mediamix.model.data import ModelData, ModelScalers
+from mediamix.model.design import build_design
+from mediamix.model.maths import adstock_weights, batched, components, posterior_params
 from mediamix.model.spec import ModelSpec
+from mediamix.model.structure import Structure, build_structure
+from mediamix.runs import layout
 
 
-def _to_idata(res, plan: Plan, data: ModelData):
+def _to_idata(res, structure: Structure, data: ModelData):
     import arviz as az
 
-    dims, coords = plan.dims()
+    dims, coords = structure.dims()
     post = {k: v for k, v in res.samples.items() if k in dims or np.ndim(v) == 2}
     dims = {k: v for k, v in dims.items() if k in post}
     return az.from_dict(
@@ -65,7 +53,7 @@ class FittedModel:
         fit_seconds: float,
         idata: Any,
         info: dict[str, Any] | None = None,
-        diagnostics: dg.Diagnostics | None = None,
+        diagnostics: dg.FitDiagnostics | None = None,
     ) -> None:
         self.spec = spec
         self.data = data
@@ -76,14 +64,14 @@ class FittedModel:
         self.idata = idata
         self.info = dict(info or {})
         self.diagnostics = diagnostics
-        self.plan = build_plan(spec, data, scalers)
-        self.design = build_design(data, scalers, self.plan, self.n_train)
+        self.structure = build_structure(spec, data, scalers)
+        self.design = build_design(data, scalers, self.structure, self.n_train)
 
     # -- construction ---------------------------------------------------------------------
     @classmethod
     def from_result(cls, res, spec, data, scalers, n_train, method, fit_seconds, warn=True):
-        plan = build_plan(spec, data, scalers)
-        idata = _to_idata(res, plan, data)
+        structure = build_structure(spec, data, scalers)
+        idata = _to_idata(res, structure, data)
         fitted = cls(spec, data, scalers, n_train, method, fit_seconds, idata, res.info)
         fitted.diagnostics = fitted.compute_diagnostics()
         if warn:
@@ -103,7 +91,7 @@ class FittedModel:
         for k in post.data_vars:
             v = post[k].values
             out[k] = v.reshape((-1,) + v.shape[2:])
-        return posterior_params(out, self.plan)
+        return posterior_params(out, self.structure)
 
     @property
     def n_draws(self) -> int:
@@ -119,13 +107,13 @@ class FittedModel:
 
     @cached_property
     def _components_fn(self):
-        return batched(components, self.plan)
+        return batched(components, self.structure)
 
     @cached_property
     def _weights_fn(self):
         import jax
 
-        return jax.jit(jax.vmap(lambda p: adstock_weights(p, self.plan)))
+        return jax.jit(jax.vmap(lambda p: adstock_weights(p, self.structure)))
 
     def design_for(self, media: np.ndarray | None = None) -> dict:
         """The model-unit arrays, optionally with other media (T, C) in original units."""
@@ -137,7 +125,7 @@ class FittedModel:
                 f"media plan must have shape {self.data.media.shape} (periods x channels); "
                 f"got {media.shape}"
             )
-        return build_design(self.data, self.scalers, self.plan, self.n_train, media=media)
+        return build_design(self.data, self.scalers, self.structure, self.n_train, media=media)
 
     def components(self, media: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Draws of the model-unit components: baseline (S, T), media (S, T, C), mu (S, T)."""
@@ -151,7 +139,7 @@ class FittedModel:
         """
         c = comps if comps is not None else self.components(media)
         k = self.scalers.kpi_scale
-        if self.plan.additive:
+        if self.structure.additive:
             return c["mu"].astype(np.float64) * k
         sigma = np.asarray(self.params["sigma"], dtype=np.float64)[:, None]
         return np.exp(c["mu"].astype(np.float64) + sigma**2 / 2) * k
@@ -165,7 +153,7 @@ class FittedModel:
         """
         c = comps if comps is not None else self.components(media)
         k = self.scalers.kpi_scale
-        if self.plan.additive:
+        if self.structure.additive:
             return c["media"].astype(np.float64) * k
         ey = self.expected_kpi(comps=c)
         return ey[..., None] * (1 - np.exp(-c["media"].astype(np.float64)))
@@ -191,7 +179,7 @@ class FittedModel:
         return np.asarray(self._weights_fn(self.params))
 
     # -- diagnostics ----------------------------------------------------------------------
-    def compute_diagnostics(self, level: float = 0.9) -> dg.Diagnostics:
+    def compute_diagnostics(self, level: float = 0.9) -> dg.FitDiagnostics:
         d: dict[str, Any] = {}
         if self.method == "nuts":
             names = [v for v in self.idata.posterior.data_vars]
@@ -213,7 +201,7 @@ class FittedModel:
             d["holdout_r2"] = dg.r2(y[n:], ey[n:])
         total = self.n_draws
         msgs = dg.advice(d, self.method, total)
-        return dg.Diagnostics(method=self.method, warnings=tuple(msgs), **d)
+        return dg.FitDiagnostics(method=self.method, warnings=tuple(msgs), **d)
 
     # -- the seam to the optimizer ----------------------------------------------------------
     def current_spend(self) -> dict[str, float]:
@@ -261,7 +249,7 @@ class FittedModel:
     def elasticities(self) -> dict[str, np.ndarray]:
         """Multiplicative form: draws of each channel's elasticity beta_c (d log y / d log x
         at offset 0)."""
-        if self.plan.additive:
+        if self.structure.additive:
             raise SpecError("elasticities are the coefficients of the multiplicative form")
         b = np.asarray(self.params["beta"])
         return {n: b[:, i] for i, n in enumerate(self.channel_names)}
@@ -281,13 +269,7 @@ class FittedModel:
 
     # -- persistence ----------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
-        """Write the folder described in the module docstring; returns its path."""
-        p = Path(path)
-        p.mkdir(parents=True, exist_ok=True)
-        self.idata.to_netcdf(str(p / "posterior.nc"))
-        (p / "spec.yaml").write_text(self.spec.to_yaml())
-        (p / "scalers.json").write_text(json.dumps(self.scalers.to_dict(), indent=1))
-        np.savez(p / "data.npz", **self.data.to_arrays())
+        """Write the saved-model folder (:mod:`mediamix.runs.layout`); returns its path."""
         meta = {
             "method": self.method,
             "fit_seconds": self.fit_seconds,
@@ -296,29 +278,26 @@ class FittedModel:
             "info": jsonable(self.info),
             "diagnostics": self.diagnostics.to_dict() if self.diagnostics else None,
         }
-        (p / "meta.json").write_text(json.dumps(meta, indent=1))
-        return p
+        return layout.write_model(
+            Path(path),
+            self.idata,
+            self.spec.to_yaml(),
+            self.scalers.to_dict(),
+            self.data.to_arrays(),
+            meta,
+        )
 
     @classmethod
     def load(cls, path: str | Path) -> FittedModel:
-        import arviz as az
-
-        from mediamix.model.spec import load_config
-
-        p = Path(path)
-        for f in ("posterior.nc", "spec.yaml", "scalers.json", "data.npz", "meta.json"):
-            if not (p / f).exists():
-                raise SpecError(f"'{p}' is not a saved model folder: '{f}' is missing")
-        meta = json.loads((p / "meta.json").read_text())
-        with np.load(p / "data.npz") as z:
-            arrays = {k: z[k] for k in z.files}
-        data = ModelData.from_saved(arrays, meta["data"])
-        spec = load_config(p / "spec.yaml")[1]
-        scalers = ModelScalers.from_dict(json.loads((p / "scalers.json").read_text()))
-        idata = az.from_netcdf(str(p / "posterior.nc"))
-        idata.load() if hasattr(idata, "load") else None
-        diag = dg.Diagnostics.from_dict(meta["diagnostics"]) if meta.get("diagnostics") else None
+        """A saved model (format 1 or 2) with the same numbers bit for bit."""
+        files = layout.read_model(Path(path))
+        meta = files.meta
+        data = ModelData.from_saved(files.arrays, meta["data"])
+        spec = ModelSpec.from_yaml(files.spec_text)
+        scalers = ModelScalers.from_dict(files.scalers)
+        d = meta.get("diagnostics")
+        diag = dg.FitDiagnostics.from_dict(d) if d else None
         return cls(
-            spec, data, scalers, meta["n_train"], meta["method"], meta["fit_seconds"], idata,
-            meta.get("info"), diag,
+            spec, data, scalers, meta["n_train"], meta["method"], meta["fit_seconds"],
+            files.idata(), meta.get("info"), diag,
         )  # fmt: skip

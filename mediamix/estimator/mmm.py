@@ -1,0 +1,75 @@
+"""The estimator: a spec, prepared data, a sampler -> a `FittedModel`."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from mediamix.errors import SpecError
+from mediamix.estimator.fitted import FittedModel
+from mediamix.inference import sampler as make_sampler
+from mediamix.model.data import ModelData, ModelScalers
+from mediamix.model.design import build_design
+from mediamix.model.numpyro_model import model
+from mediamix.model.spec import ModelSpec
+from mediamix.model.structure import build_structure
+
+
+class MMM:
+    """``MMM(spec).fit(dataset, NUTS(chains=4, draws=1000))`` -> `FittedModel`.
+
+    The sampler is an object (``NUTS``, ``SVI``, ``MAP`` from `mediamix.inference`) or a name
+    with its options: ``fit(dataset, "svi", steps=2000)``; options that do not apply to the
+    method are an error.
+    """
+
+    def __init__(self, spec: ModelSpec | dict | None = None, **settings: Any) -> None:
+        if spec is None:
+            spec = ModelSpec(**settings)
+        elif isinstance(spec, dict):
+            spec = ModelSpec.from_dict({**spec, **settings})
+        elif settings:
+            spec = spec.replace(**settings)
+        self.spec = spec
+
+    def prepare(self, dataset: Any, holdout: int = 0):
+        """``(data, scalers, structure, design, n_train)`` for a dataset and a hold-out."""
+        data = ModelData.from_dataset(dataset)
+        T = data.n_periods
+        if isinstance(holdout, bool) or not isinstance(holdout, int) or not 0 <= holdout <= T - 10:
+            raise SpecError(
+                f"holdout must be an integer between 0 and {T - 10} (periods kept out of the "
+                f"fit, at the end); got {holdout!r}"
+            )
+        n_train = T - holdout
+        scalers = ModelScalers.fit(data, self.spec, n_train)
+        structure = build_structure(self.spec, data, scalers)
+        design = build_design(data, scalers, structure, n_train)
+        return data, scalers, structure, design, n_train
+
+    def fit(
+        self,
+        dataset: Any,
+        method: Any = "nuts",
+        *,
+        seed: int = 0,
+        holdout: int = 0,
+        progress: bool = False,
+        warn: bool = True,
+        **options: Any,
+    ) -> FittedModel:
+        """Fit and return a `FittedModel` (diagnostics computed, warnings issued).
+
+        ``method``: a sampler object or ``"nuts"`` (options ``chains``, ``draws``, ``warmup``,
+        ``target_accept``, ``max_tree_depth``, ``dense_mass``), ``"svi"`` (``steps``,
+        ``draws``, ``learning_rate``, ``guide`` 'normal' | 'lowrank') or ``"map"`` (``steps``,
+        ``learning_rate``). ``holdout``: the last periods kept out of the likelihood.
+        """
+        chosen = make_sampler(method, **options)
+        data, scalers, structure, design, n_train = self.prepare(dataset, holdout)
+        t0 = time.perf_counter()
+        res = chosen.run(model, design, structure, seed=seed, progress=progress)
+        fit_seconds = time.perf_counter() - t0
+        return FittedModel.from_result(
+            res, self.spec, data, scalers, n_train, chosen.name, fit_seconds, warn=warn
+        )

@@ -1,0 +1,279 @@
+"""`RunDir`: write a complete run folder, read one lazily, migrate older ones.
+
+Every writer (``mediamix fit``, ``mediamix demo``, the web planner's fits, fleets of fits)
+calls :meth:`RunDir.write`, so every run folder holds the same files
+(:mod:`mediamix.runs.layout`). Reading needs no JAX until the model itself is asked for.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mediamix import __version__
+from mediamix.errors import MediamixError, SpecError
+from mediamix.jsonable import jsonable
+from mediamix.runs import layout as L
+
+
+def fitted_responses(fitted) -> list[dict[str, Any]]:
+    """A fitted model's response curves as JSON mappings, today's mean spend as the reference
+    (what the planner and ``mediamix optimize --run`` optimise)."""
+    from dataclasses import replace
+
+    current = fitted.current_spend()
+    out = []
+    for r in fitted.responses():
+        if r.reference_spend is None and r.name in current:
+            r = replace(r, reference_spend=float(current[r.name]))
+        out.append(jsonable(r.to_dict()))
+    return out
+
+
+def saved_data(model_dir: Path) -> SimpleNamespace:
+    """The data a saved model was fitted on (original units), read without JAX."""
+    arr, meta = L.read_model_data(model_dir)
+    d = meta.get("data") or {}
+    spend = np.asarray(arr["spend"], dtype=float)
+    return SimpleNamespace(
+        dates=np.asarray(arr["dates"]).astype("datetime64[ns]"),
+        kpi=np.asarray(arr["kpi"], dtype=float),
+        spend=spend,
+        media=np.asarray(arr.get("media", spend), dtype=float),
+        controls=np.asarray(arr.get("controls", np.zeros((len(spend), 0))), dtype=float),
+        channel_names=tuple(
+            d.get("channel_names") or [f"channel_{i}" for i in range(spend.shape[1])]
+        ),
+        control_names=tuple(d.get("control_names") or ()),
+        n_train=int(meta.get("n_train", len(spend))),
+    )
+
+
+class RunDir:
+    """One run folder. ``RunDir(path).write(fitted, plan=None, checks=None)`` writes it whole;
+    ``RunDir(path).read()`` gives a lazy :class:`RunView`."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"RunDir({str(self.path)!r})"
+
+    # -- writing -------------------------------------------------------------------------
+    def write(self, fitted, plan=None, checks: dict | None = None, level: float = 0.9) -> dict:
+        """Write every file of the layout from a `FittedModel` (and a `Plan`, data checks);
+        returns the content of summary.json. All files appear at once (staged, then moved)."""
+        from mediamix.analysis import adstock_curves, fit_table, response_curves
+
+        summary = jsonable(fitted.to_json(level))
+        if checks is None:
+            from mediamix.data.diagnostics import checks_from_arrays
+
+            checks = checks_from_arrays(fitted.data)
+        with L.Staging(self.path) as tmp:
+            L.write_json(tmp / L.SUMMARY, summary)
+            fitted.save(tmp / L.MODEL_DIR)
+            fitted.summary(level).to_csv(tmp / L.SUMMARY_CSV)
+            fitted.contributions(level).to_csv(tmp / L.CONTRIBUTIONS, index=False)
+            fit_table(fitted, level).to_csv(tmp / L.FIT, index=False)
+            response_curves(fitted, level=level).to_csv(tmp / L.RESPONSE_CURVES, index=False)
+            adstock_curves(fitted, level=level).to_csv(tmp / L.ADSTOCK_CURVES, index=False)
+            L.write_json(tmp / L.RESPONSES, fitted_responses(fitted))
+            L.write_json(tmp / L.CHECKS, jsonable(checks))
+            if plan is not None:
+                L.write_json(tmp / L.PLAN, jsonable(_plan_dict(plan)))
+            self._write_meta(tmp, method=fitted.method, level=level)
+        return summary
+
+    def write_plan(self, plan) -> Path:
+        """Add (or replace) ``plan.json`` in an existing run."""
+        if not self.path.is_dir():
+            raise SpecError(f"run directory '{self.path}' does not exist; write the run first")
+        path = self.path / L.PLAN
+        L.write_json(path, jsonable(_plan_dict(plan)))
+        self._update_files()
+        return path
+
+    def _write_meta(self, folder: Path, **extra: Any) -> None:
+        files = sorted(p.name for p in folder.iterdir() if p.name != L.META)
+        meta = {
+            "format_version": L.FORMAT_VERSION,
+            "kind": "mediamix-run",
+            "mediamix": __version__,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "files": files,
+            **extra,
+        }
+        L.write_json(folder / L.META, meta)
+
+    def _update_files(self) -> None:
+        meta_path = self.path / L.META
+        if L.run_format(self.path) < 2:
+            return
+        meta = L.read_json(meta_path)
+        owned = set(L.TABLES.values()) | {L.SUMMARY, L.SUMMARY_CSV, L.MODEL_DIR, L.RESPONSES,
+                                          L.CHECKS, L.PLAN}  # fmt: skip
+        meta["files"] = sorted(p.name for p in self.path.iterdir() if p.name in owned)
+        L.write_json(meta_path, meta)
+
+    # -- reading -------------------------------------------------------------------------
+    def exists(self) -> bool:
+        return self.path.is_dir()
+
+    @property
+    def format_version(self) -> int:
+        return L.run_format(self.path)
+
+    def read(self) -> RunView:
+        """A lazy view of the folder (errors name the folder and the fix)."""
+        if not self.path.exists():
+            raise SpecError(
+                f"run directory '{self.path}' does not exist. Fix: run `mediamix fit DATA --out "
+                f"{self.path}` first, or give the folder it wrote"
+            )
+        if not self.path.is_dir():
+            raise SpecError(
+                f"'{self.path}' is a file; give the run folder `mediamix fit --out` wrote"
+            )
+        return RunView(self.path)
+
+    def migrate(self) -> int:
+        """Bring a format-1 folder up to the current format in place (the model moves into
+        ``model/``, missing tables and files are written); returns the version it had."""
+        old = self.format_version
+        if old >= L.FORMAT_VERSION:
+            return old
+        view = self.read()
+        fitted = view.fitted
+        if fitted is None:
+            raise SpecError(
+                f"'{self.path}' holds no saved model, so it cannot be migrated; fit it again"
+            )
+        plan = view.plan
+        model_at_root = view.model_dir == self.path
+        self.write(fitted, checks=view.checks, level=view.level)
+        if plan is not None:
+            L.write_json(self.path / L.PLAN, plan)
+        if model_at_root:  # the model files now live in model/
+            for f in L.MODEL_FILES:
+                if f != L.META:
+                    (self.path / f).unlink(missing_ok=True)
+        self._update_files()
+        return old
+
+
+def _plan_dict(plan) -> dict:
+    return plan if isinstance(plan, dict) else plan.to_dict()
+
+
+class RunView:
+    """What a run folder holds; every attribute is read (or recomputed) on first use.
+
+    ``summary``, ``plan``, ``checks``, ``meta`` (dicts or None), ``table(name)`` (DataFrames
+    named in ``layout.TABLES`` or None), ``responses`` (list of Response mappings), ``fitted``
+    (the `FittedModel`, loaded on first use; None without a saved model), ``model_dir``.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    @cached_property
+    def format_version(self) -> int:
+        return L.run_format(self.path)
+
+    @cached_property
+    def meta(self) -> dict | None:
+        p = self.path / L.META
+        return L.read_json(p) if p.is_file() and self.format_version >= 2 else None
+
+    def _json(self, name: str):
+        p = self.path / name
+        return L.read_json(p) if p.is_file() else None
+
+    @cached_property
+    def summary(self) -> dict | None:
+        return self._json(L.SUMMARY)
+
+    @cached_property
+    def plan(self) -> dict | None:
+        return self._json(L.PLAN)
+
+    @cached_property
+    def checks(self) -> dict | None:
+        got = self._json(L.CHECKS)
+        return got if isinstance(got, dict) and ("checks" in got or "correlation" in got) else None
+
+    @property
+    def level(self) -> float:
+        return float((self.summary or {}).get("level") or 0.9)
+
+    def table(self, name: str) -> pd.DataFrame | None:
+        """A CSV table of the run by name (``contributions``, ``fit``, ...), or None."""
+        if name not in L.TABLES:
+            raise SpecError(f"unknown run table '{name}'; tables: {', '.join(L.TABLES)}")
+        p = self.path / L.TABLES[name]
+        if not p.is_file():
+            return None
+        df = pd.read_csv(p)
+        if "date" in df.columns:
+            df["date"] = pd.to_datetime(df["date"])
+        return df
+
+    @cached_property
+    def model_dir(self) -> Path | None:
+        return L.find_model_dir(self.path)
+
+    @cached_property
+    def data(self) -> SimpleNamespace | None:
+        """The fitted data (original units), without JAX; None without a saved model."""
+        return saved_data(self.model_dir) if self.model_dir is not None else None
+
+    @cached_property
+    def fitted(self):
+        """The saved `FittedModel` (imports JAX); None when the run has no saved model."""
+        if self.model_dir is None:
+            return None
+        from mediamix.estimator import FittedModel
+
+        return FittedModel.load(self.model_dir)
+
+    @cached_property
+    def responses(self) -> list[dict[str, Any]]:
+        """Response curves: ``responses.json``, or computed from the saved model."""
+        got = self._json(L.RESPONSES)
+        if got is not None:
+            if not isinstance(got, list) or not got:
+                raise SpecError(
+                    f"'{self.path / L.RESPONSES}' must hold a non-empty list of response curves"
+                )
+            return got
+        if self.fitted is None:
+            raise SpecError(
+                f"{str(self.path / L.RESPONSES)!r} is missing and {str(self.path)!r} holds no "
+                "saved model (posterior.nc): the planner needs the fitted response curves"
+            )
+        return fitted_responses(self.fitted)
+
+    def current_spend(self, data=None) -> dict[str, float] | None:
+        """Mean spend per period per channel over the fitted window (from ``data``, the saved
+        data, or the summary)."""
+        if data is None and self.model_dir is not None:
+            try:
+                data = self.data
+            except (MediamixError, OSError, KeyError, ValueError):  # damaged: use the summary
+                data = None
+        if data is not None:
+            n = data.n_train
+            return {c: float(v) for c, v in zip(data.channel_names, data.spend[:n].mean(0))}
+        cur = {
+            n: c.get("current_spend_per_period")
+            for n, c in ((self.summary or {}).get("channels") or {}).items()
+            if c.get("current_spend_per_period") is not None
+        }
+        return {k: float(v) for k, v in cur.items()} or None
