@@ -37,3 +37,11 @@ def did_you_mean(name: object, choices) -> str:
 
 class ExportUnavailableError(MediamixError):
     """Static image export needs a package or a browser that is not installed."""
+
+
+class NotFoundError(MediamixError, LookupError):
+    """A saved record (a planner run or scenario) that is not there under the id given."""
+
+
+class ConflictError(MediamixError):
+    """A write that clashes with saved data (e.g. a scenario name already used)."""

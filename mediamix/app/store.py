@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mediamix.app.models import RunRow, ScenarioRow, utcnow
-from mediamix.errors import MediamixError, SpecError
+from mediamix.errors import ConflictError, NotFoundError, SpecError
 from mediamix.jsonable import jsonable
 
 ENV_HOME = "MEDIAMIX_HOME"
@@ -34,14 +34,6 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 RUN_STATUSES = ("queued", "running", "done", "failed")
 MAX_NAME_LENGTH = 200
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-class NotFoundError(MediamixError, LookupError):
-    """A run or scenario id that the store does not hold."""
-
-
-class ConflictError(MediamixError):
-    """A write that clashes with saved data (e.g. a scenario name already used)."""
 
 
 @dataclass(frozen=True)
@@ -126,9 +118,6 @@ def clean_name(name: Any, what: str = "name") -> str:
     if _CONTROL.search(name):
         raise SpecError(f"{what} contains control characters; use plain text")
     return name
-
-
-json_safe = jsonable  # the store's name for the shared conversion
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -267,9 +256,9 @@ class Store:
             progress=1.0 if status == "done" else 0.0,
             message=message,
             method=method,
-            columns=json_safe(columns),
-            summary=json_safe(summary),
-            responses=json_safe(responses),
+            columns=jsonable(columns),
+            summary=jsonable(summary),
+            responses=jsonable(responses),
             run_dir=str(run_dir),
         )
         try:
@@ -309,7 +298,7 @@ class Store:
                 raise NotFoundError(f"run {run_id!r} not found")
             for key, value in fields.items():
                 if key in ("summary", "responses", "columns"):
-                    value = json_safe(value)
+                    value = jsonable(value)
                 setattr(row, key, value)
             row.updated_at = utcnow()
             s.flush()
@@ -345,8 +334,8 @@ class Store:
             run_id=run_id,
             name=name,
             created_at=utcnow(),
-            problem=json_safe(problem),
-            plan=json_safe(plan),
+            problem=jsonable(problem),
+            plan=jsonable(plan),
         )
         try:
             with self._tx() as s:

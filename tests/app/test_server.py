@@ -194,6 +194,12 @@ def test_upload_fits_in_the_background_and_the_run_can_be_planned(store: Store) 
     assert [r["name"] for r in run.responses] == ["tv_spend", "search_spend"]
     assert set(run.summary["channels"]) == {"tv_spend", "search_spend"}
     assert (run.run_dir / "summary.json").exists() and (run.run_dir / "responses.json").exists()
+    # A web fit writes the same complete run folder as `mediamix fit`.
+    from mediamix.runs import FORMAT_VERSION, RunDir
+
+    folder = RunDir(run.run_dir).read()
+    assert folder.format_version == FORMAT_VERSION and folder.summary == run.summary
+    assert folder.table("contributions") is not None and folder.table("fit") is not None
     # The fitted curves go straight into the planner: the plan spends the budget in full.
     budget = sum(r["reference_spend"] for r in run.responses)
     with TestClient(create_app(store)) as client:

@@ -7,15 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, text
 
-from mediamix.app.store import (
-    ConflictError,
-    NotFoundError,
-    Store,
-    current_revision,
-    make_engine,
-    upgrade,
-)
-from mediamix.errors import SpecError
+from mediamix.app.store import Store, current_revision, make_engine, upgrade
+from mediamix.errors import ConflictError, NotFoundError, SpecError
 
 PROBLEM = {
     "objective": "kpi",

@@ -1,0 +1,168 @@
+"""The JSON API under /api: runs and fit jobs, planning, scenarios.
+
+Every handler is a thin call into :mod:`mediamix.app.services`; errors are the project's
+own and become status codes in :mod:`mediamix.app.middleware`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import PlainTextResponse, Response
+
+from mediamix import __version__
+from mediamix.app import services
+from mediamix.app.deps import JobsDep, SettingsDep, StoreDep
+from mediamix.app.schemas import (
+    Comparison,
+    CurveOut,
+    Health,
+    JobOut,
+    PlannerForm,
+    PlanOut,
+    RunImport,
+    RunOut,
+    RunStarted,
+    ScenarioIn,
+    ScenarioOut,
+    ScenarioPatch,
+    UploadForm,
+)
+from mediamix.app.store import Run
+
+router = APIRouter(prefix="/api")
+
+
+def job_view(run: Run) -> dict[str, Any]:
+    """A run's job state (what `/api/jobs/{id}` answers)."""
+    return {
+        "id": run.id,
+        "status": run.status,
+        "progress": run.progress,
+        "message": run.message,
+        "done": run.status in ("done", "failed"),
+    }
+
+
+# ---------------------------------------------------------------------------------- meta
+@router.get("/health", tags=["meta"], response_model=Health)
+def health() -> dict[str, str]:
+    return {"status": "ok", "version": __version__}
+
+
+# ---------------------------------------------------------------------------------- runs
+@router.get("/runs", tags=["runs"], response_model=list[RunOut])
+def list_runs(store: StoreDep) -> list[dict[str, Any]]:
+    return [r.to_dict() for r in store.list_runs()]
+
+
+@router.get("/runs/{run_id}", tags=["runs"], response_model=RunOut)
+def get_run(run_id: str, store: StoreDep) -> dict[str, Any]:
+    return store.get_run(run_id).to_dict()
+
+
+@router.post("/runs", status_code=202, tags=["runs"], response_model=RunStarted)
+async def create_run(
+    store: StoreDep,
+    jobs: JobsDep,
+    settings: SettingsDep,
+    form: Annotated[UploadForm, Form()],
+    file: UploadFile = File(description="CSV with a date, a KPI and spend columns"),
+) -> dict[str, Any]:
+    """Upload a CSV and start a fit as a background job (poll /api/jobs/{id})."""
+    data = await file.read(settings.max_upload_bytes + 1)
+    run = await run_in_threadpool(
+        services.start_fit,
+        store,
+        data,
+        form.columns(),
+        form.method,
+        name=form.name or None,
+        executor=jobs,
+    )
+    return {"run": run.to_dict(), "job": job_view(run)}
+
+
+@router.post("/runs/import", status_code=201, tags=["runs"], response_model=RunOut)
+def import_run(body: RunImport, store: StoreDep) -> dict[str, Any]:
+    """Make a run from response curves given directly (e.g. from another system)."""
+    responses = [r.model_dump(exclude_none=True) for r in body.responses]
+    return services.import_responses(store, body.name, responses, body.summary).to_dict()
+
+
+@router.get("/jobs/{run_id}", tags=["runs"], response_model=JobOut)
+def job(run_id: str, store: StoreDep) -> dict[str, Any]:
+    return job_view(store.get_run(run_id))
+
+
+@router.get("/runs/{run_id}/curves", tags=["runs"], response_model=list[CurveOut])
+def curves(run_id: str, store: StoreDep) -> list[dict[str, Any]]:
+    return services.curve_points(services.run_responses(store.get_run(run_id)))
+
+
+# ------------------------------------------------------------------------------ planning
+@router.post("/runs/{run_id}/optimise", tags=["planning"], response_model=PlanOut)
+def optimise(run_id: str, body: PlannerForm, store: StoreDep) -> dict[str, Any]:
+    """Solve the allocation problem for the run; returns the problem and the plan."""
+    run = store.get_run(run_id)
+    problem, plan = services.optimise(run, body)
+    rows = services.plan_rows(problem, plan)
+    return {"run_id": run.id, "problem": problem, "plan": plan, "rows": rows}
+
+
+# ----------------------------------------------------------------------------- scenarios
+@router.get("/scenarios", tags=["scenarios"], response_model=list[ScenarioOut])
+def list_scenarios(store: StoreDep, run_id: str | None = None) -> list[dict[str, Any]]:
+    return [s.to_dict() for s in store.list_scenarios(run_id)]
+
+
+@router.post("/scenarios", status_code=201, tags=["scenarios"], response_model=ScenarioOut)
+def save_scenario(body: ScenarioIn, store: StoreDep) -> dict[str, Any]:
+    return store.save_scenario(
+        body.run_id, body.name, problem=body.problem, plan=body.plan
+    ).to_dict()
+
+
+@router.get("/scenarios/compare", tags=["scenarios"], response_model=Comparison)
+def compare(store: StoreDep, ids: list[int] = Query(min_length=1)) -> dict[str, Any]:
+    return services.compare_scenarios([store.get_scenario(i) for i in ids])
+
+
+@router.get("/scenarios/{scenario_id}", tags=["scenarios"], response_model=ScenarioOut)
+def get_scenario(scenario_id: int, store: StoreDep) -> dict[str, Any]:
+    return store.get_scenario(scenario_id).to_dict()
+
+
+@router.patch("/scenarios/{scenario_id}", tags=["scenarios"], response_model=ScenarioOut)
+def rename_scenario(scenario_id: int, body: ScenarioPatch, store: StoreDep) -> dict[str, Any]:
+    return store.rename_scenario(scenario_id, body.name).to_dict()
+
+
+@router.delete("/scenarios/{scenario_id}", status_code=204, tags=["scenarios"])
+def delete_scenario(scenario_id: int, store: StoreDep) -> Response:
+    store.delete_scenario(scenario_id)
+    return Response(status_code=204)
+
+
+def _attachment(text: str, media_type: str, filename: str) -> Response:
+    return PlainTextResponse(
+        text,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/scenarios/{scenario_id}/export.csv", tags=["scenarios"])
+def export_csv(scenario_id: int, store: StoreDep) -> Response:
+    scenario = store.get_scenario(scenario_id)
+    return _attachment(services.scenario_csv(scenario), "text/csv", f"scenario-{scenario.id}.csv")
+
+
+@router.get("/scenarios/{scenario_id}/export.yaml", tags=["scenarios"])
+def export_yaml(scenario_id: int, store: StoreDep) -> Response:
+    scenario = store.get_scenario(scenario_id)
+    return _attachment(
+        services.scenario_yaml(scenario), "application/yaml", f"scenario-{scenario.id}.yaml"
+    )

@@ -1,0 +1,141 @@
+"""The planner's pages (server-rendered): Runs, one run, Planner, Scenarios, and the login.
+
+Pages read the store directly and leave every calculation to the browser's calls to the API.
+Plotly's JavaScript is served from the installed `plotly` package, so pages work offline.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from mediamix import __version__
+from mediamix.app.deps import SettingsDep, StoreDep
+from mediamix.app.middleware import LOGIN_PATH, TOKEN_COOKIE, error_response, same_token
+from mediamix.app.services import REPORT_FILE
+from mediamix.app.store import Run
+from mediamix.errors import NotFoundError
+
+HERE = Path(__file__).resolve().parent
+STATIC_DIR = HERE / "static"
+
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.globals["version"] = __version__
+
+router = APIRouter(include_in_schema=False)
+
+
+@lru_cache(maxsize=1)
+def plotly_js() -> bytes:
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs().encode()
+
+
+def plan_defaults(run: Run | None) -> dict[str, Any]:
+    """What the planner form starts from: channels with today's spend, budget = their sum."""
+    if run is None or not run.responses:
+        return {"channels": [], "budget": 0.0}
+    channels = [
+        {"name": r["name"], "reference_spend": float(r.get("reference_spend") or 0.0)}
+        for r in run.responses
+    ]
+    return {"channels": channels, "budget": sum(c["reference_spend"] for c in channels)}
+
+
+def summary_rows(summary: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Per-channel rows (ROAS, mROAS, contribution with intervals) of a run's summary."""
+    rows = []
+    for name, stats in ((summary or {}).get("channels") or {}).items():
+        row: dict[str, Any] = {"name": name}
+        for key in ("roas", "mroas", "contribution"):
+            value = stats.get(key) if isinstance(stats, dict) else None
+            row[key] = value if isinstance(value, dict) else None
+        rows.append(row)
+    return rows
+
+
+@router.get("/vendor/plotly.min.js")
+def vendor_plotly() -> Response:
+    return Response(
+        plotly_js(),
+        media_type="application/javascript",
+        headers={"Cache-Control": "max-age=86400"},
+    )
+
+
+@router.get(LOGIN_PATH)
+def login(settings: SettingsDep, token: str = Query(default="")) -> Response:
+    if settings.token is None:
+        return RedirectResponse("/runs", status_code=303)
+    if not same_token(token, settings.token):
+        return error_response("wrong access token", 401, True)
+    resp = RedirectResponse("/runs", status_code=303)
+    resp.set_cookie(TOKEN_COOKIE, settings.token, httponly=True, samesite="strict")
+    return resp
+
+
+@router.get("/")
+def index() -> Response:
+    return RedirectResponse("/runs", status_code=303)
+
+
+@router.get("/runs", response_class=HTMLResponse)
+def runs_page(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
+    return templates.TemplateResponse(
+        request,
+        "runs.html",
+        {"runs": store.list_runs(), "max_upload_mb": settings.max_upload_bytes / 2**20},
+    )
+
+
+@router.get("/runs/{run_id}", response_class=HTMLResponse)
+def run_page(request: Request, run_id: str, store: StoreDep) -> Response:
+    run = store.get_run(run_id)
+    return templates.TemplateResponse(
+        request,
+        "run.html",
+        {
+            "run": run,
+            "has_report": (run.run_dir / REPORT_FILE).is_file(),
+            "channels": summary_rows(run.summary),
+            "scenarios": store.list_scenarios(run.id),
+        },
+    )
+
+
+@router.get("/runs/{run_id}/report")
+def run_report(run_id: str, store: StoreDep) -> Response:
+    run = store.get_run(run_id)
+    path = run.run_dir / REPORT_FILE  # a fixed name inside a server-named folder
+    if not path.is_file():
+        raise NotFoundError(f"run {run.name!r} has no report yet; run `mediamix report`")
+    return FileResponse(path, media_type="text/html")
+
+
+@router.get("/planner", response_class=HTMLResponse)
+def planner_page(request: Request, store: StoreDep, run: str | None = None) -> Response:
+    runs = [r for r in store.list_runs() if r.status == "done" and r.responses]
+    chosen: Run | None = None
+    if run is not None:
+        chosen = store.get_run(run)
+    elif runs:
+        chosen = runs[0]
+    return templates.TemplateResponse(
+        request,
+        "planner.html",
+        {"runs": runs, "run": chosen, "plan_defaults": plan_defaults(chosen)},
+    )
+
+
+@router.get("/scenarios", response_class=HTMLResponse)
+def scenarios_page(request: Request, store: StoreDep) -> Response:
+    runs = {r.id: r for r in store.list_runs()}
+    return templates.TemplateResponse(
+        request, "scenarios.html", {"scenarios": store.list_scenarios(), "runs": runs}
+    )

@@ -1,0 +1,121 @@
+"""Fit jobs: an upload becomes a queued run, a background job fits it and writes its folder.
+
+- `start_fit(store, csv_bytes, columns, method, ...)` checks the upload, creates the run, keeps
+  the CSV in the run's folder and hands `run_fit(store, run_id)` to an executor;
+- `run_fit` is the job: progress on the run while it works, then the summary and the fitted
+  response curves (or the reason it failed);
+- `fit_model` fits the default model and writes the complete run folder (`mediamix.runs`).
+
+A user's mistake (a `MediamixError`) fails the run with its message. Anything else is a bug:
+its traceback goes to the server log and the run fails with a short message.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import Executor
+from pathlib import Path
+from typing import Any
+
+from mediamix.app.services.uploads import DATA_FILE, Columns, validate_upload
+from mediamix.app.store import Run, Store, clean_name
+from mediamix.errors import MediamixError
+from mediamix.schemas import FIT_METHODS, choice
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[float, str], None]
+
+
+def start_fit(
+    store: Store,
+    csv_bytes: bytes,
+    columns: Columns | dict[str, Any],
+    method: str,
+    *,
+    name: str | None = None,
+    executor: Executor | None = None,
+) -> Run:
+    """Validate the upload, create a queued run holding it, and start the fit job.
+
+    With `executor` the job runs in the background and this returns at once; without, the
+    job runs before returning. The CSV is written as `<run_dir>/data.csv`; the file name the
+    user uploaded is never used.
+    """
+    if not isinstance(columns, Columns):
+        columns = Columns.from_dict(columns)
+    choice(method, FIT_METHODS, "method")
+    validate_upload(csv_bytes, columns)
+    run = store.create_run(
+        clean_name(name or f"{columns.kpi} model", "run name"),
+        method=method,
+        columns=columns.to_dict(),
+        message="queued",
+    )
+    (run.run_dir / DATA_FILE).write_bytes(csv_bytes)
+    if executor is None:
+        run_fit(store, run.id)
+    else:
+        executor.submit(run_fit, store, run.id)
+    return store.get_run(run.id)
+
+
+def run_fit(store: Store, run_id: str, fit: Callable | None = None) -> None:
+    """The fit job: data -> model -> summary and responses on the run; never raises.
+
+    `fit(dataset, method, run_dir, progress)` returns `(summary, responses)`; the default
+    is `fit_model`. A failure is stored as the run's message (status "failed"); it touches
+    nothing else in the store, so saved scenarios stay as they are.
+    """
+    fit = fit or fit_model
+
+    def progress(fraction: float, message: str) -> None:
+        store.update_run(run_id, progress=max(0.0, min(1.0, float(fraction))), message=message)
+
+    try:
+        run = store.get_run(run_id)
+        store.update_run(run_id, status="running", progress=0.02, message="reading the data")
+        columns = Columns.from_dict(run.columns or {})
+        dataset = validate_upload((run.run_dir / DATA_FILE).read_bytes(), columns)
+        progress(0.1, f"fitting ({run.method})")
+        summary, responses = fit(dataset, run.method, run.run_dir, progress)
+        store.update_run(
+            run_id,
+            status="done",
+            progress=1.0,
+            message="done",
+            summary=summary,
+            responses=responses,
+        )
+    except MediamixError as exc:  # the user's data or settings: the message says what to fix
+        logger.info("fit of run %s failed: %s", run_id, exc)
+        _fail(store, run_id, str(exc))
+    except Exception as exc:  # a bug: keep the server alive, the traceback in the log
+        logger.exception("fit of run %s crashed", run_id)
+        _fail(
+            store,
+            run_id,
+            f"the fit failed unexpectedly ({type(exc).__name__}); the server log has the details",
+        )
+
+
+def _fail(store: Store, run_id: str, message: str) -> None:
+    try:
+        store.update_run(run_id, status="failed", message=message)
+    except Exception:  # the run is gone or the database is down: nothing left to mark
+        logger.exception("could not mark run %s as failed", run_id)
+
+
+def fit_model(dataset, method: str, run_dir: Path, progress: Progress):
+    """Fit the default model on `dataset` and write the complete run folder in `run_dir`;
+    returns `(summary, responses)` (summary.json and responses.json of the folder)."""
+    from mediamix.estimator import MMM
+    from mediamix.model import ModelSpec
+    from mediamix.runs import RunDir
+
+    fitted = MMM(ModelSpec()).fit(dataset, method=method)
+    progress(0.85, "writing the run folder")
+    folder = RunDir(run_dir)
+    summary = folder.write(fitted)
+    return summary, folder.read().responses

@@ -1,0 +1,57 @@
+"""Saved scenarios: side by side, and exported as a CSV table or a problem YAML file."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from mediamix.app.services.planning import PLAN_COLUMNS, plan_rows
+from mediamix.app.store import Scenario
+
+
+def compare_scenarios(scenarios: list[Scenario]) -> dict[str, Any]:
+    """Saved scenarios side by side: totals per scenario and spend per channel."""
+    channels: list[str] = []
+    for s in scenarios:
+        for ch in s.problem.get("channels") or []:
+            if ch.get("name") not in channels:
+                channels.append(ch.get("name"))
+    cols = []
+    for s in scenarios:
+        plan = s.plan or {}
+        cols.append(
+            {
+                "id": s.id,
+                "name": s.name,
+                "run_id": s.run_id,
+                "budget": s.problem.get("budget"),
+                "objective": s.problem.get("objective"),
+                "kpi": plan.get("kpi"),
+                "spend_total": plan.get("spend_total"),
+                "status": plan.get("status"),
+            }
+        )
+    allocation = {
+        name: [((s.plan or {}).get("allocation") or {}).get(name) for s in scenarios]
+        for name in channels
+    }
+    return {"scenarios": cols, "channels": channels, "allocation": allocation}
+
+
+def scenario_csv(scenario: Scenario) -> str:
+    """The plan of a scenario as a CSV table, one row per channel (`PLAN_COLUMNS`)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(PLAN_COLUMNS)
+    for row in plan_rows(scenario.problem, scenario.plan):
+        writer.writerow([row[c] if row[c] is not None else "" for c in PLAN_COLUMNS])
+    return buf.getvalue()
+
+
+def scenario_yaml(scenario: Scenario) -> str:
+    """The problem of a scenario as a YAML file that `mediamix optimize` reads as it is."""
+    import yaml
+
+    text = f"# scenario {scenario.name!r}: mediamix optimize scenario-{scenario.id}.yaml\n"
+    return text + yaml.safe_dump(scenario.problem, sort_keys=False)
