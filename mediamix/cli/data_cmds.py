@@ -27,7 +27,8 @@ def _split(text: str | None) -> list[str]:
     "--config",
     "config_path",
     type=click.Path(dir_okay=False),
-    help="YAML file with a data: section (command-line options override it).",
+    help="YAML file with a data: section (command-line options override it); its model: "
+    "section, if any, is checked against the data too.",
 )
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @click.option("--strict", is_flag=True, help="Exit with status 1 when any check warns.")
@@ -47,45 +48,18 @@ def check(
 
     Example: mediamix check data.csv --date date --kpi sales --channels tv_spend,search_spend
     """
-    from pathlib import Path
-
-    from mediamix.data.dataset import Dataset, load_yaml
     from mediamix.data.diagnostics import diagnostics
-    from mediamix.errors import SpecError
 
-    section: dict = {}
-    base_dir = None
-    if config_path:
-        cfg = load_yaml(config_path)
-        section = dict(cfg.get("data", cfg))
-        base_dir = Path(config_path).parent
-    if data:
-        section.pop("sql", None)
-        section.pop("path", None)
-        if query or "://" in data:
-            if not query:
-                raise SpecError(f"DATA '{data}' looks like a database URL; give --query.")
-            section["sql"] = {"url": data, "query": query}
-        else:
-            section["path"] = str(Path(data).resolve())
-    if date_col:
-        section["date"] = date_col
-    if kpi:
-        section["kpi"] = kpi
-    if channels:
-        section["channels"] = _split(channels)
-    if controls is not None:
-        section["controls"] = _split(controls)
-    if geo:
-        section["geo"] = geo
-    if "path" not in section and "sql" not in section:
-        raise SpecError("no data given. Fix: pass DATA (a file or URL) or --config with data.path.")
-    missing = [k for k in ("date", "kpi", "channels") if not section.get(k)]
-    if missing:
-        raise SpecError(
-            "missing " + ", ".join(f"--{m}" for m in missing) + " (or set them in --config)."
-        )
-    dataset = Dataset.from_config({"data": section}, base_dir=base_dir)
+    dataset, _spec = load_checked(
+        data or None,
+        config_path,
+        date=date_col or None,
+        kpi=kpi or None,
+        channels=_split(channels) if channels else None,
+        controls=_split(controls) if controls is not None else None,
+        geo=geo or None,
+        query=query,
+    )
     diag = diagnostics(dataset)
     if fmt == "json":
         click.echo(json.dumps({"dataset": dataset.summary(), **diag.to_dict()}, indent=2))
@@ -93,6 +67,41 @@ def check(
         _print_table(dataset, diag)
     if strict and diag.warnings:
         sys.exit(1)
+
+
+def load_checked(
+    data: str | None,
+    config_path: str | None,
+    **overrides,
+):
+    """The dataset of ``mediamix check``: DATA and the flags over the config's data section.
+
+    With a config that has a ``model:`` section, the model settings are validated too, and
+    checked against the data's channels and controls (prior sites, signs, events), so a
+    config that would fail at fit fails here. Returns ``(dataset, spec or None)``.
+    """
+    from pathlib import Path
+
+    from mediamix.data.config import data_section
+    from mediamix.data.dataset import load_dataset, load_yaml
+
+    raw: dict = {}
+    base_dir = None
+    if config_path:
+        raw = load_yaml(config_path)
+        base_dir = Path(config_path).parent
+    section, where = data_section(raw)
+    spec = None
+    if "model" in raw:
+        from mediamix.model.spec import split_config
+
+        section, spec = split_config(raw)
+    dataset, events = load_dataset(data, section, base_dir=base_dir, where=where, **overrides)
+    if spec is not None:
+        if events:
+            spec = spec.replace(events=tuple(spec.events) + tuple(events))
+        spec.validate_for(dataset.channel_names, dataset.control_names, dataset.freq)
+    return dataset, spec
 
 
 def _print_table(dataset, diag) -> None:

@@ -4,7 +4,8 @@ The simulator is the submodule `mediamix.data.simulate` (``from mediamix.data.si
 simulate``); it imports JAX when called, so importing `mediamix.data` stays light.
 """
 
-from mediamix.data.dataset import ChannelSpec, Dataset, DataSpec, load_yaml
+from mediamix.data.config import DataConfig, expand_events
+from mediamix.data.dataset import ChannelSpec, Dataset, DataSpec, load_dataset, load_yaml
 from mediamix.data.diagnostics import Check, Diagnostics, diagnostics
 from mediamix.data.loaders import read_sql, read_table
 from mediamix.data.scaling import DatasetScalers, Scaler, fit_scalers
@@ -13,6 +14,7 @@ from mediamix.data.validation import estimate_n_params, min_rows_required
 __all__ = [
     "ChannelSpec",
     "Check",
+    "DataConfig",
     "DataSpec",
     "Dataset",
     "DatasetScalers",
@@ -20,7 +22,9 @@ __all__ = [
     "Scaler",
     "diagnostics",
     "estimate_n_params",
+    "expand_events",
     "fit_scalers",
+    "load_dataset",
     "load_yaml",
     "min_rows_required",
     "read_sql",

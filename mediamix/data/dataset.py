@@ -1,17 +1,8 @@
 """`Dataset`: a validated, date-sorted table of KPI, media spend/activity and controls.
 
 Build one from a DataFrame, a CSV or Parquet file, a SQL query, or the ``data:`` section of a
-YAML config::
-
-    data:
-      path: weekly_demo.csv        # relative to the YAML file; or  sql: {url: ..., query: ...}
-      date: date
-      kpi: sales
-      channels:
-        - {name: tv, spend: tv_spend, activity: tv_impressions}   # activity optional
-        - search_spend                                            # name = spend column
-      controls: [price_index]
-      geo: null
+YAML config (its schema: `mediamix.data.config.DataConfig`) with `load_dataset`, the one
+function the command line uses for ``mediamix check`` and ``mediamix fit``.
 
 Arrays follow the package convention: time on axis 0, channel on axis 1.
 """
@@ -27,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from mediamix.data import validation as v
+from mediamix.data.config import DataConfig, data_section, expand_events
 from mediamix.data.loaders import read_sql, read_table
 from mediamix.errors import DataError, SpecError
 
@@ -182,43 +174,15 @@ class Dataset:
         """From a config mapping or a YAML file with a ``data:`` section (or the section itself).
 
         A relative ``path`` is resolved against ``base_dir``, which defaults to the YAML
-        file's folder (or the working directory for a mapping).
+        file's folder (or the working directory for a mapping). An ``events_column`` becomes
+        0/1 control columns (see `load_dataset`, which also returns their names).
         """
         if isinstance(config, str | Path):
             cfg_path = Path(config)
             config = load_yaml(cfg_path)
             base_dir = base_dir if base_dir is not None else cfg_path.parent
-        section = config.get("data", config) if isinstance(config, Mapping) else None
-        if not isinstance(section, Mapping):
-            raise SpecError("the config has no 'data:' section. Fix: add one (see the docs).")
-        known = {"path", "sql", "date", "kpi", "channels", "controls", "geo", "n_params"}
-        unknown = set(section) - known
-        if unknown:
-            raise SpecError(
-                f"unknown keys in the data section: {sorted(unknown)}; allowed: {sorted(known)}."
-            )
-        for key in ("date", "kpi", "channels"):
-            if not section.get(key):
-                raise SpecError(f"the data section needs '{key}'. Fix: add `{key}: ...`.")
-        kwargs = dict(
-            date=section["date"],
-            kpi=section["kpi"],
-            channels=section["channels"],
-            controls=section.get("controls") or (),
-            geo=section.get("geo"),
-            n_params=section.get("n_params"),
-        )
-        if section.get("sql"):
-            sql = section["sql"]
-            if not isinstance(sql, Mapping) or "url" not in sql or "query" not in sql:
-                raise SpecError("data.sql needs 'url' and 'query'.")
-            return cls.from_sql(sql["url"], sql["query"], **kwargs)
-        if not section.get("path"):
-            raise SpecError("the data section needs 'path' (a CSV/Parquet file) or 'sql'.")
-        path = Path(section["path"])
-        if not path.is_absolute() and base_dir is not None:
-            path = Path(base_dir) / path
-        return cls.from_frame(read_table(path), **kwargs)
+        section, where = data_section(config)
+        return load_dataset(None, section, base_dir=base_dir, where=where or "data")[0]
 
     # ---- views --------------------------------------------------------------------------
     @property
@@ -347,6 +311,52 @@ def load_yaml(path: str | Path) -> dict:
     from mediamix.yamlio import read_yaml
 
     return read_yaml(Path(path), "config")
+
+
+def load_dataset(
+    source: str | Path | None,
+    section: Mapping[str, Any] | DataConfig | None = None,
+    *,
+    base_dir: str | Path | None = None,
+    date: str | None = None,
+    kpi: str | None = None,
+    channels: Sequence[Any] | None = None,
+    controls: Sequence[str] | None = None,
+    geo: str | None = None,
+    query: str | None = None,
+    where: str = "data",
+) -> tuple[Dataset, list[str]]:
+    """The one way from a config's ``data:`` section (plus command-line values) to a Dataset.
+
+    ``source``: a data file (CSV/Parquet; replaces the section's ``path``/``sql``) or, with
+    ``query``, a SQLAlchemy URL; ``None`` uses the section's. ``date``, ``kpi``,
+    ``channels``, ``controls`` and ``geo`` override the section's roles (``controls=[]``
+    clears them). A relative ``path`` is relative to ``base_dir`` (the config's folder).
+    Returns ``(dataset, event_columns)``: the 0/1 columns made from ``events_column``, which
+    are among the dataset's controls and are the model's events.
+    """
+    cfg = DataConfig.parse(section, where).override(
+        source, query=query, date=date, kpi=kpi, channels=channels, controls=controls, geo=geo
+    )
+    cfg.require(where)
+    frame = cfg.read_frame(base_dir)
+    ctrls = list(cfg.controls)
+    events: list[str] = []
+    if cfg.events_column:
+        at = f"{where}.events_column" if where else "events_column"
+        frame, all_ctrls = expand_events(frame, cfg.events_column, ctrls, where=at)
+        events = all_ctrls[len(ctrls) :]
+        ctrls = all_ctrls
+    ds = Dataset.from_frame(
+        frame,
+        date=cfg.date,
+        kpi=cfg.kpi,
+        channels=list(cfg.channels),
+        controls=ctrls,
+        geo=cfg.geo,
+        n_params=cfg.n_params,
+    )
+    return ds, events
 
 
 def _validate(frame: pd.DataFrame, spec: DataSpec, n_params: int | None) -> Dataset:

@@ -8,11 +8,13 @@ names the key and the fix. ``init_config_text()`` is the commented YAML written 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from mediamix.data.config import DataConfig, data_section, unknown_keys
 from mediamix.errors import SpecError, did_you_mean
 from mediamix.model.priors import (
     ADSTOCK_PRIORS,
@@ -73,27 +75,27 @@ class ModelSpec:
     log_offset: float | None = None
 
     def __post_init__(self) -> None:
-        _check_choice("form", self.form, FORMS)
-        _check_choice("adstock", self.adstock, ADSTOCK_CHOICES)
-        _check_choice("saturation", self.saturation, MODEL_SATURATIONS)
-        _check_choice("trend", self.trend, TRENDS)
-        _check_choice("likelihood", self.likelihood, LIKELIHOODS)
-        _check_choice("media_prior", self.media_prior, MEDIA_PRIORS)
+        # every message starts with the setting's key path; `from_dict` puts its section
+        # (``model.``) in front
+        for key, choices in (("form", FORMS), ("adstock", ADSTOCK_CHOICES),
+                             ("saturation", MODEL_SATURATIONS), ("trend", TRENDS),
+                             ("likelihood", LIKELIHOODS), ("media_prior", MEDIA_PRIORS)):  # fmt: skip
+            _check_choice(key, getattr(self, key), choices)
         if self.form == "multiplicative" and self.likelihood == "normal":
             object.__setattr__(self, "likelihood", "lognormal")
         if self.form == "additive" and self.likelihood == "lognormal":
             raise SpecError(
-                "likelihood 'lognormal' goes with form 'multiplicative'; for the additive form "
+                "likelihood: 'lognormal' goes with form 'multiplicative'; for the additive form "
                 "use 'normal' or 'student_t'"
             )
         if self.form == "multiplicative" and self.likelihood != "lognormal":
             raise SpecError(
-                "the multiplicative form uses the 'lognormal' likelihood (normal noise on "
-                f"log KPI); got likelihood '{self.likelihood}'"
+                "likelihood: the multiplicative form uses the 'lognormal' likelihood (normal "
+                f"noise on log KPI); got likelihood '{self.likelihood}'"
             )
         if self.form == "multiplicative" and self.media_prior == "roi":
             raise SpecError(
-                "media_prior 'roi' is available for the additive form only; use 'default' or "
+                "media_prior: 'roi' is available for the additive form only; use 'default' or "
                 "'cost_proportional' with form 'multiplicative'"
             )
         if self.adstock_max_lag is not None:
@@ -101,51 +103,54 @@ class ModelSpec:
         _check_int("trend_changepoints", self.trend_changepoints, 0)
         if self.seasonality_order is not None:
             _check_int("seasonality_order", self.seasonality_order, 0)
-        if not (isinstance(self.kpi_value, int | float) and self.kpi_value > 0):
-            raise SpecError(f"kpi_value must be a positive number (got {self.kpi_value!r})")
-        if self.log_offset is not None and not self.log_offset >= 0:
-            raise SpecError(f"log_offset must be >= 0 (got {self.log_offset!r})")
-        object.__setattr__(self, "events", tuple(str(e) for e in self.events))
+        _check_bool("adstock_normalize", self.adstock_normalize)
+        if self.day_of_week is not None:
+            _check_bool("day_of_week", self.day_of_week)
+        _check_number("kpi_value", self.kpi_value, "a positive number", lambda v: v > 0)
+        if self.log_offset is not None:
+            _check_number("log_offset", self.log_offset, "a number >= 0", lambda v: v >= 0)
+        if isinstance(self.events, str | bytes) or not isinstance(self.events, Sequence):
+            raise SpecError(
+                f"events: expected a list of control column names, got {_got(self.events)}"
+            )
+        for i, e in enumerate(self.events):
+            if not isinstance(e, str):
+                raise SpecError(f"events[{i}]: expected a column name, got {_got(e)}")
+        object.__setattr__(self, "events", tuple(self.events))
+        _check_mapping("channel_transforms", self.channel_transforms,
+                       "{channel: {adstock: ..., saturation: ..., max_lag: ...}}")  # fmt: skip
         ct = {}
         for name, t in dict(self.channel_transforms).items():
+            where = f"channel_transforms.{name}"
             if isinstance(t, Mapping):
-                unknown = set(t) - {"adstock", "saturation", "max_lag"}
-                if unknown:
-                    raise SpecError(
-                        f"channel_transforms.{name}: unknown key(s) {sorted(unknown)}; "
-                        "allowed: adstock, saturation, max_lag"
-                    )
+                unknown_keys(t, TRANSFORM_KEYS, where, "unknown channel transform setting(s)")
                 t = ChannelTransform(**t)
             if not isinstance(t, ChannelTransform):
-                raise SpecError(f"channel_transforms.{name} must be a mapping (got {t!r})")
-            if t.adstock is not None:
-                _check_choice(f"channel_transforms.{name}.adstock", t.adstock, ADSTOCK_CHOICES)
-            if t.saturation is not None:
-                _check_choice(
-                    f"channel_transforms.{name}.saturation", t.saturation, MODEL_SATURATIONS
+                raise SpecError(
+                    f"{where}: expected a mapping {{adstock: ..., saturation: ..., max_lag: ...}}"
+                    f", got {_got(t)}"
                 )
+            if t.adstock is not None:
+                _check_choice(f"{where}.adstock", t.adstock, ADSTOCK_CHOICES)
+            if t.saturation is not None:
+                _check_choice(f"{where}.saturation", t.saturation, MODEL_SATURATIONS)
             if t.max_lag is not None:
-                _check_int(f"channel_transforms.{name}.max_lag", t.max_lag, 1)
+                _check_int(f"{where}.max_lag", t.max_lag, 1)
             ct[str(name)] = t
         object.__setattr__(self, "channel_transforms", ct)
+        _check_mapping("control_signs", self.control_signs, "{control: positive | negative}")
         signs = {}
-        for name, s in dict(self.control_signs).items():
-            _check_choice(f"control_signs.{name}", s, SIGNS)
-            signs[str(name)] = s
+        for name, sign in dict(self.control_signs).items():
+            _check_choice(f"control_signs.{name}", sign, SIGNS)
+            signs[str(name)] = sign
         object.__setattr__(self, "control_signs", signs)
+        _check_mapping("priors", self.priors, "{site: {dist: ..., <parameters>}}")
         priors = {}
         for key, p in dict(self.priors).items():
             priors[str(key)] = Prior.from_value(p, where=f"priors.{key}")
         object.__setattr__(self, "priors", priors)
-        known = self.known_prior_sites()
-        for key in priors:
-            base = key.split(".", 1)[0]
-            if base not in known:
-                hint = did_you_mean(base, sorted(known))
-                raise SpecError(
-                    f"priors.{key}: no model parameter '{base}'; known: "
-                    f"{', '.join(sorted(known))}.{hint}"
-                )
+        # sites the spec alone rules out (the data's names are checked by `validate_for`)
+        check_prior_keys(self, prior_sites(self))
 
     # -- transforms per channel --------------------------------------------------------------
     def channel_adstock(self, channel: str) -> str:
@@ -173,6 +178,8 @@ class ModelSpec:
         return bool(freq == "D") if self.day_of_week is None else bool(self.day_of_week)
 
     def known_prior_sites(self) -> set[str]:
+        """Every prior site of this spec's form and transform families (sampled or not for
+        given data; `applicable_prior_sites` is what a fit reads)."""
         sites = set(default_priors(self.form))
         sats = {self.saturation} | {t.saturation for t in self.channel_transforms.values()}
         ads = {self.adstock} | {t.adstock for t in self.channel_transforms.values()}
@@ -198,8 +205,15 @@ class ModelSpec:
                     return ps[site[len(f) + 1 :]]
         raise SpecError(f"no prior for model parameter '{site}'")  # pragma: no cover
 
-    def validate_for(self, channel_names: Sequence[str], control_names: Sequence[str]) -> None:
-        """Check that every name in the spec exists in the data, with a clear error."""
+    def validate_for(
+        self,
+        channel_names: Sequence[str],
+        control_names: Sequence[str],
+        freq: str | None = None,
+    ) -> None:
+        """Check that every name in the spec exists in the data, and that every prior key is
+        a site the model samples for these channels and controls (``freq``, when given,
+        decides seasonality and weekday terms), with a clear error."""
         channels = list(channel_names)
         controls = list(control_names)
         for name in self.channel_transforms:
@@ -220,19 +234,7 @@ class ModelSpec:
                     f"events names column '{name}', which is not among the controls "
                     f"(controls: {', '.join(controls) or 'none'}); add it to the data's controls"
                 )
-        for key in self.priors:
-            base, _, member = key.partition(".")
-            if not member:
-                continue
-            if base in ("control", "control_signed", "event"):
-                pool, what = controls, "control"
-            else:
-                pool, what = channels, "channel"
-            if member not in pool:
-                raise SpecError(
-                    f"priors.{key} names {what} '{member}', which is not in the data "
-                    f"({what}s: {', '.join(pool) or 'none'})"
-                )
+        check_prior_keys(self, prior_sites(self, channels, controls, freq), channels, controls)
 
     # -- serialisation ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -246,32 +248,28 @@ class ModelSpec:
         return d
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any] | None) -> ModelSpec:
+    def from_dict(cls, d: Mapping[str, Any] | None, where: str = "model") -> ModelSpec:
+        """Validate a mapping of settings (a YAML ``model:`` section); every fault is one
+        `SpecError` whose message starts with the key path (``model.seasonality_order:
+        expected an integer, got 'many'``)."""
         if d is None:
             return cls()
         if not isinstance(d, Mapping):
-            raise SpecError(f"a model spec must be a mapping of settings (got {type(d).__name__})")
-        allowed = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - allowed)
-        if unknown:
-            import difflib
-
-            hints = []
-            for u in unknown:
-                close = difflib.get_close_matches(u, sorted(allowed), n=1)
-                hints.append(f"'{u}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
             raise SpecError(
-                f"unknown model setting(s) {', '.join(hints)}; allowed: {', '.join(sorted(allowed))}"
+                f"{where or 'model'}: expected a mapping of model settings, got {_got(d)}"
             )
+        allowed = [f.name for f in fields(cls)]
+        unknown_keys(d, allowed, where, "unknown model setting(s)")
         kw = dict(d)
-        if "events" in kw and kw["events"] is not None:
+        if isinstance(kw.get("events"), list):
             kw["events"] = tuple(kw["events"])
-        for k in ("priors", "channel_transforms", "control_signs"):
-            if kw.get(k) is None:
-                kw.pop(k, None)
-            elif not isinstance(kw[k], Mapping):
-                raise SpecError(f"'{k}' must be a mapping (got {kw[k]!r})")
-        return cls(**kw)
+        for k in ("priors", "channel_transforms", "control_signs", "events"):
+            if k in kw and kw[k] is None:
+                kw.pop(k)
+        try:
+            return cls(**kw)
+        except SpecError as exc:
+            raise SpecError(_under(where, str(exc))) from None
 
     @classmethod
     def from_yaml(cls, path_or_text: str | Path) -> ModelSpec:
@@ -290,25 +288,253 @@ def load_config(path_or_text: str | Path) -> tuple[dict[str, Any], ModelSpec]:
     """Read a YAML config: returns ``(data_section, ModelSpec)``.
 
     The file holds a ``model:`` section (and optionally a ``data:`` section of column roles),
-    or model settings at the top level.
+    or model settings at the top level. Both sections are validated here (the data section's
+    schema is `mediamix.data.config.DataConfig`); the data themselves are read by
+    `mediamix.data.load_dataset`.
     """
     from mediamix.yamlio import read_yaml
 
-    raw = read_yaml(path_or_text, "config")
+    return split_config(read_yaml(path_or_text, "config"))
+
+
+def split_config(raw: Mapping[str, Any]) -> tuple[dict[str, Any], ModelSpec]:
+    """A parsed config file -> ``(data_section, ModelSpec)``, both validated."""
     if "model" in raw or "data" in raw:
-        extra = sorted(set(raw) - {"model", "data"})
-        if extra:
+        data, _ = data_section(raw)
+        DataConfig.parse(data, "data")
+        return dict(data), ModelSpec.from_dict(raw.get("model") or {}, "model")
+    return {}, ModelSpec.from_dict(raw, "")
+
+
+# ---- prior sites ------------------------------------------------------------------------
+# sites that take per-member keys (``<site>.<member>``): channel sites and control sites
+_CONTROL_SITES = ("control", "control_signed", "event")
+
+
+def media_site(spec: ModelSpec) -> str:
+    """The media amplitude site the model samples: ``roas`` (media_prior roi), ``effect``
+    (additive: each channel's average contribution per period) or ``beta`` (multiplicative:
+    the elasticity)."""
+    if spec.media_prior == "roi":
+        return "roas"
+    return "effect" if spec.form == "additive" else "beta"
+
+
+def prior_sites(
+    spec: ModelSpec,
+    channel_names: Sequence[str] | None = None,
+    control_names: Sequence[str] | None = None,
+    freq: str | None = None,
+) -> dict[str, tuple[str, ...] | None]:
+    """The prior sites the model samples for ``spec``, each with the members that may have
+    their own prior (``<site>.<member>``): a tuple of names, ``()`` for none, or ``None``
+    (any) while the data's names are not known. Mirrors what the model function samples:
+    the level ('intercept'), trend, seasonality, weekday, events, controls, the transform
+    parameters of each family in use, the media site (see `media_site`), sigma and nu."""
+    out: dict[str, tuple[str, ...] | None] = {"intercept": ()}
+    if spec.trend != "none":
+        out["trend"] = ()
+    if spec.trend == "piecewise" and spec.trend_changepoints > 0:
+        out["trend_delta"] = ()
+    if (spec.seasonality(freq) if freq else spec.seasonality_order != 0) > 0:
+        out["season"] = ()
+    if spec.use_day_of_week(freq) if freq else spec.day_of_week is not False:
+        out["dow"] = ()
+    known = channel_names is not None
+    channels = list(channel_names or ())
+    out[media_site(spec)] = tuple(channels) if known else None
+    groups: dict[str, list[str]] = {}
+    if known:
+        for c in channels:
+            if spec.form == "additive":
+                f = spec.channel_saturation(c)
+                for p in SATURATION_PRIORS[f]:
+                    groups.setdefault(f"{f}_{p}", []).append(c)
+            a = spec.channel_adstock(c)
+            if a != "none":
+                for p in ADSTOCK_PRIORS[a]:
+                    groups.setdefault(f"{a}_{p}", []).append(c)
+        out.update({site: tuple(names) for site, names in groups.items()})
+    else:
+        ts = spec.channel_transforms.values()
+        if spec.form == "additive":
+            for f in {spec.saturation} | {t.saturation for t in ts if t.saturation}:
+                out.update({f"{f}_{p}": None for p in SATURATION_PRIORS[f]})
+        for a in {spec.adstock} | {t.adstock for t in ts if t.adstock}:
+            if a != "none":
+                out.update({f"{a}_{p}": None for p in ADSTOCK_PRIORS[a]})
+    if control_names is None:
+        out["control"] = None
+        if any(sign != "free" for sign in spec.control_signs.values()):
+            out["control_signed"] = None
+        out["event"] = None
+    else:
+        ctrls = list(control_names)
+        events = tuple(c for c in ctrls if c in spec.events)
+        signed = tuple(
+            c for c in ctrls if c not in events and spec.control_signs.get(c, "free") != "free"
+        )
+        free = tuple(c for c in ctrls if c not in events and c not in signed)
+        for site, names in (("control", free), ("control_signed", signed), ("event", events)):
+            if names:
+                out[site] = names
+    out["sigma"] = ()
+    if spec.likelihood == "student_t":
+        out["nu"] = ()
+    return out
+
+
+def applicable_prior_sites(
+    spec: ModelSpec,
+    channel_names: Sequence[str],
+    control_names: Sequence[str],
+    freq: str | None = None,
+) -> set[str]:
+    """Every prior key that a fit of ``spec`` on these channels and controls reads: the
+    sites (``effect``, ``hill_k``, ...) and the per-member keys (``effect.tv``, ...)."""
+    sites = prior_sites(spec, channel_names, control_names, freq)
+    return set(sites) | {f"{s}.{m}" for s, members in sites.items() for m in members or ()}
+
+
+def _sites_text(sites: Mapping[str, tuple[str, ...] | None]) -> str:
+    parts = []
+    for site, members in sites.items():
+        parts.append(site)
+        if members is None:
+            what = "control" if site in _CONTROL_SITES else "channel"
+            parts.append(f"{site}.<{what}>")
+        else:
+            parts.extend(f"{site}.{m}" for m in members)
+    return ", ".join(parts)
+
+
+def _why_not(spec: ModelSpec, base: str) -> str:
+    """Why a known site is not sampled by this spec (one clause, or empty)."""
+    media = media_site(spec)
+    if base in ("beta", "effect", "roas"):
+        what = {
+            "roas": "media_prior 'roi' samples 'roas' (each channel's return on spend)",
+            "effect": "the additive form samples 'effect' (each channel's average "
+            "contribution per period)",
+            "beta": "the multiplicative form samples 'beta' (each channel's elasticity)",
+        }[media]
+        return f"; {what}"
+    reasons = {
+        "nu": f"'nu' is the Student-t degrees of freedom; the likelihood is '{spec.likelihood}'",
+        "trend": "trend is 'none'",
+        "trend_delta": "change points need trend 'piecewise' with trend_changepoints > 0",
+        "season": "seasonality is off",
+        "dow": "the day-of-week term is off",
+        "control_signed": "no control in the data has a sign in control_signs",
+        "control": "no control in the data is free (without a sign, not an event)",
+        "event": "no control in the data is an event",
+    }
+    if base in reasons:
+        return f"; {reasons[base]}"
+    for kind, table in (("saturation", SATURATION_PRIORS), ("adstock", ADSTOCK_PRIORS)):
+        for family, params in table.items():
+            if base in {f"{family}_{p}" for p in params}:
+                if kind == "saturation" and spec.form != "additive":
+                    return "; the multiplicative form has no saturation"
+                return f"; no channel uses {kind} '{family}'"
+    return ""  # pragma: no cover (every known site is named above)
+
+
+def check_prior_keys(
+    spec: ModelSpec,
+    sites: Mapping[str, tuple[str, ...] | None],
+    channel_names: Sequence[str] | None = None,
+    control_names: Sequence[str] | None = None,
+) -> None:
+    """Every key of ``spec.priors`` is a site in ``sites`` (see `prior_sites`), or a member
+    of one; otherwise one `SpecError` naming the key and the sites that do apply."""
+    media = media_site(spec)
+    every = spec.known_prior_sites() | {
+        f"{f}_{p}" for table in (SATURATION_PRIORS, ADSTOCK_PRIORS)
+        for f, ps in table.items() for p in ps
+    }  # fmt: skip
+    flat = [s for s in sites] + [f"{s}.{m}" for s, ms in sites.items() for m in ms or ()]
+    for key in spec.priors:
+        base, _, member = key.partition(".")
+        apply = f"sites that apply: {_sites_text(sites)}"
+        if base not in every:
             raise SpecError(
-                f"unknown top-level config key(s) {extra}; use 'data:' and 'model:' sections"
+                f"priors.{key}: no model parameter '{base}'; {apply}."
+                + did_you_mean(key if member else base, flat)
             )
-        data = raw.get("data") or {}
-        if not isinstance(data, Mapping):
-            raise SpecError("the 'data:' section must be a mapping of column roles")
-        return dict(data), ModelSpec.from_dict(raw.get("model") or {})
-    return {}, ModelSpec.from_dict(raw)
+        if base not in sites:
+            hint = ""
+            if base in ("beta", "effect", "roas") and media in sites:
+                hint = (
+                    f" Did you mean '{media}.{member}'?" if member else f" Did you mean '{media}'?"
+                )
+            raise SpecError(
+                f"priors.{key}: this model does not sample '{base}'{_why_not(spec, base)}; "
+                f"{apply}.{hint or did_you_mean(key, flat)}"
+            )
+        members = sites[base]
+        if not member:
+            continue
+        if members == ():
+            raise SpecError(
+                f"priors.{key}: '{base}' takes one prior for all its terms, not one per "
+                f"member; write 'priors.{base}'; {apply}."
+            )
+        if members is None:
+            continue
+        if base in _CONTROL_SITES:
+            pool, what = list(control_names or ()), "control"
+        else:
+            pool, what = list(channel_names or ()), "channel"
+        if member not in pool:
+            raise SpecError(
+                f"priors.{key} names {what} '{member}', which is not in the data "
+                f"({what}s: {', '.join(pool) or 'none'})"
+            )
+        if member not in members:
+            raise SpecError(
+                f"priors.{key}: '{base}' does not apply to {what} '{member}'; {apply}."
+                + did_you_mean(key, flat)
+            )
+
+
+# ---- checks of single settings ----------------------------------------------------------
+TRANSFORM_KEYS = ("adstock", "saturation", "max_lag")
+
+
+def _got(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _under(where: str, message: str) -> str:
+    """``message`` (starting with a setting's key path) under the section ``where``."""
+    if not where:
+        return message
+    head = re.match(r"[A-Za-z_][A-Za-z0-9_]*", message)
+    if head and head.group(0) in {f.name for f in fields(ModelSpec)}:
+        return f"{where}.{message}"
+    return f"{where}: {message}"
+
+
+def _check_mapping(key: str, value: Any, shape: str) -> None:
+    if not isinstance(value, Mapping):
+        raise SpecError(f"{key}: expected a mapping {shape}, got {_got(value)}")
+
+
+def _check_bool(key: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise SpecError(f"{key}: expected true or false, got {_got(value)}")
+
+
+def _check_number(key: str, value: Any, want: str, ok) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not ok(value):
+        raise SpecError(f"{key}: expected {want}, got {_got(value)}")
 
 
 def _check_choice(key: str, value: Any, choices: Sequence[str]) -> None:
+    if not isinstance(value, str):
+        raise SpecError(f"{key}: expected one of {', '.join(choices)}, got {_got(value)}")
     if value not in choices:
         hint = did_you_mean(value, choices)
         raise SpecError(
@@ -317,8 +543,10 @@ def _check_choice(key: str, value: Any, choices: Sequence[str]) -> None:
 
 
 def _check_int(key: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise SpecError(f"{key} must be an integer >= {minimum} (got {value!r})")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SpecError(f"{key}: expected an integer, got {_got(value)}")
+    if value < minimum:
+        raise SpecError(f"{key}: expected an integer >= {minimum}, got {_got(value)}")
 
 
 INIT_CONFIG = """\
@@ -353,11 +581,14 @@ model:
   log_offset: null          # multiplicative: log(media + offset); null = 0 if media > 0 else 1
   priors: {}
   # Priors on the scaled data (KPI / mean, media / mean). Override any, for all channels or
-  # one ('beta.tv'). Distributions: normal, half_normal, lognormal, gamma, beta, student_t,
-  # half_cauchy, laplace, exponential, uniform, truncated_normal. Examples:
+  # one ('effect.tv'); a key the model does not sample is an error that lists those it does.
+  # Distributions: normal, half_normal, lognormal, gamma, beta, student_t, half_cauchy,
+  # laplace, exponential, uniform, truncated_normal. Sites: intercept (the mean level),
+  # trend, trend_delta (piecewise), season, dow, control, control_signed, event, sigma,
+  # nu (student_t), <adstock>_<param>, <saturation>_<param> (additive), and the media site:
   #   effect: {dist: half_normal, scale: 0.3}      # additive: average media contribution
-  #                                                # per period (KPI / its mean)
-  #   beta: {dist: half_normal, scale: 0.3}        # multiplicative: elasticities
+  #   effect.tv: {dist: half_normal, scale: 0.5}   # per period (KPI / its mean)
+  #   beta: {dist: half_normal, scale: 0.3}        # form multiplicative: elasticities
   #   roas.tv: {dist: lognormal, loc: 0.7, scale: 0.3}   # with media_prior: roi (ROI units)
   #   geometric_lam: {dist: beta, concentration1: 2, concentration0: 2}
   #   hill_k: {dist: gamma, concentration: 2, rate: 2}

@@ -1,0 +1,341 @@
+"""The ``data:`` section of a config: one declared schema and its one validating parser.
+
+::
+
+    data:
+      path: weekly_demo.csv        # relative to the YAML file; or  sql: {url: ..., query: ...}
+      date: date
+      kpi: sales
+      channels:
+        - {name: tv, spend: tv_spend, activity: tv_impressions}   # activity optional
+        - search_spend                                            # name = spend column
+      controls: [price_index]
+      events_column: events        # text column ("na" or an event name) -> 0/1 columns
+      geo: null
+      n_params: null               # parameters for the row rule; null = estimated
+
+Every fault is one `SpecError` naming the key path, e.g.
+``data.chanels: unknown keys in the data section: 'chanels'; allowed: ... Did you mean
+'channels'?`` or ``data.n_params: expected an integer, got 'many'``. Loading the table the
+section describes is `mediamix.data.load_dataset`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mediamix.errors import SpecError, did_you_mean
+
+DATA_KEYS = ("path", "sql", "date", "kpi", "channels", "controls", "events_column", "geo",
+             "n_params")  # fmt: skip
+SQL_KEYS = ("url", "query")
+CHANNEL_KEYS = ("name", "spend", "activity")
+REQUIRED = ("date", "kpi", "channels")
+_ROLE = {"date": "the date column", "kpi": "the KPI column", "channels": "the spend columns"}
+_NO_EVENT = ("na", "nan", "none", "")
+
+
+def _got(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def unknown_keys(mapping: Mapping, allowed: Sequence[str], where: str, what: str) -> None:
+    """Raise for keys of ``mapping`` outside ``allowed``: the first one's key path, ``what``
+    (e.g. "unknown keys in the data section") with every unknown key, the allowed ones and
+    the closest match."""
+    unknown = [k for k in mapping if k not in allowed]
+    if not unknown:
+        return
+    first = unknown[0]
+    path = f"{where}.{first}" if where else str(first)
+    listed = ", ".join(repr(str(k)) for k in unknown)
+    raise SpecError(
+        f"{path}: {what}: {listed}; allowed: {', '.join(sorted(allowed))}."
+        + did_you_mean(first, allowed)
+    )
+
+
+def _column(value: Any, where: str) -> str:
+    """A column name: a string (a whole number is read as its text, as CSV headers are)."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise SpecError(f"{where}: expected a column name, got {_got(value)}")
+    text = str(value).strip()
+    if not text:
+        raise SpecError(f"{where}: expected a column name, got an empty string")
+    return text
+
+
+def _optional_column(value: Any, where: str) -> str | None:
+    return None if value is None else _column(value, where)
+
+
+def _columns(value: Any, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list | tuple):
+        raise SpecError(f"{where}: expected a list of column names, got {_got(value)}")
+    return tuple(_column(v, f"{where}[{i}]") for i, v in enumerate(value))
+
+
+def _channel(item: Any, where: str) -> str | dict[str, str]:
+    """A channel entry: ``spend`` or ``"spend:activity"`` text, or a mapping
+    ``{name, spend, activity}`` (kept as given; `ChannelSpec.parse` builds it)."""
+    if isinstance(item, Mapping):
+        unknown_keys(item, CHANNEL_KEYS, where, "unknown keys in a channel entry")
+        out = {k: _column(item[k], f"{where}.{k}") for k in CHANNEL_KEYS if item.get(k) is not None}
+        if "spend" not in out and "name" not in out:
+            raise SpecError(
+                f"{where}: channel entry {dict(item)!r} has no 'spend' column. "
+                "Fix: write {name: tv, spend: tv_spend} (activity optional)."
+            )
+        return out
+    if hasattr(item, "spend") and hasattr(item, "name"):  # a ChannelSpec
+        return item
+    return _column(item, where)
+
+
+@dataclass(frozen=True)
+class SqlSource:
+    """A table from a database: any SQLAlchemy URL and a query."""
+
+    url: str
+    query: str
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """The validated ``data:`` section (column roles and where the table comes from).
+
+    ``date``, ``kpi`` and ``channels`` may be left to command-line flags; `require` checks
+    them once every source has been merged.
+    """
+
+    path: str | None = None
+    sql: SqlSource | None = None
+    date: str | None = None
+    kpi: str | None = None
+    channels: tuple[Any, ...] = ()
+    controls: tuple[str, ...] = ()
+    events_column: str | None = None
+    geo: str | None = None
+    n_params: int | None = None
+
+    @classmethod
+    def parse(
+        cls, section: Mapping[str, Any] | DataConfig | None, where: str = "data"
+    ) -> DataConfig:
+        """Validate a ``data:`` mapping; every fault is one `SpecError` with its key path."""
+        if isinstance(section, DataConfig):
+            return section
+        if section is None:
+            return cls()
+        if not isinstance(section, Mapping):
+            raise SpecError(
+                f"{where or 'data'}: expected a mapping of column roles (date: ..., kpi: ...), "
+                f"got {_got(section)}"
+            )
+        what = (
+            "unknown keys in the data section"
+            if where
+            else (
+                "unknown keys at the top level of a config without a 'data:' section (read as the "
+                "data section)"
+            )
+        )
+        unknown_keys(section, DATA_KEYS, where, what)
+
+        def at(key: str) -> str:
+            return f"{where}.{key}" if where else key
+
+        path = section.get("path")
+        if path is not None and (not isinstance(path, str | Path) or not str(path).strip()):
+            raise SpecError(f"{at('path')}: expected a file path, got {_got(path)}")
+        sql = section.get("sql")
+        source = None
+        if sql is not None:
+            if not isinstance(sql, Mapping):
+                raise SpecError(
+                    f"{at('sql')}: expected a mapping {{url: ..., query: ...}}, got {_got(sql)}"
+                )
+            unknown_keys(sql, SQL_KEYS, at("sql"), "unknown keys in data.sql")
+            if not sql.get("url") or not sql.get("query"):
+                raise SpecError(f"{at('sql')} needs 'url' and 'query'.")
+            for k in SQL_KEYS:
+                if not isinstance(sql[k], str):
+                    raise SpecError(f"{at('sql')}.{k}: expected a string, got {_got(sql[k])}")
+            source = SqlSource(sql["url"], sql["query"])
+        channels = section.get("channels")
+        if channels is None:
+            chans: tuple[Any, ...] = ()
+        elif isinstance(channels, list | tuple):
+            chans = tuple(_channel(c, f"{at('channels')}[{i}]") for i, c in enumerate(channels))
+        else:
+            raise SpecError(
+                f"{at('channels')}: expected a list of spend columns (or {{name, spend, "
+                f"activity}} entries), got {_got(channels)}"
+            )
+        n_params = section.get("n_params")
+        if n_params is not None and (
+            isinstance(n_params, bool) or not isinstance(n_params, int) or n_params < 1
+        ):
+            kind = "an integer" if not isinstance(n_params, int) else "an integer >= 1"
+            raise SpecError(f"{at('n_params')}: expected {kind}, got {_got(n_params)}")
+        return cls(
+            path=None if path is None else str(path),
+            sql=source,
+            date=_optional_column(section.get("date"), at("date")),
+            kpi=_optional_column(section.get("kpi"), at("kpi")),
+            channels=chans,
+            controls=_columns(section.get("controls"), at("controls")),
+            events_column=_optional_column(section.get("events_column"), at("events_column")),
+            geo=_optional_column(section.get("geo"), at("geo")),
+            n_params=n_params,
+        )
+
+    def override(
+        self,
+        source: str | Path | None = None,
+        *,
+        query: str | None = None,
+        date: str | None = None,
+        kpi: str | None = None,
+        channels: Sequence[Any] | None = None,
+        controls: Sequence[str] | None = None,
+        geo: str | None = None,
+    ) -> DataConfig:
+        """The section with command-line values on top (``None`` keeps the section's).
+
+        ``source`` is a data file (replacing ``path`` and ``sql``) or, with ``query`` or a
+        ``://`` in it, a SQLAlchemy URL. ``controls=[]`` clears the controls.
+        """
+        changes: dict[str, Any] = {}
+        if source is not None:
+            text = str(source)
+            if query or "://" in text:
+                if not query:
+                    raise SpecError(f"DATA '{text}' looks like a database URL; give --query.")
+                changes.update(path=None, sql=SqlSource(text, query))
+            else:
+                changes.update(path=str(Path(text).resolve()), sql=None)
+        if date is not None:
+            changes["date"] = _column(date, "--date")
+        if kpi is not None:
+            changes["kpi"] = _column(kpi, "--kpi")
+        if channels is not None:
+            changes["channels"] = tuple(
+                _channel(c, f"--channels[{i}]") for i, c in enumerate(channels)
+            )
+        if controls is not None:
+            changes["controls"] = _columns(list(controls), "--controls")
+        if geo is not None:
+            changes["geo"] = _column(geo, "--geo")
+        return replace(self, **changes)
+
+    def require(self, where: str = "data") -> None:
+        """A source to read is given, and every role the model needs."""
+        if self.path is None and self.sql is None:
+            raise SpecError(
+                "no data given. Fix: pass DATA (a file or URL) or --config with data.path."
+            )
+        missing = [k for k in REQUIRED if not getattr(self, k)]
+        if missing:
+            names = ", ".join(f"'{k}'" for k in missing)
+            flags = ", ".join(f"--{k}" for k in missing)
+            roles = ", ".join(_ROLE[k] for k in missing)
+            if not where:
+                raise SpecError(f"missing {flags} ({roles}) (or set them in --config).")
+            paths = ", ".join(f"{where}.{k}" for k in missing)
+            raise SpecError(
+                f"{paths}: the data section needs {names} ({roles}). Fix: add "
+                + ", ".join(f"`{k}: ...`" for k in missing)
+                + f" to it, or pass {flags}."
+            )
+
+    def resolve_path(self, base_dir: str | Path | None) -> Path | None:
+        """``path`` as a file: relative paths are relative to ``base_dir`` (the YAML file's
+        folder) when given, else to the working directory."""
+        if self.path is None:
+            return None
+        p = Path(self.path)
+        if not p.is_absolute() and base_dir is not None:
+            p = Path(base_dir) / p
+        return p
+
+    def read_frame(self, base_dir: str | Path | None = None) -> pd.DataFrame:
+        """The raw table from ``sql`` or ``path``."""
+        from mediamix.data.loaders import read_sql, read_table
+
+        self.require()
+        if self.sql is not None:
+            return read_sql(self.sql.url, self.sql.query)
+        return read_table(self.resolve_path(base_dir))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data, the keys set only (parses back to the same config)."""
+        out: dict[str, Any] = {}
+        for k in DATA_KEYS:
+            v = getattr(self, k)
+            if v is None or v == ():
+                continue
+            if k == "sql":
+                v = {"url": v.url, "query": v.query}
+            elif isinstance(v, tuple):
+                v = list(v)
+            out[k] = v
+        return out
+
+
+def data_section(config: Mapping[str, Any]) -> tuple[Any, str]:
+    """The data section of a parsed config file and its key path.
+
+    A file with ``data:`` (or ``model:``) sections gives its ``data:`` section (empty when
+    absent; other top-level keys are an error); a file with neither is read as the data
+    section itself.
+    """
+    if not isinstance(config, Mapping):
+        raise SpecError("the config has no 'data:' section. Fix: add one (see the docs).")
+    if "data" in config or "model" in config:
+        extra = [k for k in config if k not in ("model", "data")]
+        if extra:
+            raise SpecError(
+                f"{extra[0]}: unknown top-level config key(s) {extra}; use 'data:' and "
+                f"'model:' sections.{did_you_mean(extra[0], ('data', 'model'))}"
+            )
+        section = config.get("data") or {}
+        if not isinstance(section, Mapping):
+            raise SpecError(
+                f"data: the 'data:' section must be a mapping of column roles, got {_got(section)}"
+            )
+        return section, "data"
+    return config, ""
+
+
+def event_column_name(value: str) -> str:
+    """``event_<name>``: the 0/1 column of one event (``"Black Friday"`` -> ``event_black_friday``)."""
+    return "event_" + re.sub(r"[^0-9A-Za-z]+", "_", value).strip("_").lower()
+
+
+def expand_events(
+    frame: pd.DataFrame, column: str, controls: Sequence[str], where: str = "data.events_column"
+) -> tuple[pd.DataFrame, list[str]]:
+    """Turn a text events column ("na" or an event name per period) into 0/1 columns
+    ``event_<name>``, appended to ``controls``. Returns ``(frame, controls + new)``."""
+    if column not in frame.columns:
+        hint = did_you_mean(column, [str(c) for c in frame.columns])
+        raise SpecError(f"{where}: events_column '{column}' is not a column of the data.{hint}")
+    values = frame[column].astype(str).str.strip()
+    names = sorted(v for v in values.unique() if v.lower() not in _NO_EVENT)
+    frame = frame.drop(columns=[column]).copy()
+    new = []
+    for v in names:
+        col = event_column_name(v)
+        frame[col] = (values == v).astype(float).to_numpy()
+        new.append(col)
+    return frame, list(controls) + new
