@@ -79,23 +79,22 @@ def test_a_mapping_form_is_checked_with_key_paths(store: Store, run_id: str) -> 
 
 
 @pytest.mark.parametrize(
-    ("body", "fragment"),
+    ("body", "fragments"),
     [
-        ({"budget": 10, "combine": "weird"}, "'combine' must be one of"),
-        ({"budget": 10, "risk": "var"}, "'risk' must be one of"),
-        ({"budget": 10, "kpi_value": -1}, "'kpi_value' must be > 0"),
-        ({"budget": 10, "elastic_penalty": -1}, "elastic penalty must be > 0"),
-        (
-            {"budget": 10, "departments": {"a": 5}, "shares": {"tv": {"a": 0.5}}},
-            "shares must be >= 0 and sum to 1",
-        ),
+        ({"budget": 10, "combine": "weird"}, ("combine", "weird")),
+        ({"budget": 10, "risk": "var"}, ("risk", "var")),
+        ({"budget": 10, "kpi_value": -1}, ("kpi_value", "-1")),
+        ({"budget": 10, "elastic_penalty": -1}, ("elastic", "-1")),
+        ({"budget": 10, "departments": {"a": 5}, "shares": {"tv": {"a": 0.5}}}, ("shares", "0.5")),
     ],
 )
-def test_the_problem_checks_its_own_rules(client, run_id: str, body, fragment) -> None:
-    """The form does not repeat these checks: the problem's message reaches the user."""
+def test_the_problem_checks_its_own_rules(client, run_id: str, body, fragments) -> None:
+    """The form does not repeat these checks: the problem's message (naming the key and the
+    value) reaches the user."""
     r = client.post(f"/api/runs/{run_id}/optimise", json=body)
     assert r.status_code == 422, r.text
-    assert fragment in r.json()["detail"]
+    for fragment in fragments:
+        assert fragment in r.json()["detail"]
 
 
 def test_the_form_refuses_unknown_keys(client, run_id: str) -> None:
