@@ -12,16 +12,17 @@ from pathlib import Path
 
 import click
 
+from mediamix.errors import MediamixError
+from mediamix.schemas import FIT_METHODS
+
 
 @click.command("demo")
 @click.option("--out", "out_dir", default="demo_output", show_default=True)
 @click.option("--seed", default=0, show_default=True, type=int)
-@click.option(
-    "--method", default="nuts", show_default=True, type=click.Choice(["nuts", "svi", "map"])
-)
-@click.option("--chains", default=4, show_default=True, type=int)
-@click.option("--draws", default=500, show_default=True, type=int)
-@click.option("--warmup", default=500, show_default=True, type=int)
+@click.option("--method", default="nuts", show_default=True, type=click.Choice(list(FIT_METHODS)))
+@click.option("--chains", default=None, type=int, help="NUTS chains  [default: 4]")
+@click.option("--draws", default=None, type=int, help="NUTS/SVI draws  [default: 500]")
+@click.option("--warmup", default=None, type=int, help="NUTS warmup  [default: 500]")
 @click.option(
     "--home",
     default=None,
@@ -39,6 +40,7 @@ def demo(
     from mediamix.optimize import Problem, solve, sweep
     from mediamix.runs import RunDir
 
+    fit_with = demo_sampler(method, chains, draws, warmup)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     click.echo("1/5 simulating 156 weeks x 3 channels with known truth ...")
@@ -67,15 +69,7 @@ def demo(
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
-        fitted = MMM(ModelSpec()).fit(
-            dataset,
-            method=method,
-            chains=chains,
-            draws=draws,
-            warmup=warmup,
-            seed=seed,
-            progress=True,
-        )
+        fitted = MMM(ModelSpec()).fit(dataset, fit_with, seed=seed, progress=True)
     for w in caught:
         if issubclass(w.category, ConvergenceWarning):
             click.echo(f"    warning: {w.message}")
@@ -127,8 +121,19 @@ def demo(
         store.close()
         click.echo(f"    planner run {run.id} registered in {store.home}")
         click.echo("    open the planner: mediamix serve   (then http://127.0.0.1:8000/)")
-    except Exception as exc:  # the demo's results are written; the store is a convenience
+    except MediamixError as exc:  # the demo's results are written; the store is a convenience
         click.echo(f"    could not register the run with the planner: {exc}", err=True)
+
+
+def demo_sampler(method: str, chains, draws, warmup):
+    """The demo's sampler: NUTS 4 x 500 after 500 warmup (SVI 500 draws) unless told;
+    options given for another method are an error."""
+    from mediamix.inference import sampler
+
+    given = {"chains": chains, "draws": draws, "warmup": warmup}
+    defaults = {"nuts": {"chains": 4, "draws": 500, "warmup": 500}, "svi": {"draws": 500}}
+    options = {**defaults.get(method, {}), **{k: v for k, v in given.items() if v is not None}}
+    return sampler(method, **options)
 
 
 COMMANDS: list = [demo]

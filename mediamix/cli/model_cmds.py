@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import click
@@ -15,64 +14,6 @@ def _split(value: str | None) -> list[str] | None:
     if value is None:
         return None
     return [v.strip() for v in value.split(",") if v.strip()]
-
-
-def expand_events(frame, column: str, controls: list[str]) -> tuple[object, list[str]]:
-    """Turn a text events column ("na" or an event name) into 0/1 columns ``event_<name>``."""
-    if column not in frame.columns:
-        raise SpecError(f"events_column '{column}' is not a column of the data")
-    values = frame[column].astype(str).str.strip()
-    names = sorted(v for v in values.unique() if v.lower() not in ("na", "nan", "none", ""))
-    frame = frame.drop(columns=[column]).copy()
-    new = []
-    for v in names:
-        col = "event_" + re.sub(r"[^0-9A-Za-z]+", "_", v).strip("_").lower()
-        frame[col] = (values == v).astype(float).to_numpy()
-        new.append(col)
-    return frame, controls + new
-
-
-def load_dataset(data_path: str, data_cfg: dict, date=None, kpi=None, channels=None,
-                 controls=None):  # fmt: skip
-    """Build the Dataset from a file plus the config's data section and CLI flags.
-
-    Returns ``(dataset, event_columns)``.
-    """
-    from mediamix.data import Dataset
-    from mediamix.data.loaders import read_table
-
-    cfg = dict(data_cfg)
-    allowed = {"path", "date", "kpi", "channels", "controls", "events_column", "n_params"}
-    unknown = sorted(set(cfg) - allowed)
-    if unknown:
-        raise SpecError(
-            f"unknown key(s) in the data section: {unknown}; allowed: {sorted(allowed)}"
-        )
-    for key, val in (("date", date), ("kpi", kpi), ("channels", channels),
-                     ("controls", controls)):  # fmt: skip
-        if val is not None:
-            cfg[key] = val
-    for key in ("date", "kpi", "channels"):
-        if not cfg.get(key):
-            raise SpecError(
-                f"no '{key}' column given: pass --{key} or put it in the config's data section"
-            )
-    frame = read_table(data_path)
-    ctrls = list(cfg.get("controls") or [])
-    events: list[str] = []
-    if cfg.get("events_column"):
-        frame, ctrls2 = expand_events(frame, cfg["events_column"], ctrls)
-        events = ctrls2[len(ctrls) :]
-        ctrls = ctrls2
-    ds = Dataset.from_frame(
-        frame,
-        date=cfg["date"],
-        kpi=cfg["kpi"],
-        channels=cfg["channels"],
-        controls=ctrls,
-        n_params=cfg.get("n_params"),
-    )
-    return ds, events
 
 
 @click.command("fit")
@@ -102,6 +43,7 @@ def fit_cmd(data, config, out, method, chains, draws, warmup, steps, seed, holdo
     """
     import warnings
 
+    from mediamix.data import load_dataset
     from mediamix.estimator import MMM
     from mediamix.inference import sampler
     from mediamix.inference.diagnostics import ConvergenceWarning
@@ -113,7 +55,8 @@ def fit_cmd(data, config, out, method, chains, draws, warmup, steps, seed, holdo
     given = {"chains": chains, "draws": draws, "warmup": warmup, "steps": steps}
     fit_with = sampler(method, **{k: v for k, v in given.items() if v is not None})
     data_cfg, spec = load_config(config) if config else ({}, ModelSpec())
-    ds, events = load_dataset(data, data_cfg, date, kpi, _split(channels), _split(controls))
+    ds, events = load_dataset(data, data_cfg, date=date, kpi=kpi, channels=_split(channels),
+                              controls=_split(controls))  # fmt: skip
     if events:
         spec = spec.replace(events=tuple(spec.events) + tuple(events))
     with warnings.catch_warnings(record=True) as caught:

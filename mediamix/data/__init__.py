@@ -8,7 +8,7 @@ from mediamix.data.config import DataConfig, expand_events
 from mediamix.data.dataset import ChannelSpec, Dataset, DataSpec, load_dataset, load_yaml
 from mediamix.data.diagnostics import Check, Diagnostics, diagnostics
 from mediamix.data.loaders import read_sql, read_table
-from mediamix.data.scaling import DatasetScalers, Scaler, fit_scalers
+from mediamix.data.scaling import Scaler
 from mediamix.data.validation import estimate_n_params, min_rows_required
 
 __all__ = [
@@ -17,13 +17,11 @@ __all__ = [
     "DataConfig",
     "DataSpec",
     "Dataset",
-    "DatasetScalers",
     "Diagnostics",
     "Scaler",
     "diagnostics",
     "estimate_n_params",
     "expand_events",
-    "fit_scalers",
     "load_dataset",
     "load_yaml",
     "min_rows_required",

@@ -72,33 +72,3 @@ class Scaler:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Scaler:
         return cls(d["method"], np.asarray(d["loc"], dtype=float), np.asarray(d["scale"], float))
-
-
-@dataclass(frozen=True, eq=False)
-class DatasetScalers:
-    """The scalers a model uses for one dataset: media (C,), KPI (scalar), controls (K,)."""
-
-    media: Scaler
-    kpi: Scaler
-    controls: Scaler
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k).to_dict() for k in ("media", "kpi", "controls")}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> DatasetScalers:
-        return cls(*(Scaler.from_dict(d[k]) for k in ("media", "kpi", "controls")))
-
-
-def fit_scalers(
-    dataset: Any,
-    media: str = "mean_nonzero",
-    kpi: str = "mean",
-    controls: str = "standard",
-) -> DatasetScalers:
-    """Fit the media, KPI and control scalers on a `Dataset`."""
-    return DatasetScalers(
-        media=Scaler.fit(dataset.media, media),
-        kpi=Scaler.fit(dataset.kpi_values, kpi),
-        controls=Scaler.fit(dataset.control_values, controls),
-    )

@@ -118,30 +118,6 @@ class Prior:
     def to_dict(self) -> dict[str, Any]:
         return {"dist": self.dist, **self.params}
 
-    @property
-    def support(self) -> str:
-        return SUPPORT[self.dist]
-
-    def mean(self) -> float:
-        """Prior mean (used for summaries and initial values)."""
-        p = self.params
-        d = self.dist
-        if d in ("normal", "laplace", "student_t"):
-            return p["loc"]
-        if d == "half_normal":
-            return p["scale"] * np.sqrt(2 / np.pi)
-        if d == "lognormal":
-            return float(np.exp(p["loc"] + p["scale"] ** 2 / 2))
-        if d == "gamma":
-            return p["concentration"] / p["rate"]
-        if d == "beta":
-            return p["concentration1"] / (p["concentration1"] + p["concentration0"])
-        if d == "exponential":
-            return 1 / p["rate"]
-        if d == "uniform":
-            return (p["low"] + p["high"]) / 2
-        return float("nan")
-
 
 def to_numpyro(dist: str, params: Mapping[str, Any]):
     """A numpyro distribution from a name and (possibly per-channel array) parameters."""

@@ -13,7 +13,7 @@ import numpy as np
 
 from mediamix.errors import SpecError
 from mediamix.model.data import ModelData, ModelScalers
-from mediamix.model.priors import ADSTOCK_PRIORS, SATURATION_PRIORS, default_priors
+from mediamix.model.priors import ADSTOCK_PRIORS, SATURATION_PRIORS, SUPPORT, default_priors
 from mediamix.model.spec import ModelSpec
 
 
@@ -110,7 +110,7 @@ def _channel_prior(spec: ModelSpec, site: str, names: list[str], default=None):
 
 
 def build_structure(spec: ModelSpec, data: ModelData, scalers: ModelScalers) -> Structure:
-    spec.validate_for(data.channel_names, data.control_names)
+    spec.validate_for(data.channel_names, data.control_names, data.freq)
     names = list(data.channel_names)
     C = len(names)
     additive = spec.form == "additive"
@@ -175,8 +175,7 @@ def build_structure(spec: ModelSpec, data: ModelData, scalers: ModelScalers) -> 
         priors["control"] = _channel_prior(spec, "control", [cn[i] for i in free])
     if signed:
         priors["control_signed"] = _channel_prior(spec, "control_signed", [cn[i] for i in signed])
-        if priors["control_signed"][0] not in ("half_normal", "lognormal", "gamma", "exponential",
-                                                "half_cauchy", "truncated_normal"):  # fmt: skip
+        if SUPPORT[priors["control_signed"][0]] != "positive":
             raise SpecError(
                 "priors.control_signed: a signed control needs a positive distribution "
                 f"(half_normal, lognormal, gamma, ...); got '{priors['control_signed'][0]}'"
@@ -217,4 +216,3 @@ def build_structure(spec: ModelSpec, data: ModelData, scalers: ModelScalers) -> 
         log_offset=float(offset),
         priors=priors,
     )
-

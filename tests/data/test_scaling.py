@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from mediamix.data import Dataset
-from mediamix.data.scaling import METHODS, DatasetScalers, Scaler, fit_scalers
+from mediamix.data.scaling import METHODS, Scaler
 from mediamix.errors import SpecError
+from mediamix.model import ModelData, ModelScalers, ModelSpec
 from tests.data.conftest import KW, make_frame
 
 finite = st.floats(min_value=-1e9, max_value=1e9, allow_nan=False, allow_subnormal=False)
@@ -56,15 +57,15 @@ def test_unknown_method():
         Scaler.fit(np.ones(3), "maxabs")
 
 
-def test_fit_scalers_on_dataset_round_trip():
+def test_model_scalers_on_dataset_round_trip():
     ds = Dataset.from_frame(make_frame(), **KW)
-    sc = fit_scalers(ds)
+    sc = ModelScalers.fit(ModelData.from_dataset(ds), ModelSpec(), ds.n_periods)
     z = sc.media.transform(ds.media)
     nz = ds.media > 0
     for c in range(z.shape[1]):
         assert z[nz[:, c], c].mean() == pytest.approx(1.0)
     assert sc.kpi.transform(ds.kpi_values).mean() == pytest.approx(1.0)
     assert sc.controls.transform(ds.control_values).std() == pytest.approx(1.0)
-    again = DatasetScalers.from_dict(json.loads(json.dumps(sc.to_dict())))
+    again = ModelScalers.from_dict(json.loads(json.dumps(sc.to_dict())))
     np.testing.assert_array_equal(again.media.scale, sc.media.scale)
     assert float(again.kpi.scale) == float(sc.kpi.scale)
