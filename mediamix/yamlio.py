@@ -24,6 +24,19 @@ def _looks_like_path(value: str | Path) -> bool:
         return False
 
 
+def _read_utf8(p: Path, what: str) -> str:
+    """The file's text; a byte that is not UTF-8 is an error naming its line and the fix."""
+    data = p.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise SpecError(
+            f"{what} file '{p}' is not UTF-8 text: byte 0x{data[exc.start]:02x} on line {line} "
+            f"cannot be decoded ({exc.reason}). Fix: save the file as UTF-8."
+        ) from None
+
+
 def read_yaml(path_or_text: str | Path, what: str = "config") -> dict[str, Any]:
     """Parse a YAML mapping from a file path or from YAML text.
 
@@ -34,7 +47,7 @@ def read_yaml(path_or_text: str | Path, what: str = "config") -> dict[str, Any]:
         p = Path(path_or_text)
         if not p.is_file():
             raise SpecError(f"{what} file '{p}' does not exist. Fix: check the path.")
-        text, where = p.read_text(encoding="utf-8"), f"{what} file '{p}'"
+        text, where = _read_utf8(p, what), f"{what} file '{p}'"
     else:
         text, where = str(path_or_text), what
     import yaml

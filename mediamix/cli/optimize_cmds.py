@@ -2,7 +2,26 @@
 
 from __future__ import annotations
 
+import math
+
 import click
+
+from mediamix.errors import SpecError
+from mediamix.schemas import SOLVE_METHODS
+
+
+def parse_sweep(text: str) -> list[float]:
+    """``"A:B:S"`` -> ``[A, A+S, ..., B]`` (inclusive of B up to rounding)."""
+    try:
+        a, b, s = (float(v) for v in str(text).split(":"))
+    except ValueError:
+        raise SpecError(
+            f"--sweep must look like FROM:TO:STEP, e.g. 100:500:50 (got {text!r})"
+        ) from None
+    if not all(math.isfinite(v) for v in (a, b, s)) or s <= 0 or b < a:
+        raise SpecError(f"--sweep needs STEP > 0 and TO >= FROM (got {text!r})")
+    k = int(math.floor((b - a) / s + 1e-9))
+    return [a + i * s for i in range(k + 1)]
 
 
 @click.command("optimize")
@@ -27,7 +46,7 @@ import click
 )
 @click.option(
     "--method",
-    type=click.Choice(["auto", "convex", "global"]),
+    type=click.Choice(list(SOLVE_METHODS)),
     default=None,
     help="force a solver path",
 )
@@ -40,10 +59,8 @@ def optimize_cmd(
     """Recommend a budget split with a certified optimum: mediamix optimize PROBLEM.yaml."""
     from dataclasses import replace
 
-    from mediamix.errors import SpecError
     from mediamix.optimize import Problem, solve
-    from mediamix.optimize.explain import parse_sweep, plot_frontier
-    from mediamix.optimize.explain import sweep as run_sweep
+    from mediamix.optimize import sweep as run_sweep
 
     if (problem_file is None) == (run_dir is None):
         raise SpecError("give either PROBLEM.yaml or --run RUN_DIR (not both)")
@@ -59,11 +76,14 @@ def optimize_cmd(
         )
     if method is not None:
         problem = replace(problem, method=method)
+    budgets = None if sweep is None else parse_sweep(sweep)  # a bad --sweep fails first
     plan = solve(problem)
-    if sweep is not None:
-        frontier = run_sweep(problem, parse_sweep(sweep))
+    if budgets is not None:
+        frontier = run_sweep(problem, budgets)
         plan = replace(plan, frontier=frontier)
         if plot:
+            from mediamix.report.frontier import plot_frontier
+
             chosen = None if problem.budget is None else {"budget": problem.budget, "kpi": plan.kpi}
             plot_frontier(frontier, plot, chosen=chosen)
             click.echo(f"wrote {plot}", err=True)
@@ -77,29 +97,16 @@ def optimize_cmd(
 
 
 def _load_fitted(run_dir: str):
-    from mediamix.errors import SpecError
+    """The fitted model saved in a run folder (errors name the folder and the fix)."""
+    from mediamix.runs import RunDir
 
-    try:
-        from mediamix.inference import FittedModel
-    except ImportError:
-        try:
-            from mediamix.inference.fitted import FittedModel
-        except ImportError:
-            raise SpecError(
-                "loading a fitted run needs mediamix.inference.FittedModel, which is not "
-                "available in this installation; write the response curves to a YAML problem "
-                "file instead"
-            ) from None
-    from pathlib import Path
-
-    run = Path(run_dir)
-    target = run / "model" if (run / "model").is_dir() else run
-    if not run.exists():
-        raise SpecError(f"--run {run_dir}: the folder does not exist (run `mediamix fit` first)")
-    try:
-        return FittedModel.load(target)
-    except FileNotFoundError as exc:
-        raise SpecError(f"--run {run_dir}: no fitted model found there ({exc})") from None
+    fitted = RunDir(run_dir).read().fitted
+    if fitted is None:
+        raise SpecError(
+            f"--run {run_dir}: no fitted model found there; run `mediamix fit DATA --out "
+            f"{run_dir}` first"
+        )
+    return fitted
 
 
 COMMANDS: list = [optimize_cmd]

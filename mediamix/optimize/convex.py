@@ -1,12 +1,14 @@
 """The convex path: concave curves give a convex program, solved by cvxpy with Clarabel.
 
-Each family becomes a disciplined-convex expression of the (normalised) units ``u``:
+Each family with a cone form (``SaturationFamily.cone``, see
+:mod:`mediamix.transforms.saturation`) becomes a disciplined-convex expression of the
+(normalised) units ``u``:
 
 - ``log1p``: ``a * log1p(u / scale)``; ``power`` (alpha <= 1): ``a * u^alpha``;
 - ``exponential``: ``beta - beta * exp(-k u)``;
 - ``michaelis_menten`` and ``hill`` with ``s = 1``: ``beta - beta * k * inv_pos(k + u)``;
 - concave ``table``: the minimum of its segments' lines (exact);
-- other concave curves (``logistic``, ``hill`` with ``s < 1``, ``sigmoid`` with ``m <= 0``):
+- other concave curves, without a cone form (``logistic``, ``hill`` with ``s < 1``, ``sigmoid`` with ``m <= 0``):
   an epigraph variable below tangent lines (an outer approximation), refined with a tangent
   at the solution until the gap to the true objective is below the target (Kelley cuts).
 
@@ -19,7 +21,6 @@ polytope ``P``, ``max_P f <= f(x) + max_{y in P} g(x) . (y - x)``, an LP.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 
 import cvxpy as cp
 import numpy as np
@@ -28,47 +29,25 @@ import scipy.sparse as sp
 from mediamix.errors import ConvergenceError, SpecError
 from mediamix.optimize.curves import CurveBank, family_eval
 from mediamix.optimize.linear import LinearSystem, diagnose_infeasible, spend_caps
-from mediamix.optimize.objective import Evaluator
+from mediamix.optimize.objective import Evaluator, risk
+from mediamix.optimize.solution import RawSolution
 
-DCP_FAMILIES = ("log1p", "power", "exponential", "michaelis_menten")
-CLARABEL_GAP = 1e-8
-
-
-@dataclass
-class RawSolution:
-    """What a solver path returns before it is explained."""
-
-    x: np.ndarray  # (T, n) spend
-    status: str
-    method: str
-    gap: float | None
-    row_duals: np.ndarray  # d objective / d rhs per linear row (original units)
-    upper_bound: float | None = None
-    info: dict = field(default_factory=dict)
-
-
-def _kpi_scale(ev: Evaluator, sigma: float) -> float:
-    p = ev.problem
-    if p.combine == "multiplicative":
-        return 1.0
-    x = np.full((p.periods, p.n), sigma)
-    k = abs(float(np.mean(ev.kpi_draws(x))))
-    return k if np.isfinite(k) and k > 0 else 1.0
+MAX_CUT_ROUNDS = 60
 
 
 class _Pieces:
     """cvxpy expressions of every channel's curve per (draw, effective period, channel)."""
 
-    def __init__(self, ev: Evaluator, aeff, sigma: float, cut_rounds_points=None):
+    def __init__(self, ev: Evaluator, aeff, sigma: float):
         p = ev.problem
         bank: CurveBank = ev.bank
         self.S = bank.S
         n_lam = ev.R
         P = ev.P
         self.P = P
-        self.terms = []  # (rows of K (S,), expression over elements, log-able)
+        self.terms = []  # (rows of K (S,), expression over elements, its log form or None)
         self.constraints = []
-        self.cut_sets = []  # (fam, params_flat, U expr, var, points list)
+        self.cut_sets = []  # {fam, params (flat), U expr, epigraph var, cut points}
         caps = spend_caps(p)
         for fam, idx, params in bank.groups:
             nf = idx.size
@@ -84,45 +63,14 @@ class _Pieces:
             col = (r_i * P + t_i) * p.n + ch
             D = sp.csr_matrix((scale, (np.arange(E), col)), shape=(E, n_lam * P * p.n))
             U = D @ aeff
-            if fam.name == "table":
-                flat = params
-            else:
-                flat = {k: v[s_i, j_i] for k, v in params.items()}
+            flat = {k: (v if k in fam.vector_params else v[s_i, j_i]) for k, v in params.items()}
             R = sp.csr_matrix((np.ones(E), (s_i, np.arange(E))), shape=(self.S, E))
-            name = fam.name
-            if name == "hill" and np.all(flat["s"] == 1):
-                name, flat = "michaelis_menten", {"beta": flat["beta"], "k": flat["k"]}
-            if name == "log1p":
-                expr = cp.multiply(flat["a"], cp.log1p(cp.multiply(1 / flat["scale"], U)))
-                self.terms.append((R, expr, None))
-            elif name == "power":
-                for alpha in np.unique(flat["alpha"]):
-                    J = np.nonzero(flat["alpha"] == alpha)[0]
-                    uj = U[J] if J.size < E else U
-                    if alpha == 1:
-                        e = cp.multiply(flat["a"][J], uj)
-                    else:
-                        e = cp.multiply(flat["a"][J], cp.power(uj, float(alpha), approx=False))
-                    logf = np.log(np.maximum(flat["a"][J], 1e-300)), float(alpha), uj
-                    self.terms.append((R[:, J], e, logf))
-            elif name == "exponential":
-                expr = flat["beta"] - cp.multiply(flat["beta"], cp.exp(cp.multiply(-flat["k"], U)))
-                self.terms.append((R, expr, None))
-            elif name == "michaelis_menten":
-                bk = flat["beta"] * flat["k"]
-                expr = flat["beta"] - cp.multiply(bk, cp.inv_pos(flat["k"] + U))
-                self.terms.append((R, expr, None))
-            elif name == "table":
-                xs = np.asarray(flat["xs"], float)
-                ys = np.asarray(flat["ys"], float)
-                if xs[0] > 0:
-                    xs, ys = np.r_[0.0, xs], np.r_[0.0, ys]
-                v = cp.Variable(E)
-                slopes = np.diff(ys) / np.diff(xs)
-                for k in range(slopes.size):
-                    self.constraints.append(v <= ys[k] + slopes[k] * (U - xs[k]))
-                self.constraints.append(v <= ys[-1])
-                self.terms.append((R, v, None))
+            cone = fam.cone_form(U, flat)
+            if cone is not None:  # the family's exact disciplined-convex form
+                for term in cone:
+                    rows = R if term.rows is None else R[:, term.rows]
+                    self.terms.append((rows, term.expr, term.log))
+                    self.constraints.extend(term.constraints)
             else:
                 v = cp.Variable(E)
                 cap_u = caps[ch] / bank.price[s_i, ch]
@@ -149,13 +97,9 @@ class _Pieces:
     def kpi(self, log: bool = False):
         """Per-draw KPI expression (S,), or per-draw sum of log responses."""
         out = 0
-        for R, e, logf in self.terms:
+        for R, e, log_e in self.terms:
             if log:
-                if logf is not None:
-                    la, alpha, uj = logf
-                    e = la + alpha * cp.log(uj) if alpha != 0 else la
-                else:
-                    e = cp.log(e)
+                e = log_e if log_e is not None else cp.log(e)
             out = out + R @ e
         return out
 
@@ -171,7 +115,7 @@ def solve_convex(ev: Evaluator, system: LinearSystem) -> RawSolution:
                 "path needs concave curves. Use method 'global' (or 'auto')."
             )
     sigma = system.sigma
-    kappa = _kpi_scale(ev, sigma)
+    kappa = ev.kpi_scale()
     z = cp.Variable(system.A.shape[1])
     xv = z[: system.n_x]
     aeff = ev.L @ xv + ev.carry
@@ -256,14 +200,12 @@ def solve_convex(ev: Evaluator, system: LinearSystem) -> RawSolution:
             kval = float(measure.value)
             # For constrained KPI forms the cut error shows in the KPI measure instead.
             kt = ev.kpi_draws(best_x.reshape(p.periods, p.n))
-            from mediamix.optimize.objective import risk
-
             true_k = risk(kt, p) / kappa
             gap = abs(kval - true_k) / max(abs(true_k), 1e-12)
         else:
             gap = max(0.0, ub - true) / max(abs(true), 1e-12)
         rounds += 1
-        if gap <= 0.5 * p.gap_tol or rounds >= 60:
+        if gap <= 0.5 * p.gap_tol or rounds >= MAX_CUT_ROUNDS:
             break
         for cs in pieces.cut_sets:
             pieces.add_cut(cs, cs["U"].value)

@@ -1,21 +1,20 @@
 """Vectorised float64 evaluation of many response curves at once (the optimizer's view).
 
-The formulas are the ones in :mod:`mediamix.transforms.saturation`; this module only stacks
-the parameters of all channels of one family into arrays of shape ``(S, n_family)`` so that
-one call evaluates every channel and every posterior draw, in double precision.
+The formulas are the family objects of :mod:`mediamix.transforms.saturation` (run here on
+numpy input, so in float64 and without JAX); this module only stacks the parameters of all
+channels of one family into arrays of shape ``(S, n_family)`` so that one call evaluates
+every channel and every posterior draw.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 from mediamix.errors import SpecError
 from mediamix.optimize.response import Response
-from mediamix.transforms.saturation import get_saturation
+from mediamix.transforms.saturation import SaturationFamily
 
 
 def common_draws(responses: Sequence[Response]) -> int:
@@ -30,7 +29,12 @@ def common_draws(responses: Sequence[Response]) -> int:
 
 
 class CurveBank:
-    """All channels' curves, evaluated together: ``values(spend) -> (S, ..., n)``."""
+    """All channels' curves, evaluated together: ``values(spend) -> (S, ..., n)``.
+
+    ``groups`` holds ``(family, channel indices, parameters)`` with per-draw parameters
+    stacked to ``(S, n_family)``; a family with vector parameters (the table's points) gets
+    one group per channel with its parameters as they are.
+    """
 
     def __init__(self, responses: Sequence[Response]):
         self.responses = list(responses)
@@ -41,22 +45,23 @@ class CurveBank:
         ).astype(float)  # (S, n)
         groups: dict[str, list[int]] = {}
         for i, r in enumerate(self.responses):
-            key = r.family if r.family != "table" else f"table:{i}"
+            vector = r.family_object.vector_params
+            key = f"{r.family}:{i}" if vector else r.family
             groups.setdefault(key, []).append(i)
-        self.groups = []
+        self.groups: list[tuple[SaturationFamily, np.ndarray, dict[str, np.ndarray]]] = []
         for idx in groups.values():
-            fam = get_saturation(self.responses[idx[0]].family)
-            if fam.name == "table":
-                params = {k: np.asarray(v) for k, v in self.responses[idx[0]].params.items()}
-                stacked = params
-            else:
-                stacked = {
-                    p: np.stack(
+            fam = self.responses[idx[0]].family_object
+            stacked = {
+                p: (
+                    np.asarray(self.responses[idx[0]].params[p], dtype=float)
+                    if p in fam.vector_params
+                    else np.stack(
                         [np.broadcast_to(self.responses[i].params[p], (self.S,)) for i in idx],
                         axis=1,
                     ).astype(float)
-                    for p in fam.params
-                }
+                )
+                for p in fam.params
+            }
             self.groups.append((fam, np.asarray(idx), stacked))
 
     def _apply(self, which: str, spend, paired: bool = False) -> np.ndarray:
@@ -73,10 +78,7 @@ class CurveBank:
             price = self.price[:, idx].reshape(shape)
             xi = np.maximum(x[..., idx], 0.0)
             u = (xi if paired else xi[None]) / price
-            if fam.name == "table":
-                p = params
-            else:
-                p = {k: v.reshape(shape) for k, v in params.items()}
+            p = {k: (v if k in fam.vector_params else v.reshape(shape)) for k, v in params.items()}
             y = family_eval(fam, u, p, which)
             if which == "d":
                 y = y / price
@@ -95,45 +97,10 @@ class CurveBank:
         return self._apply("d", spend, paired)
 
 
-_JIT: dict = {}
-
-
-def _bucket(size: int) -> int:
-    return max(64, 1 << (int(size) - 1).bit_length())
-
-
-def family_eval(fam, u, params, which: str = "f") -> np.ndarray:
-    """``fam.fn`` (or ``fam.deriv`` with ``which='d'``) at units ``u`` in float64.
-
-    Elementwise parameters are broadcast to ``u``, flattened and padded to a power-of-two
-    length so that one compiled function per family and size bucket serves every call.
-    """
+def family_eval(fam: SaturationFamily, u, params, which: str = "f") -> np.ndarray:
+    """``fam.fn`` (or ``fam.deriv`` with ``which='d'``) at units ``u`` in float64 numpy,
+    broadcast to ``u``'s shape."""
     u = np.asarray(u, dtype=float)
-    shape = u.shape
-    if fam.name == "table":
-        flat = {k: np.asarray(v, dtype=float) for k, v in params.items()}
-        elementwise = []
-    else:
-        flat = {
-            k: np.broadcast_to(np.asarray(v, dtype=float), shape).ravel() for k, v in params.items()
-        }
-        elementwise = list(flat)
-    uf = u.ravel()
-    size = uf.size
-    nb = _bucket(size)
-    pad = nb - size
-    uf = np.concatenate([uf, np.ones(pad)])
-    for k in elementwise:
-        v = flat[k]
-        fill = v[-1] if v.size else 1.0
-        flat[k] = np.concatenate([v, np.full(pad, fill)])
-    key = (fam.name, which)
-    with jax.enable_x64(True):
-        fn = fam.fn if which == "f" else fam.deriv
-        if fam.name == "table":  # data-dependent shapes: run eagerly
-            y = np.asarray(fn(jnp.asarray(uf), **flat), dtype=float)
-        else:
-            if key not in _JIT:
-                _JIT[key] = jax.jit(fn)
-            y = np.asarray(_JIT[key](uf, **flat), dtype=float)
-    return np.broadcast_to(y, uf.shape)[:size].reshape(shape).copy()
+    fn = fam.fn if which == "f" else fam.deriv
+    p = {k: np.asarray(v, dtype=float) for k, v in params.items()}
+    return np.array(np.broadcast_to(fn(u, **p), u.shape), dtype=float)

@@ -1,4 +1,4 @@
-"""What a marketer reads: per-channel lines, binding bounds, department shadow prices, frontier.
+"""What a marketer reads: per-channel lines, binding bounds, department shadow prices.
 
 At an optimum with a single budget the unconstrained channels have equal marginal returns
 (KPI per extra unit of spend); channels held at a bound show which bound binds; the shadow
@@ -8,23 +8,17 @@ dual value).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
 import numpy as np
 
+from mediamix.optimize.objective import Evaluator
 from mediamix.optimize.plan import ChannelResult, ConstraintResult, DepartmentResult, Plan
-
-if TYPE_CHECKING:
-    from mediamix.optimize.convex import RawSolution
-    from mediamix.optimize.objective import Evaluator
-    from mediamix.optimize.problem import Problem
+from mediamix.optimize.solution import RawSolution
 
 
-def build_plan(
-    ev: Evaluator, raw: RawSolution, seconds: float, messages: Sequence[str] = ()
-) -> Plan:
+def explain_solution(ev: Evaluator, raw: RawSolution, seconds: float) -> Plan:
+    """The :class:`Plan` of a certified solution: per-channel lines (spend, relative and
+    absolute change, KPI, marginal return, binding bound), constraints with shadow prices,
+    departments, the outcome's spread over draws and the reference allocation's score."""
     p = ev.problem
     x = np.asarray(raw.x, dtype=float)  # (T, n)
     tot = x.sum(axis=0)
@@ -48,9 +42,10 @@ def build_plan(
         elif np.isfinite(up[i]) and np.all(x[:, i] >= up[i] - tol):
             bind = "upper"
         cur = None if ref is None else float(ref[i])
-        change = None
+        change = change_abs = None
         if cur is not None:
             change = (per[i] - cur) / cur if cur > 0 else (0.0 if per[i] <= tol else float("inf"))
+            change_abs = float(per[i] - cur)
         chans.append(
             ChannelResult(
                 name,
@@ -61,6 +56,7 @@ def build_plan(
                 float(kpi_ch[i]),
                 float(marg[i]),
                 bind,
+                change_abs,
             )
         )
     cons = []
@@ -120,75 +116,5 @@ def build_plan(
             else None
         ),
         reference=ref_info,
-        messages=tuple(messages),
-    )
-
-
-def sweep(
-    problem: Problem, budgets: Sequence[float], *, skip_infeasible: bool = False, **kwargs: Any
-) -> list[dict[str, Any]]:
-    """The efficient frontier: the optimal KPI and allocation at each total budget.
-
-    With ``skip_infeasible=True`` budgets where the hard constraints cannot be met are left
-    out of the frontier instead of raising :class:`InfeasibleError`.
-    """
-    from mediamix.errors import InfeasibleError
-    from mediamix.optimize.solver import solve
-
-    out = []
-    for b in budgets:
-        try:
-            plan = solve(problem.with_budget(float(b)), **kwargs)
-        except InfeasibleError:
-            if skip_infeasible:
-                continue
-            raise
-        out.append(
-            {
-                "budget": float(b),
-                "kpi": plan.kpi,
-                "objective_value": plan.objective_value,
-                "gap": plan.gap,
-                "allocation": plan.allocation,
-            }
-        )
-    return out
-
-
-def parse_sweep(text: str) -> list[float]:
-    """``"A:B:S"`` -> ``[A, A+S, ..., B]`` (inclusive of B up to rounding)."""
-    from mediamix.errors import SpecError
-
-    try:
-        a, b, s = (float(v) for v in str(text).split(":"))
-    except ValueError:
-        raise SpecError(
-            f"--sweep must look like FROM:TO:STEP, e.g. 100:500:50 (got {text!r})"
-        ) from None
-    if s <= 0 or b < a:
-        raise SpecError(f"--sweep needs STEP > 0 and TO >= FROM (got {text!r})")
-    k = int(np.floor((b - a) / s + 1e-9))
-    return [a + i * s for i in range(k + 1)]
-
-
-def plot_frontier(
-    frontier: Sequence[Mapping[str, Any]],
-    path: str | Path,
-    chosen: Mapping[str, float] | None = None,
-) -> None:
-    """Write the frontier (budget -> optimal KPI) as one self-contained HTML file.
-
-    The figure is `mediamix.report.figures.frontier` (the same as in the report and the web
-    planner); plotly.js is inlined so the file opens offline. ``chosen``
-    (``{"budget": .., "kpi": ..}``) marks the recommended plan.
-    """
-    from mediamix.report.figures import frontier as frontier_figure
-    from mediamix.report.html import FIGURE_CONFIG
-
-    fig = frontier_figure(frontier, chosen=chosen)
-    fig.write_html(
-        str(path),
-        include_plotlyjs=True,
-        full_html=True,
-        config=FIGURE_CONFIG,
+        messages=tuple(raw.messages),
     )

@@ -32,6 +32,7 @@ def cvar_weights(k: np.ndarray, alpha: float) -> np.ndarray:
 
 
 def risk(k: np.ndarray, problem: Problem) -> float:
+    """The problem's risk measure of KPI draws ``k`` (S,): the mean, or CVaR at ``alpha``."""
     if problem.risk == "cvar":
         return float(cvar_weights(k, problem.alpha) @ k)
     return float(np.mean(k))
@@ -68,12 +69,23 @@ class Evaluator:
         return fn(a, paired=True)
 
     def kpi_draws(self, x: np.ndarray) -> np.ndarray:
+        """KPI per draw ``K_s`` at spend ``x`` (T, n): shape ``(S,)``."""
         p = self.problem
         a = self.effective(x)
         f = self.curve_values(a)  # (S, P, n)
         if p.combine == "multiplicative":
             return p.base * np.prod(f[:, 0, :], axis=-1)
         return f.sum(axis=(1, 2))
+
+    def kpi_scale(self) -> float:
+        """A typical KPI size (the mean KPI at spend ``sigma`` on every channel and period), so
+        that solvers work with objective values near 1; 1 for ``combine: multiplicative``."""
+        p = self.problem
+        if p.combine == "multiplicative":
+            return 1.0
+        x = np.full((p.periods, p.n), self.system.sigma)
+        k = abs(float(np.mean(self.kpi_draws(x))))
+        return k if np.isfinite(k) and k > 0 else 1.0
 
     def overruns(self, x: np.ndarray) -> np.ndarray:
         tot = np.asarray(x).reshape(self.problem.periods, -1).sum(axis=0)

@@ -13,7 +13,13 @@ from mediamix.jsonable import jsonable
 
 @dataclass(frozen=True)
 class ChannelResult:
-    """One channel's line in the explanation table."""
+    """One channel's line in the explanation table.
+
+    ``current`` and ``recommended`` are spend per period; ``change`` is relative,
+    ``(recommended - current) / current`` (a fraction: 0.25 is +25%; ``inf`` for a channel
+    that starts from zero), and ``change_abs`` the same in money, ``recommended - current``;
+    both are ``None`` without a current spend.
+    """
 
     name: str
     current: float | None
@@ -23,6 +29,7 @@ class ChannelResult:
     kpi: float
     marginal_return: float
     binding: str | None  # "lower" | "upper" | None
+    change_abs: float | None = None
 
 
 @dataclass(frozen=True)
@@ -50,10 +57,17 @@ class ConstraintResult:
 class Plan:
     """The recommended spend with its certificate (``gap``) and explanation.
 
-    ``objective_value`` is what was optimised (KPI, profit, minus spend, or the mean log-KPI
-    for ``combine: multiplicative``); ``kpi`` is the expected KPI (mean over draws) and
+    ``objective_value`` is the value of the objective at the plan: the KPI's risk measure
+    (``kpi``, ``kpi_at_min_roas``), ``kpi_value * KPI - spend`` (``profit``), the total spend
+    that reaches the target (``min_spend``: a cost, minimised, so a positive number), or the
+    mean log-KPI for ``combine: multiplicative``; an elastic overrun's penalty is subtracted
+    (added to the spend for ``min_spend``). ``kpi`` is the expected KPI (mean over draws) and
     ``outcome`` its spread over draws. ``gap`` bounds the relative distance to the global
-    optimum: the true optimum lies within ``objective_value * (1 + gap)``.
+    optimum: the true optimum lies within ``objective_value * (1 + gap)`` (within
+    ``objective_value * (1 - gap)`` for ``min_spend``).
+
+    Per channel (``channels``), ``change`` is relative to the current spend (a fraction) and
+    ``change_abs`` absolute (money per period), see :class:`ChannelResult`.
     """
 
     status: str

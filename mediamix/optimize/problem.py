@@ -23,11 +23,10 @@ import numpy as np
 
 from mediamix.errors import SpecError
 from mediamix.optimize.response import Response
+from mediamix.optimize.schema import ProblemSpec, check_channel_keys, numbers, response_params
+from mediamix.schemas import COMBINES, OBJECTIVES, RISKS, SOLVE_METHODS, choice, validate
 
-OBJECTIVES = ("kpi", "profit", "min_spend", "kpi_at_min_roas")
-COMBINES = ("additive", "multiplicative")
-RISKS = ("mean", "cvar")
-METHODS = ("auto", "convex", "global")
+__all__ = ["COMBINES", "OBJECTIVES", "RISKS", "SOLVE_METHODS", "Channel", "Group", "Problem"]
 
 
 @dataclass(frozen=True)
@@ -73,7 +72,10 @@ class Problem:
     ``min_spend`` (reach ``kpi_target`` at minimum spend) or ``kpi_at_min_roas`` (maximise
     KPI with ``kpi_value * KPI >= min_roas * spend``; ``max_cpa`` gives
     ``KPI >= spend / max_cpa``). ``risk``: ``mean`` (average over posterior draws) or
-    ``cvar`` (average of the worst ``alpha`` share of draws).
+    ``cvar`` (average of the worst ``alpha`` share of draws). ``method``: ``auto``,
+    ``convex`` or ``global``; ``gap_tol`` is the certified relative gap to reach;
+    ``max_nodes`` and ``time_limit`` (seconds) stop the global branch and bound early (the
+    plan then has status ``gap_limit`` and the gap it reached).
     """
 
     channels: tuple[Channel, ...]
@@ -94,6 +96,8 @@ class Problem:
     history: Mapping[str, Sequence[float]] = field(default_factory=dict)
     method: str = "auto"
     gap_tol: float = 1e-4
+    max_nodes: int = 20000
+    time_limit: float = 120.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "channels", tuple(self.channels))
@@ -109,16 +113,21 @@ class Problem:
             ("objective", OBJECTIVES),
             ("combine", COMBINES),
             ("risk", RISKS),
-            ("method", METHODS),
+            ("method", SOLVE_METHODS),
         ):
-            if getattr(self, key) not in allowed:
-                raise SpecError(
-                    f"'{key}' must be one of {list(allowed)} (got {getattr(self, key)!r})"
-                )
+            choice(getattr(self, key), allowed, f"'{key}'")
         if not 0 < self.alpha <= 1:
             raise SpecError(f"'alpha' (CVaR level) must be in (0, 1] (got {self.alpha})")
-        if self.gap_tol <= 0:
+        if not self.gap_tol > 0:
             raise SpecError(f"'gap_tol' must be > 0 (got {self.gap_tol})")
+        if isinstance(self.max_nodes, bool) or int(self.max_nodes) != self.max_nodes:
+            raise SpecError(f"'max_nodes' must be a positive integer (got {self.max_nodes!r})")
+        if self.max_nodes < 1:
+            raise SpecError(f"'max_nodes' must be a positive integer (got {self.max_nodes})")
+        if not (self.time_limit > 0 and math.isfinite(self.time_limit)):
+            raise SpecError(
+                f"'time_limit' must be a positive number of seconds (got {self.time_limit})"
+            )
         if int(self.periods) != self.periods or self.periods < 1:
             raise SpecError(f"'periods' must be a positive integer (got {self.periods})")
         if self.elastic_penalty is not None and self.elastic_penalty <= 0:
@@ -251,88 +260,52 @@ class Problem:
     # -- constructors --------------------------------------------------------------------------
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Problem:
-        """Build from the YAML / JSON mapping documented in the README."""
+        """Build from the YAML / JSON mapping documented in the README.
+
+        The mapping is validated against :class:`mediamix.optimize.schema.ProblemSpec`;
+        every error is one :class:`SpecError` naming the key path
+        (``problem.channels[2].response.beta: expected a number, got 'lots'``).
+        """
         if not isinstance(d, Mapping):
-            raise SpecError("a problem file must be a mapping with a 'channels' list")
-        allowed = {
-            "objective",
-            "combine",
-            "budget",
-            "kpi_value",
-            "channels",
-            "departments",
-            "groups",
-            "elastic",
-            "risk",
-            "alpha",
-            "kpi_target",
-            "min_roas",
-            "max_cpa",
-            "base",
-            "periods",
-            "history",
-            "method",
-            "gap",
-        }
-        unknown = sorted(set(d) - allowed)
-        if unknown:
-            raise SpecError(f"problem: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
-        chans = d.get("channels")
-        if not isinstance(chans, list) or not chans:
-            raise SpecError("problem: 'channels' must be a non-empty list")
-        kpi_value = float(d.get("kpi_value", 1.0))
-        channels = [_channel_from_dict(c, kpi_value) for c in chans]
-        depts: dict[str, float] = {}
-        for name, spec in (d.get("departments") or {}).items():
-            if isinstance(spec, Mapping):
-                if "budget" not in spec:
-                    raise SpecError(f"department '{name}' needs a 'budget'")
-                depts[str(name)] = float(spec["budget"])
-            else:
-                depts[str(name)] = float(spec)
-        groups = []
-        for name, spec in (d.get("groups") or {}).items():
-            if not isinstance(spec, Mapping) or "channels" not in spec:
-                raise SpecError(f"group '{name}' needs 'channels' (a list) and 'max' and/or 'min'")
-            groups.append(
-                Group(
-                    str(name),
-                    tuple(spec["channels"]),
-                    None if spec.get("max") is None else float(spec["max"]),
-                    None if spec.get("min") is None else float(spec["min"]),
-                )
+            raise SpecError(
+                "problem: a problem file must be a mapping with a 'channels' list "
+                f"(got {type(d).__name__})"
             )
-        risk = d.get("risk", "mean")
-        alpha = float(d.get("alpha", 0.1))
-        if isinstance(risk, Mapping):
-            alpha = float(risk.get("alpha", alpha))
-            risk = risk.get("type", "mean")
-        elastic = d.get("elastic")
-        penalty = None
-        if elastic is not None:
-            if not isinstance(elastic, Mapping) or "penalty" not in elastic:
-                raise SpecError("'elastic' must be a mapping like {penalty: 1000}")
-            penalty = float(elastic["penalty"])
-        opt = lambda k: None if d.get(k) is None else float(d[k])  # noqa: E731
+        check_channel_keys(d.get("channels"))
+        spec = validate(ProblemSpec, d, "problem")
+        channels = [_channel(c, i, spec.kpi_value) for i, c in enumerate(spec.channels)]
+        risk = spec.risk.type
+        alpha = spec.alpha if spec.risk.alpha is None else spec.risk.alpha
+        for key, value, allowed in (
+            ("objective", spec.objective, OBJECTIVES),
+            ("combine", spec.combine, COMBINES),
+            ("risk", risk, RISKS),
+            ("method", spec.method, SOLVE_METHODS),
+        ):
+            choice(value, allowed, f"problem.{key}")
         return cls(
             channels=tuple(channels),
-            budget=opt("budget"),
-            objective=str(d.get("objective", "kpi")),
-            combine=str(d.get("combine", "additive")),
-            kpi_value=kpi_value,
-            departments=depts,
-            groups=tuple(groups),
-            elastic_penalty=penalty,
-            risk=str(risk),
+            budget=spec.budget,
+            objective=spec.objective,
+            combine=spec.combine,
+            kpi_value=spec.kpi_value,
+            departments={k: v.budget for k, v in spec.departments.items()},
+            groups=tuple(
+                Group(name, tuple(g.channels), g.max, g.min) for name, g in spec.groups.items()
+            ),
+            elastic_penalty=None if spec.elastic is None else spec.elastic.penalty,
+            risk=risk,
             alpha=alpha,
-            kpi_target=opt("kpi_target"),
-            min_roas=opt("min_roas"),
-            max_cpa=opt("max_cpa"),
-            base=float(d.get("base", 1.0)),
-            periods=int(d.get("periods", 1)),
-            history={str(k): [float(x) for x in v] for k, v in (d.get("history") or {}).items()},
-            method=str(d.get("method", "auto")),
-            gap_tol=float(d.get("gap", 1e-4)),
+            kpi_target=spec.kpi_target,
+            min_roas=spec.min_roas,
+            max_cpa=spec.max_cpa,
+            base=spec.base,
+            periods=spec.periods,
+            history={k: list(v) for k, v in spec.history.items()},
+            method=spec.method,
+            gap_tol=spec.gap,
+            max_nodes=spec.max_nodes,
+            time_limit=spec.time_limit,
         )
 
     @classmethod
@@ -385,64 +358,35 @@ class Problem:
         return cls(channels=tuple(channels), budget=float(budget), **options)
 
 
-def _channel_from_dict(c: Mapping[str, Any], kpi_value: float) -> Channel:
-    if not isinstance(c, Mapping) or "name" not in c:
-        raise SpecError(f"each channel needs a 'name' and a 'response' (got {c!r})")
-    name = str(c["name"])
-    allowed = {
-        "name",
-        "response",
-        "unit_price",
-        "bounds",
-        "relative_bounds",
-        "shares",
-        "reference_spend",
-        "current",
-        "carryover",
-    }
-    unknown = sorted(set(c) - allowed)
-    if unknown:
-        raise SpecError(f"channel '{name}': unknown key(s) {unknown}; allowed: {sorted(allowed)}")
-    spec = c.get("response")
-    if not isinstance(spec, Mapping) or not ("type" in spec or "family" in spec):
-        raise SpecError(
-            f"channel '{name}': 'response' must be a mapping like {{type: log1p, a: 20}}"
+def _channel(c, i: int, kpi_value: float) -> Channel:
+    """A :class:`Channel` from a validated :class:`~mediamix.optimize.schema.ChannelSpec`."""
+    where = f"problem.channels[{i}]"
+    name = c.name
+    family, params = response_params(c.response, f"{where}.response")
+    ref = c.reference_spend if c.reference_spend is not None else c.current
+    try:
+        resp = Response(
+            name,
+            family,
+            params,
+            unit_price=numbers(c.unit_price, f"{where}.unit_price"),
+            reference_spend=ref,
+            carryover=None if c.carryover is None else numbers(c.carryover, f"{where}.carryover"),
+            kpi_value=kpi_value,
         )
-    spec = dict(spec)
-    family = str(spec.pop("type", None) or spec.pop("family"))
-    spec.pop("family", None)
-    params = dict(spec.pop("params", {}) or {})
-    params.update(spec)
-    if family == "table" and "points" in params:
-        pts = np.asarray(params.pop("points"), dtype=float)
-        if pts.ndim != 2 or pts.shape[1] != 2:
-            raise SpecError(f"channel '{name}': table 'points' must be a list of [spend, kpi]")
-        params["xs"], params["ys"] = pts[:, 0].tolist(), pts[:, 1].tolist()
-    ref = c.get("reference_spend", c.get("current"))
-    resp = Response(
-        name,
-        family,
-        params,
-        unit_price=c.get("unit_price", 1.0),
-        reference_spend=None if ref is None else float(ref),
-        carryover=c.get("carryover"),
-        kpi_value=kpi_value,
-    )
+    except SpecError as exc:
+        raise SpecError(f"{where}: {exc}") from None
     lo, hi = 0.0, None
-    if c.get("relative_bounds") is not None:
+    if c.relative_bounds is not None:
         if ref is None:
-            raise SpecError(f"channel '{name}': 'relative_bounds' needs 'reference_spend'")
-        rb = c["relative_bounds"]
-        if not isinstance(rb, list | tuple) or len(rb) != 2:
             raise SpecError(
-                f"channel '{name}': relative_bounds must be [down, up], e.g. [-0.3, 0.3]"
+                f"{where}.relative_bounds: channel '{name}': 'relative_bounds' needs "
+                "'reference_spend'"
             )
-        lo = max(0.0, float(ref) * (1 + float(rb[0])))
-        hi = float(ref) * (1 + float(rb[1]))
-    if c.get("bounds") is not None:
-        b = c["bounds"]
-        if not isinstance(b, list | tuple) or len(b) != 2:
-            raise SpecError(f"channel '{name}': bounds must be [lower, upper] (null for none)")
-        lo = 0.0 if b[0] is None else float(b[0])
-        hi = None if b[1] is None else float(b[1])
-    return Channel(resp, lo, hi, c.get("shares"))
+        down, up = c.relative_bounds
+        lo = max(0.0, ref * (1 + down))
+        hi = ref * (1 + up)
+    if c.bounds is not None:
+        lo = 0.0 if c.bounds[0] is None else c.bounds[0]
+        hi = c.bounds[1]
+    return Channel(resp, lo, hi, c.shares)

@@ -14,7 +14,8 @@ input in period t is ``(1 - lam) * sum_l lam^l spend_{t-l}`` so that a constant 
 gives ``response(x)`` per period in steady state.
 
 The optimizer never imports the model; a fitted model produces these objects, and users can
-write them by hand in YAML (see :meth:`Response.from_dict`).
+write them by hand in YAML (see :meth:`Response.from_dict`). Evaluation is float64 numpy
+(the family functions of :mod:`mediamix.transforms` on numpy input); JAX is not needed.
 """
 
 from __future__ import annotations
@@ -23,13 +24,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import jax.numpy as jnp
 import numpy as np
 
 from mediamix.errors import SpecError
-from mediamix.transforms.saturation import SaturationFamily, get_saturation, validate_table
+from mediamix.optimize.schema import numbers
+from mediamix.schemas import number
+from mediamix.transforms.saturation import SaturationFamily, get_saturation
 
-_VECTOR_PARAMS = {"xs", "ys"}  # table points are vectors, not draws
+RESPONSE_KEYS = (
+    "name",
+    "family",
+    "params",
+    "unit_price",
+    "reference_spend",
+    "carryover",
+    "kpi_value",
+)
 
 
 def _as_param(name: str, value: Any) -> np.ndarray:
@@ -59,24 +69,17 @@ class Response:
         except SpecError as exc:
             raise SpecError(f"channel '{self.name}': {exc}") from None
         clean = {k: _as_param(f"{self.name}.{k}", v) for k, v in params.items()}
-        if self.family == "table":
-            try:
-                validate_table(clean["xs"], clean["ys"])
-            except SpecError as exc:
-                raise SpecError(f"channel '{self.name}': {exc}") from None
-        else:
-            sizes = {v.shape[0] for v in clean.values() if v.ndim == 1}
-            if any(v.ndim > 1 for v in clean.values()) or len(sizes) > 1:
-                raise SpecError(
-                    f"channel '{self.name}': parameters must be scalars or 1-D arrays of draws "
-                    f"of one length (got shapes { {k: v.shape for k, v in clean.items()} })"
-                )
-            for key in ("k", "scale", "lam", "r"):
-                if key in clean and np.any(clean[key] <= 0):
-                    raise SpecError(
-                        f"channel '{self.name}': parameter '{key}' must be > 0 "
-                        f"(got min {float(np.min(clean[key]))})"
-                    )
+        draws = {k: v for k, v in clean.items() if k not in fam.vector_params}
+        sizes = {v.shape[0] for v in draws.values() if v.ndim == 1}
+        if any(v.ndim > 1 for v in draws.values()) or len(sizes) > 1:
+            raise SpecError(
+                f"channel '{self.name}': parameters must be scalars or 1-D arrays of draws "
+                f"of one length (got shapes { {k: v.shape for k, v in draws.items()} })"
+            )
+        try:
+            fam.validate(clean)
+        except SpecError as exc:
+            raise SpecError(f"channel '{self.name}': {exc}") from None
         price = _as_param(f"{self.name}.unit_price", self.unit_price)
         if np.any(price <= 0):
             raise SpecError(
@@ -101,21 +104,22 @@ class Response:
     @property
     def n_draws(self) -> int:
         """Number of posterior draws (1 for a point curve)."""
-        sizes = [v.shape[0] for k, v in self.params.items() if k not in _VECTOR_PARAMS and v.ndim]
+        vector = self._fam.vector_params
+        sizes = [v.shape[0] for k, v in self.params.items() if k not in vector and v.ndim]
         sizes += [self.unit_price.shape[0]] if self.unit_price.ndim else []
         return max(sizes, default=1)
 
     def draw_params(self) -> dict[str, np.ndarray]:
-        """Parameters broadcast to shape ``(S,)`` (table points are left as they are)."""
+        """Parameters broadcast to shape ``(S,)`` (vector parameters, the table's points, are
+        left as they are)."""
         S = self.n_draws
-        return {
-            k: (v if k in _VECTOR_PARAMS else np.broadcast_to(v, (S,)))
-            for k, v in self.params.items()
-        }
+        vector = self._fam.vector_params
+        return {k: (v if k in vector else np.broadcast_to(v, (S,))) for k, v in self.params.items()}
 
     def draw(self, s: int) -> Response:
         """The point curve of draw ``s``."""
-        p = {k: (v if k in _VECTOR_PARAMS else float(v[s])) for k, v in self.draw_params().items()}
+        vector = self._fam.vector_params
+        p = {k: (v if k in vector else float(v[s])) for k, v in self.draw_params().items()}
         price = float(np.broadcast_to(self.unit_price, (self.n_draws,))[s])
         lam = None
         if self.carryover is not None:
@@ -123,13 +127,23 @@ class Response:
         return Response(self.name, self.family, p, price, self.reference_spend, lam, self.kpi_value)
 
     @property
+    def family_object(self) -> SaturationFamily:
+        """The registered family (formula, derivative, shape tests, cone form)."""
+        return self._fam
+
+    @property
     def is_concave(self) -> bool:
         """Concave in spend for every draw (so the convex solver path applies)."""
         return self._fam.is_concave(**self.params)
 
+    @property
+    def has_cone_form(self) -> bool:
+        """Whether the convex solver has an exact cone form of this curve (else tangent cuts)."""
+        return self._fam.has_cone_form(**self.params)
+
     def inflection_spend(self) -> np.ndarray:
         """Spend at the inflection point per draw (zeros for concave curves), shape (S,)."""
-        if self.family == "table":
+        if self._fam.inflection_fn is None:
             return np.zeros(self.n_draws)
         infl = self._fam.inflection(**self.draw_params())
         return np.broadcast_to(np.asarray(infl) * self.unit_price, (self.n_draws,)).copy()
@@ -138,23 +152,26 @@ class Response:
         """Top of a sensible spend axis: ``multiple`` x the reference spend, or, without one,
         the last table point or three times the inflection spend (1 for a flat start)."""
         top = multiple * float(self.reference_spend or 0.0)
-        if top <= 0 and self.family == "table":
-            top = float(np.max(self.params["xs"]) * np.max(self.unit_price))
+        if top <= 0 and self._fam.x_max is not None:
+            top = float(self._fam.x_max(**self.params) * np.max(self.unit_price))
         if top <= 0:
             top = 3.0 * float(np.max(self.inflection_spend())) or 1.0
         return max(top, 1e-9)
 
     # -- evaluation ------------------------------------------------------------------------
-    def _eval(self, fn, spend) -> np.ndarray:
+    def _eval(self, fn, spend) -> tuple[np.ndarray, np.ndarray]:
+        """``fn(spend / price, **params)`` per draw in float64: ``(S, *spend.shape)``."""
         x = np.asarray(spend, dtype=float)
         S = self.n_draws
-        price = np.broadcast_to(self.unit_price, (S,)).reshape((S,) + (1,) * x.ndim)
-        if self.family == "table":
-            p = dict(self.params)
-        else:
-            p = {k: v.reshape((S,) + (1,) * x.ndim) for k, v in self.draw_params().items()}
+        lead = (S,) + (1,) * x.ndim
+        price = np.broadcast_to(self.unit_price, (S,)).reshape(lead)
+        vector = self._fam.vector_params
+        p = {
+            k: (np.asarray(v, dtype=float) if k in vector else v.reshape(lead))
+            for k, v in self.draw_params().items()
+        }
         units = x[None, ...] / price
-        return np.asarray(fn(jnp.asarray(units), **p), dtype=float) * np.ones_like(units), price
+        return np.asarray(fn(units, **p), dtype=float) * np.ones_like(units), price
 
     def __call__(self, spend) -> np.ndarray:
         """Incremental KPI per period at ``spend``, shape ``(S, *spend.shape)``."""
@@ -194,30 +211,30 @@ class Response:
         """Build from a plain mapping (YAML / JSON), with clear errors for unknown keys."""
         if not isinstance(d, Mapping):
             raise SpecError(f"a response must be a mapping with 'name' and 'family' (got {d!r})")
-        allowed = {
-            "name",
-            "family",
-            "params",
-            "unit_price",
-            "reference_spend",
-            "carryover",
-            "kpi_value",
-        }
-        unknown = sorted(set(d) - allowed)
+        unknown = sorted(set(d) - set(RESPONSE_KEYS))
         if unknown:
             raise SpecError(
                 f"response '{d.get('name', '?')}': unknown key(s) {unknown}; "
-                f"allowed: {sorted(allowed)}"
+                f"allowed: {sorted(RESPONSE_KEYS)}"
             )
         for key in ("name", "family"):
             if key not in d:
                 raise SpecError(f"response {dict(d)!r} is missing '{key}'")
+        where = f"response '{d['name']}'"
+        params = d.get("params") or {}
+        if not isinstance(params, Mapping):
+            raise SpecError(f"{where} params: expected a mapping (name: value), got {params!r}")
+        ref = d.get("reference_spend")
         return cls(
             name=str(d["name"]),
             family=str(d["family"]),
-            params=dict(d.get("params") or {}),
-            unit_price=d.get("unit_price", 1.0),
-            reference_spend=d.get("reference_spend"),
-            carryover=d.get("carryover"),
-            kpi_value=float(d.get("kpi_value", 1.0)),
+            params={k: numbers(v, f"{where} params.{k}") for k, v in params.items()},
+            unit_price=numbers(d.get("unit_price", 1.0), f"{where} unit_price"),
+            reference_spend=None if ref is None else number(ref, f"{where} reference_spend"),
+            carryover=(
+                None
+                if d.get("carryover") is None
+                else numbers(d["carryover"], f"{where} carryover")
+            ),
+            kpi_value=number(d.get("kpi_value", 1.0), f"{where} kpi_value"),
         )

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from plotly.offline import get_plotlyjs
 
 from mediamix.cli import cli
-from mediamix.optimize.explain import plot_frontier
+from mediamix.report.frontier import plot_frontier
 
 PROBLEM = """
 objective: kpi
