@@ -364,16 +364,10 @@ def _channel(c, i: int, kpi_value: float) -> Channel:
     name = c.name
     family, params = response_params(c.response, f"{where}.response")
     ref = c.reference_spend if c.reference_spend is not None else c.current
+    price = numbers(c.unit_price, f"{where}.unit_price")
+    carry = None if c.carryover is None else numbers(c.carryover, f"{where}.carryover")
     try:
-        resp = Response(
-            name,
-            family,
-            params,
-            unit_price=numbers(c.unit_price, f"{where}.unit_price"),
-            reference_spend=ref,
-            carryover=None if c.carryover is None else numbers(c.carryover, f"{where}.carryover"),
-            kpi_value=kpi_value,
-        )
+        resp = Response(name, family, params, price, ref, carry, kpi_value)
     except SpecError as exc:
         raise SpecError(f"{where}: {exc}") from None
     lo, hi = 0.0, None
