@@ -26,6 +26,9 @@ sys.meta_path.insert(0, _NoJax())
 def test_importing_the_optimizer_does_not_import_jax():
     code = "import sys, mediamix.optimize; assert 'jax' not in sys.modules, 'jax imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+    # nor cvxpy: the convex path loads it when it runs
+    code = "import sys, mediamix.optimize; assert 'cvxpy' not in sys.modules, 'cvxpy imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_the_optimizer_solves_without_jax_installed():
