@@ -580,6 +580,8 @@ model:
   kpi_value: 1.0            # value of one KPI unit (ROAS = value x contribution / spend)
   log_offset: null          # multiplicative: log(media + offset); null = 0 if media > 0 else 1
   priors: {}
+  # Families by name (adstock / saturation; also per channel in channel_transforms):
+{families}
   # Priors on the scaled data (KPI / mean, media / mean). Override any, for all channels or
   # one ('effect.tv'); a key the model does not sample is an error that lists those it does.
   # Distributions: normal, half_normal, lognormal, gamma, beta, student_t, half_cauchy,
@@ -597,5 +599,12 @@ model:
 
 
 def init_config_text() -> str:
-    """The commented YAML template written by ``mediamix init-config``."""
-    return INIT_CONFIG
+    """The commented YAML template written by ``mediamix init-config`` (the families and their
+    formulas come from the transform registries, so a registered family is listed too)."""
+    lines = [f"  #   adstock {name}: {fam.description}" for name, fam in ADSTOCKS.items()]
+    lines += [
+        f"  #   saturation {name}: {fam.description}"
+        for name, fam in SATURATIONS.items()
+        if name in MODEL_SATURATIONS
+    ]
+    return INIT_CONFIG.replace("{families}", "\n".join(lines))

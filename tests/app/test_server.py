@@ -314,7 +314,7 @@ def test_optimise_matches_the_closed_form(client: TestClient, run_id: str) -> No
     assert alloc["tv"] == pytest.approx(67.0, rel=1e-5)
     assert alloc["search"] == pytest.approx(33.0, rel=1e-5)
     rows = {row["channel"]: row for row in out["rows"]}
-    assert rows["tv"]["change"] == pytest.approx(17.0, rel=1e-4)
+    assert rows["tv"]["change_abs"] == pytest.approx(17.0, rel=1e-4)
 
     r = client.post(f"/api/runs/{run_id}/optimise", json={"budget": 100, "sweep": [50, 150, 50]})
     frontier = r.json()["plan"]["frontier"]
@@ -392,7 +392,7 @@ def test_scenario_crud_compare_and_exports(client: TestClient, run_id: str, stor
     assert r.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(r.text)))
     assert [row["channel"] for row in rows] == ["tv", "search"]
-    assert float(rows[0]["recommended_spend"]) == 67.0 and float(rows[0]["change"]) == 17.0
+    assert float(rows[0]["recommended_spend"]) == 67.0 and float(rows[0]["change_abs"]) == 17.0
     assert float(rows[1]["current_spend"]) == 50.0
 
     r = client.get(f"/api/scenarios/{a['id']}/export.yaml")

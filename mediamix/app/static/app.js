@@ -214,7 +214,7 @@ const mediamix = (() => {
       cell(tr, r.channel);
       cell(tr, fmt(r.current_spend, 6), true);
       cell(tr, fmt(r.recommended_spend, 6), true).className = "num recommended";
-      cell(tr, fmt(r.change, 6), true);
+      cell(tr, fmt(r.change_abs, 6), true);
       cell(tr, fmt(r.expected_kpi, 6), true);
       cell(tr, fmt(r.marginal_return), true);
       cell(tr, r.binding ?? "");
