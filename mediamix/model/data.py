@@ -164,4 +164,3 @@ class ModelScalers:
     @property
     def media_scale(self) -> np.ndarray:
         return np.asarray(self.media.scale, dtype=float).reshape(-1)
-

@@ -58,4 +58,3 @@ def build_design(
             f"{bad}; use form: additive or remove non-positive KPI periods"
         )
     return {k: jnp.asarray(v) for k, v in d.items()}
-

@@ -32,7 +32,9 @@ def adstock_weights(params: dict, structure: Structure) -> jnp.ndarray:
         if g.family == "geometric":
             kw["normalize"] = structure.spec.adstock_normalize
         wg = fam.weights(L=L, **kw).astype(jnp.float32)
-        lagmask = np.array([[lag < structure.lags[i] for lag in range(L)] for i in g.idx], np.float32)
+        lagmask = np.array(
+            [[lag < structure.lags[i] for lag in range(L)] for i in g.idx], np.float32
+        )
         if not lagmask.all():
             wg = wg * lagmask
             if g.family == "geometric" and structure.spec.adstock_normalize:
@@ -80,7 +82,9 @@ def baseline(params: dict, design: dict, structure: Structure) -> jnp.ndarray:
     if structure.free_idx:
         b = b + design["controls_free"] @ params["control"]
     if structure.signed_idx:
-        b = b + design["controls_signed"] @ (params["control_signed"] * jnp.asarray(structure.signs))
+        b = b + design["controls_signed"] @ (
+            params["control_signed"] * jnp.asarray(structure.signs)
+        )
     return b
 
 
@@ -95,7 +99,9 @@ def components(params: dict, design: dict, structure: Structure) -> dict[str, jn
     return {"baseline": base, "media": media, "mu": base + media.sum(-1)}
 
 
-def forward(raw: dict, design: dict, structure: Structure) -> tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray]:
+def forward(
+    raw: dict, design: dict, structure: Structure
+) -> tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray]:
     """From sampled sites to (beta (C,), mu (T,), intercept ()), for every parametrisation.
 
     ``roi``: ROAS_c = kpi_value * kpi_scale * beta_c * sum_t unit_tc / spend_c, solved for
@@ -135,7 +141,9 @@ def forward_jit(structure: Structure):
     return jax.jit(lambda raw, design: forward(raw, design, structure))
 
 
-def posterior_params(samples: dict[str, np.ndarray], structure: Structure) -> dict[str, jnp.ndarray]:
+def posterior_params(
+    samples: dict[str, np.ndarray], structure: Structure
+) -> dict[str, jnp.ndarray]:
     """The sites :func:`components` needs, as float32 arrays with draws on axis 0."""
     keep = {"intercept", "trend", "trend_delta", "season", "dow", "event", "control",
             "control_signed", "beta", "sigma", "nu"}  # fmt: skip
@@ -147,4 +155,3 @@ def posterior_params(samples: dict[str, np.ndarray], structure: Structure) -> di
 def batched(fn, structure: Structure):
     """jit(vmap(fn)) over draws of params for a fixed structure: fn(params, design, structure)."""
     return jax.jit(jax.vmap(lambda p, d: fn(p, d, structure), in_axes=(0, None)))
-

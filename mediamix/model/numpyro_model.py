@@ -23,7 +23,6 @@ def _sample(name: str, structure: Structure, n: int | None = None, site: str | N
     return numpyro.sample(site or name, fn)
 
 
-
 def model(design: dict, structure: Structure, observe: bool = True) -> None:
     """The NumPyro model (all arrays in model units; see :func:`components`)."""
     # the 'intercept' prior applies to the level: the mean of the KPI's location (model units)
@@ -67,4 +66,3 @@ def model(design: dict, structure: Structure, observe: bool = True) -> None:
         obs_dist = dist.Normal(mu, sigma)
     with numpyro.handlers.mask(mask=design["mask"]):
         numpyro.sample("y", obs_dist, obs=design["y"] if observe else None)
-

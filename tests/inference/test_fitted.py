@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from mediamix.errors import SpecError
-from mediamix.inference import diagnostics as dg
 from mediamix.estimator import FittedModel
+from mediamix.inference import diagnostics as dg
 
 
 def test_save_load_reproduces_predictions_bit_for_bit(svi_fit, tmp_path):

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from mediamix.inference.diagnostics import ConvergenceWarning
 from mediamix.estimator import MMM
+from mediamix.inference.diagnostics import ConvergenceWarning
 from mediamix.model import ModelSpec
 
 SEED = 0  # one small seed; the 20-seed coverage run is a benchmark in bench/

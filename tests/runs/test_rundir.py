@@ -131,4 +131,4 @@ def test_read_errors_name_the_folder(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(SpecError, match="responses.json' is missing"):
-        RunDir(empty).read().responses
+        _ = RunDir(empty).read().responses
