@@ -229,7 +229,7 @@ class PlanRow(BaseModel):
     channel: Any
     current_spend: Any
     recommended_spend: Any
-    change: float | None
+    change_abs: float | None
     expected_kpi: Any
     marginal_return: Any
     binding: Any
