@@ -22,7 +22,7 @@ LAYERS = [
     ["mediamix.report.figures", "mediamix.report.plot", "mediamix.report.png"],
     ["mediamix.estimator"],
     ["mediamix.runs"],
-    ["mediamix.loop", "mediamix.fleet"],
+    ["mediamix.loop", "mediamix.fleet", "mediamix.validation"],
     ["mediamix.rtb"],
     ["mediamix.report"],
     ["mediamix.app"],

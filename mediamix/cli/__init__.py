@@ -43,6 +43,7 @@ def _register() -> None:
         report_cmds,
         rtb_cmds,
         simulate_cmds,
+        validate_cmds,
     )
 
     for module in (
@@ -53,6 +54,7 @@ def _register() -> None:
         report_cmds,
         rtb_cmds,
         demo_cmds,
+        validate_cmds,
     ):
         for command in getattr(module, "COMMANDS", []):
             cli.add_command(command)

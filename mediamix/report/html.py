@@ -8,6 +8,7 @@ only when the run holds their data (e.g. the budget plan only when ``plan.json``
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ import plotly.graph_objects as go
 from mediamix.errors import SpecError
 from mediamix.report import figures as F
 from mediamix.report.run import RunData, load_run
+
+logger = logging.getLogger(__name__)
 
 TEMPLATE_NAME = "report.html.j2"
 FIGURE_CONFIG = {"displaylogo": False, "responsive": True}
@@ -31,6 +34,7 @@ SECTIONS = {
     "curves": "Response curves",
     "adstock": "Adstock decay",
     "plan": "Budget plan",
+    "validation": "Validation",
 }
 
 
@@ -215,6 +219,9 @@ def sections(run: RunData) -> list[Section]:
 
     if run.plan:
         out.append(_plan_section(run.plan))
+    validation = _validation_section(run.run_dir)
+    if validation is not None:
+        out.append(validation)
     return out
 
 
@@ -274,6 +281,63 @@ def _plan_section(plan: dict[str, Any]) -> Section:
         chosen = {"budget": plan.get("spend_total"), "kpi": plan.get("kpi")}
         s.figure("frontier", F.frontier(plan["frontier"], chosen))
     s.text += [f"note: {m}" for m in plan.get("messages") or []]
+    return s
+
+
+def _yes_no(v: Any, pct: bool = False) -> str:
+    return ("yes" if v else "no") if isinstance(v, bool) else _fmt(v, pct)
+
+
+def _validation_section(run_dir: Path) -> Section | None:
+    """The validation battery (validation.json) and the experiment designer's ranking
+    (test_design.json), when the run holds them (`mediamix validate`, `mediamix design-test`)."""
+    from mediamix.runs import layout as L
+
+    found = {}
+    for name in (L.VALIDATION, L.TEST_DESIGN):
+        path = Path(run_dir) / name
+        if path.is_file():
+            try:
+                found[name] = L.read_json(path)
+            except SpecError as exc:  # a damaged file: the rest of the report still shows
+                logger.warning("%s could not be read", path, exc_info=True)
+                found[name] = {"error": str(exc)}
+    if not found:
+        return None
+    s = Section("validation", SECTIONS["validation"])
+    v = found.get(L.VALIDATION)
+    if v is not None:
+        if v.get("error"):
+            s.text.append(f"note: {v['error']}")
+        else:
+            s.text.append(
+                f"Verdict {v.get('verdict', '?')}: {len(v.get('tests') or [])} tests, "
+                f"{v.get('refits', '?')} refits of the run's spec on its data in "
+                f"{_fmt(v.get('seconds'))} s ({v.get('method', '?')}; the placebo with "
+                f"{(v.get('settings') or {}).get('placebo_method', '?')})."
+            )
+            tests = v.get("tests") or []
+            s.table(_table(("test", "verdict", "value", "threshold", "advice"),
+                           [[t.get("name", ""), t.get("verdict", ""), _fmt(t.get("value")),
+                             _fmt(t.get("threshold")), t.get("advice", "")] for t in tests],
+                           warn_col=1))  # fmt: skip
+            for t in tests:
+                rows = t.get("rows") or []
+                if rows:
+                    head = list(rows[0])
+                    body = [[_yes_no(r.get(k)) for k in head] for r in rows]
+                    s.table(_table(head, body, caption=str(t.get("name", ""))))
+    d = found.get(L.TEST_DESIGN)
+    if d is not None:
+        if d.get("error"):
+            s.text.append(f"note: {d['error']}")
+        else:
+            s.text.append(f"Next experiment: {d.get('message', '')}")
+            cols = ("channel", "change", "weeks", "spend_change", "cost", "width_now",
+                    "width_after", "reduction", "within_budget")  # fmt: skip
+            s.table(_table(cols, [[_yes_no(r.get(k), pct=k in ("change", "reduction"))
+                                   for k in cols] for r in (d.get("designs") or [])[:10]],
+                           caption="candidate tests, best first (cost: budget at risk)"))  # fmt: skip
     return s
 
 

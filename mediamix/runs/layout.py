@@ -19,6 +19,8 @@ A run folder (format 2)::
       responses.json        [Response.to_dict(), ...]: the optimizer's input
       data_checks.json      the data checks (``mediamix check --format json``)
       plan.json             Plan.to_dict() of a budget plan (optional)
+      validation.json       the validation battery (``mediamix validate``; optional)
+      test_design.json      the experiment designer's ranking (``mediamix design-test``; optional)
 
 A saved model folder::
 
@@ -62,6 +64,8 @@ ADSTOCK_CURVES = "adstock_curves.csv"
 RESPONSES = "responses.json"
 CHECKS = "data_checks.json"
 PLAN = "plan.json"
+VALIDATION = "validation.json"
+TEST_DESIGN = "test_design.json"
 
 #: tables by name -> file
 TABLES = {
