@@ -16,7 +16,9 @@ each ending in pass / review / fail with one sentence:
   far each channel's ROAS moves, relative to the width of its interval.
 - ``comparison``: the fitted spec against alternatives (by default another saturation family
   and another trend) by PSIS-LOO ELPD over the same periods, with the hold-out MAPE of the last
-  ``horizon`` periods beside it.
+  ``horizon`` periods beside it. An alternative is clearly better when its ELPD is higher by
+  more than 4 and by more than 2 standard errors of the difference (below 4 a difference is
+  small, whatever its standard error).
 
 The refits use SVI by default (``method="svi"``: 2000 steps, 500 draws), fast and close to
 NUTS in its means, which is what cross-validation, perturbation, refresh and the comparison
@@ -63,6 +65,7 @@ PLACEBO_ZERO = 0.1  # the interval reaches zero: lower end <= 10% of the upper e
 PLACEBO_FAIL = 0.5  # placebo ROAS mean >= half the real channel's: fail
 SHIFT = (0.5, 1.0)  # perturbation (in half-widths) and refresh (in widths): pass, review
 ELPD_Z = 2.0  # an alternative better by more than 2 standard errors of the difference
+ELPD_SMALL = 4.0  # ... and by more than 4 (a smaller ELPD difference is small whatever its SE)
 
 
 @dataclass(frozen=True)
@@ -421,15 +424,17 @@ def comparison(refits: Refits, level: float, horizon: int, alternatives):
     z = [r["diff_vs_fitted"] / r["diff_se"] if r["diff_se"] > 0 else 0.0 for r in rows[1:]]
     best = int(np.argmax(z)) + 1 if z else 0
     top = max(z) if z else 0.0
+    clear = top > ELPD_Z and rows[best]["diff_vs_fitted"] > ELPD_SMALL
     fitted_row, best_row = rows[0], rows[best]
     bad_k = sum(r["bad_pareto_k"] for r in rows)
     note = f" {bad_k} period(s) have Pareto k > 0.7, so LOO is rough there." if bad_k else ""
-    if top <= ELPD_Z:
+    if not clear:
         verdict = "pass"
         advice = (
-            f"no alternative predicts left-out periods better than the fitted spec by more "
-            f"than {ELPD_Z:g} standard errors of the ELPD difference (best: "
-            f"{rows[best]['spec'] if z else 'none'}, {top:+.1f} SE); hold-out MAPE "
+            f"no alternative predicts left-out periods clearly better than the fitted spec "
+            f"(by more than {ELPD_SMALL:g} in ELPD and {ELPD_Z:g} standard errors of the "
+            f"difference; best: {rows[best]['spec'] if z else 'none'}, "
+            f"{rows[best]['diff_vs_fitted']:+.1f}, {top:+.1f} SE); hold-out MAPE "
             f"{fitted_row['holdout_mape']:.1f}% over the last {horizon} periods.{note}"
         )
     else:

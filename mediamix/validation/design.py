@@ -294,7 +294,7 @@ def design_test(
                 new = np.maximum(old + ch * mean_spend, 0.0)
                 delta = float((new - old).sum())
                 if delta == 0:
-                    skipped.append(f"{ch:+.0%} on '{names[c]}' (no spend to change)")
+                    skipped.append(f"{ch:+.0%} on '{names[c]}' for {wk:g} weeks (no spend to cut)")
                     continue
                 media = data.media.copy()
                 media[start : end + 1, c] += (new - old) / cpu
