@@ -70,7 +70,7 @@ def _pos(fitted, name: str) -> int:
 
 
 def _table_responses(fitted, n_grid: int = 25, max_multiple: float = 3.0) -> list[Response]:
-    n = fitted.n_train
+    w = fitted.window
     cur = fitted.current_spend()
     cpu = fitted.data.cost_per_unit
     out = []
@@ -81,7 +81,7 @@ def _table_responses(fitted, n_grid: int = 25, max_multiple: float = 3.0) -> lis
         for s in grid:
             media = fitted.data.media.copy()
             media[:, c] = max(s, top * 1e-6) / cpu[c]
-            vals.append(fitted.expected_kpi(media)[:, :n].mean())
+            vals.append(fitted.expected_kpi(media)[:, w].mean())
         ys = np.maximum.accumulate(np.asarray(vals) - vals[0])
         out.append(
             Response(

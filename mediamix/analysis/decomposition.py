@@ -12,7 +12,9 @@ def contributions(fitted, level: float = 0.9) -> pd.DataFrame:
     """Tidy table: one row per period and component (``baseline`` or a channel).
 
     Columns: date, component, mean, lower, upper (KPI units), plus the observed KPI and whether
-    the period was in the fitted window. baseline = expected KPI - sum of channel contributions.
+    the period was a training period (``train``: before the hold-out; the fitted window
+    ``fitted.window`` is these periods after the adstock warm-up).
+    baseline = expected KPI - sum of channel contributions.
     """
     comps = fitted.components()
     contrib = fitted.contribution_draws(comps=comps)
@@ -34,10 +36,10 @@ def contributions(fitted, level: float = 0.9) -> pd.DataFrame:
 
 def decomposition(fitted, level: float = 0.9) -> pd.DataFrame:
     """Totals over the fitted window: baseline, media and each channel, with shares."""
-    n = fitted.n_train
+    w = fitted.window
     comps = fitted.components()
-    contrib = fitted.contribution_draws(comps=comps)[:, :n].sum(1)
-    ekpi = fitted.expected_kpi(comps=comps)[:, :n].sum(1)
+    contrib = fitted.contribution_draws(comps=comps)[:, w].sum(1)
+    ekpi = fitted.expected_kpi(comps=comps)[:, w].sum(1)
     rows = {"baseline": ekpi - contrib.sum(1), "media": contrib.sum(1)}
     rows.update({c: contrib[:, i] for i, c in enumerate(fitted.channel_names)})
     out = []
@@ -50,7 +52,8 @@ def decomposition(fitted, level: float = 0.9) -> pd.DataFrame:
 
 def fit_table(fitted, level: float = 0.9, seed: int = 0) -> pd.DataFrame:
     """Fit vs actual per period: the expected KPI (mean) with the central ``level`` interval of
-    the posterior predictive (noise included). Columns: date, actual, mean, lower, upper, train.
+    the posterior predictive (noise included). Columns: date, actual, mean, lower, upper, train
+    (see `contributions`).
     """
     pred = fitted.predictive(seed=seed)
     _, lo, hi = interval(pred, level)

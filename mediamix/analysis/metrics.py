@@ -1,6 +1,7 @@
 """ROAS, marginal ROAS, cost per incremental KPI, the per-channel summary and summary.json.
 
-Definitions (all over the fitted window, i.e. the training periods):
+Definitions (all over the fitted window ``fitted.window``: the training periods after the
+adstock warm-up, the periods the likelihood uses):
 
 - ROAS_c = kpi_value * sum_t contribution_tc / sum_t spend_tc.
 - mROAS_c (marginal ROAS at current spend) = kpi_value * (extra KPI when the channel's spend
@@ -26,12 +27,12 @@ ROAS_DEFINITION = "channel contribution (KPI value) over the fitted window divid
 
 
 def _window_spend(fitted) -> np.ndarray:
-    return fitted.data.spend[: fitted.n_train].sum(0)
+    return fitted.data.spend[fitted.window].sum(0)
 
 
 def contribution_totals(fitted) -> np.ndarray:
     """Draws of each channel's total contribution over the fitted window, (S, C)."""
-    return fitted.contribution_draws()[:, : fitted.n_train].sum(1)
+    return fitted.contribution_draws()[:, fitted.window].sum(1)
 
 
 def roas_draws(fitted) -> np.ndarray:
@@ -45,16 +46,16 @@ def roas_draws(fitted) -> np.ndarray:
 
 def mroas_draws(fitted, step: float = 0.01) -> np.ndarray:
     """Draws of marginal ROAS per channel at current spend, (S, C); see the module doc."""
-    n = fitted.n_train
-    base = fitted.expected_kpi()[:, :n].sum(1)
+    w = fitted.window
+    base = fitted.expected_kpi()[:, w].sum(1)
     spend = _window_spend(fitted)
     out = np.full((fitted.n_draws, len(fitted.channel_names)), np.nan)
     for c in range(len(fitted.channel_names)):
         if spend[c] <= 0:
             continue
         media = fitted.data.media.copy()
-        media[:n, c] *= 1 + step
-        up = fitted.expected_kpi(media)[:, :n].sum(1)
+        media[w, c] *= 1 + step
+        up = fitted.expected_kpi(media)[:, w].sum(1)
         out[:, c] = fitted.spec.kpi_value * (up - base) / (step * spend[c])
     return out
 
@@ -73,7 +74,7 @@ def _channel_draws(fitted):
 def summary(fitted, level: float = 0.9) -> pd.DataFrame:
     """One row per channel: spend, contribution, ROAS, mROAS, cost per KPI, with intervals."""
     spend, contrib, roas, mroas, cpk = _channel_draws(fitted)
-    total_kpi = fitted.data.kpi[: fitted.n_train].sum()
+    total_kpi = fitted.data.kpi[fitted.window].sum()
     rows = []
     for i, name in enumerate(fitted.channel_names):
         row: dict[str, Any] = {
@@ -96,7 +97,8 @@ def summary(fitted, level: float = 0.9) -> pd.DataFrame:
 def to_json(fitted, level: float = 0.9) -> dict[str, Any]:
     """The content of summary.json (plain JSON types; NaN -> null)."""
     spend, contrib, roas, mroas, cpk = _channel_draws(fitted)
-    ekpi = fitted.expected_kpi()[:, : fitted.n_train].sum(1)
+    w = fitted.window
+    ekpi = fitted.expected_kpi()[:, w].sum(1)
     base = ekpi - contrib.sum(1)
     diag = fitted.diagnostics.to_dict() if fitted.diagnostics else {}
     note = None
@@ -108,7 +110,7 @@ def to_json(fitted, level: float = 0.9) -> dict[str, Any]:
     for i, name in enumerate(fitted.channel_names):
         channels[name] = {
             "spend": float(spend[i]),
-            "current_spend_per_period": float(spend[i] / fitted.n_train),
+            "current_spend_per_period": float(spend[i] / (w.stop - w.start)),
             "contribution": triple(contrib[:, i], level),
             "roas": triple(roas[:, i], level),
             "mroas": triple(mroas[:, i], level),
@@ -125,14 +127,17 @@ def to_json(fitted, level: float = 0.9) -> dict[str, Any]:
         "n_draws": fitted.n_draws,
         "intervals_note": note,
         "definitions": {"roas": ROAS_DEFINITION, "mroas": MROAS_DEFINITION},
-        "window": {
-            "start": str(d.dates[0].astype("datetime64[D]")),
-            "end": str(d.dates[fitted.n_train - 1].astype("datetime64[D]")),
-            "periods": fitted.n_train,
+        "window": {  # the likelihood window: every metric here is over these periods
+            "start": str(d.dates[w.start].astype("datetime64[D]")),
+            "end": str(d.dates[w.stop - 1].astype("datetime64[D]")),
+            "periods": int(w.stop - w.start),
+            "first_period": int(w.start),
+            "warmup": int(w.start),  # earlier periods only condition the adstock
+            "adstock_warmup": fitted.spec.adstock_warmup,
             "holdout": int(d.n_periods - fitted.n_train),
         },
         "kpi": {
-            "total": float(d.kpi[: fitted.n_train].sum()),
+            "total": float(d.kpi[w].sum()),
             "baseline": triple(base, level),
             "media": triple(contrib.sum(1), level),
         },  # fmt: skip

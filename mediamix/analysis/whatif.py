@@ -35,8 +35,9 @@ class WhatIf:
 
 
 def _periods(fitted, periods) -> np.ndarray:
-    n = fitted.n_train
-    idx = np.arange(n)
+    w = fitted.window
+    idx = np.arange(w.start, w.stop)
+    n = len(idx)
     if periods is None:
         return idx
     if isinstance(periods, int | np.integer):
@@ -52,8 +53,9 @@ def what_if(fitted, plan, periods=None, level: float = 0.9) -> WhatIf:
     """Predict the KPI under ``plan``.
 
     ``plan``: ``{channel: multiplier}`` (e.g. ``{"tv": 1.2, "search": 0.9}``) applied to the
-    spend of ``periods`` (None = the whole fitted window; an int n = its last n periods; a
-    slice or indices), or a spend array / DataFrame of shape (T, C) in original units.
+    spend of ``periods`` (None = the whole fitted window ``fitted.window``; an int n = its last
+    n periods; a slice of the window's periods; or period indices of the data), or a spend
+    array / DataFrame of shape (T, C) in original units. The totals are over the window.
     Activity scales with spend at each channel's cost per unit.
     """
     data = fitted.data
@@ -79,10 +81,10 @@ def what_if(fitted, plan, periods=None, level: float = 0.9) -> WhatIf:
             ratio = np.where(spend > 0, new / spend, np.nan)
         media = np.where(spend > 0, media * ratio, new / data.cost_per_unit)
         spend = new.astype(float)
-    n = fitted.n_train
-    cur = fitted.expected_kpi()[:, :n]
-    new_k = fitted.expected_kpi(media)[:, :n]
-    extra = float(spend[:n].sum() - data.spend[:n].sum())
+    w = fitted.window
+    cur = fitted.expected_kpi()[:, w]
+    new_k = fitted.expected_kpi(media)[:, w]
+    extra = float(spend[w].sum() - data.spend[w].sum())
     delta = new_k.sum(1) - cur.sum(1)
     if extra != 0:
         vps = triple(fitted.spec.kpi_value * delta / extra, level)
@@ -90,7 +92,7 @@ def what_if(fitted, plan, periods=None, level: float = 0.9) -> WhatIf:
         vps = {"mean": None, "lower": None, "upper": None}
     lo, hi = (1 - level) / 2, (1 + level) / 2
     per = pd.DataFrame({
-        "date": pd.DatetimeIndex(data.dates[:n]),
+        "date": pd.DatetimeIndex(data.dates[w]),
         "current_mean": cur.mean(0),
         "plan_mean": new_k.mean(0),
         "plan_lower": np.quantile(new_k, lo, axis=0),

@@ -12,11 +12,15 @@ Conventions recorded in ``truth``:
 
 - saturation parameters are on the ORIGINAL scale: x is adstocked spend per period (currency),
   the amplitude (``beta`` or ``a``) is in KPI units; adstock starts from zero spend before the
-  first period; geometric adstock is normalised (weights sum to 1);
-- ``contribution`` = sum over the simulated periods of the channel's term; ``roas`` =
+  first period -- or, with ``burn_in`` B > 0, before B earlier periods of spend that are
+  simulated and then cut off (the data start in the middle of a history, as exports do; their
+  spend is kept in ``truth["burn_in_spend"]`` and their carry-over is in the contributions);
+  geometric adstock is normalised (weights sum to 1);
+- ``contribution`` = sum over the returned periods of the channel's term; ``roas`` =
   contribution / total spend; ``mroas`` = extra contribution / extra spend when every period's
   spend of that channel rises by 1 %; ``mroas_limit`` is the same as the increase -> 0
-  (``sum_t Sat'(a_t) a_t / spend``, exact since adstock is linear);
+  (``sum_t Sat'(a_t) a'_t / spend``, a'_t the part of the adstock from the returned periods'
+  spend, exact since adstock is linear);
 - ``snr`` = var(mean KPI) / noise_sd^2 (a ratio of variances);
 - ``scales``: the model-unit convention (media divided by its mean over periods with spend > 0,
   KPI divided by its mean) and each channel's saturation parameters in those units
@@ -189,9 +193,13 @@ def _stack(per_channel: list[dict[str, Any]], key: str) -> dict[str, Any]:
 def channel_contributions(spend: np.ndarray, truth: dict[str, Any]) -> np.ndarray:
     """Each channel's true contribution per period, shape (T, C), from ``truth`` parameters.
 
-    ``spend`` is (T, C) in the order of ``truth["channels"]``.
+    ``spend`` is (T, C) in the order of ``truth["channels"]``; a simulation with burn-in puts
+    its cut-off spend (``truth["burn_in_spend"]``) before it, so the carry-over counts.
     """
     chans = list(truth["channels"].values())
+    pre = np.asarray(truth.get("burn_in_spend") or np.zeros((0, len(chans))), dtype=float)
+    pre = pre.reshape(-1, len(chans))
+    spend = np.concatenate([pre, np.asarray(spend, dtype=float)])
     _, contrib, _ = _transform(
         spend,
         truth["adstock"],
@@ -199,7 +207,7 @@ def channel_contributions(spend: np.ndarray, truth: dict[str, Any]) -> np.ndarra
         truth["saturation"],
         _stack(chans, "saturation"),
     )
-    return contrib
+    return contrib[len(pre) :]
 
 
 def simulate(
@@ -215,6 +223,7 @@ def simulate(
     start: str = "2021-01-04",
     media_share: float = 0.3,
     n_weeks: int | None = None,
+    burn_in: int = 0,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Simulate a KPI from media spend with known truth; returns ``(frame, truth)``.
 
@@ -222,7 +231,10 @@ def simulate(
     Channels cycle through the spend patterns flighting, always_on, correlated_bursts
     (bursts aligned with the first channel's flights) and sporadic. ``activity=True`` adds an
     ``<name>_impressions`` column = spend / cost_per_unit. ``media_share`` sets the media
-    contributions' share of the mean KPI. See the module docstring for every convention.
+    contributions' share of the mean KPI. ``burn_in`` B: spend (and its adstock) starts B
+    periods before the returned ones, which are cut out of the longer history (the baseline,
+    controls and noise are those of the returned periods). See the module docstring for every
+    convention.
     """
     from mediamix.transforms import get_adstock, get_saturation
 
@@ -239,6 +251,9 @@ def simulate(
         raise SpecError(f"snr must be > 0 (got {snr}).")
     if not 0 < media_share < 1:
         raise SpecError(f"media_share must be in (0, 1) (got {media_share}).")
+    if isinstance(burn_in, bool) or not isinstance(burn_in, int | np.integer) or burn_in < 0:
+        raise SpecError(f"burn_in must be an integer >= 0 (got {burn_in!r}).")
+    burn_in = int(burn_in)
     get_adstock(adstock)
     get_saturation(saturation)
     rng = np.random.default_rng(seed)
@@ -247,19 +262,27 @@ def simulate(
         CHANNEL_NAMES[c] if c < len(CHANNEL_NAMES) else f"channel_{c + 1}"
         for c in range(n_channels)
     ]
-    spend, patterns = _spend_patterns(rng, n, n_channels, freq)
+    full, patterns = _spend_patterns(rng, n + burn_in, n_channels, freq)
     ad_p = _adstock_params(rng, adstock, n_channels, freq)
     roas_target = rng.uniform(0.5, 4.0, n_channels)
+    keep = slice(burn_in, burn_in + n)  # the returned periods; the burn-in feeds the adstock
+    spend = full[keep]
 
     # shape parameters relative to the typical adstocked spend, amplitude from the target ROAS
-    a = adstocked(spend, ad_p, adstock)
+    a = adstocked(full, ad_p, adstock)[keep]
     m = np.array([a[a[:, c] > 0, c].mean() for c in range(n_channels)])
     sat_p = _saturation_shape(rng, saturation, m)
     amp = amplitude_name(saturation)
-    _, unit, _ = _transform(spend, adstock, ad_p, saturation, {**sat_p, amp: np.ones(n_channels)})
-    sat_p[amp] = roas_target * spend.sum(axis=0) / unit.sum(axis=0)
-    _, contrib, deriv = _transform(spend, adstock, ad_p, saturation, sat_p)
-    _, contrib_up, _ = _transform(spend * (1 + MROAS_STEP), adstock, ad_p, saturation, sat_p)
+    _, unit, _ = _transform(full, adstock, ad_p, saturation, {**sat_p, amp: np.ones(n_channels)})
+    sat_p[amp] = roas_target * spend.sum(axis=0) / unit[keep].sum(axis=0)
+    _, contrib, deriv = _transform(full, adstock, ad_p, saturation, sat_p)
+    up = full.copy()
+    up[keep] *= 1 + MROAS_STEP
+    _, contrib_up, _ = _transform(up, adstock, ad_p, saturation, sat_p)
+    contrib, deriv, contrib_up = contrib[keep], deriv[keep], contrib_up[keep]
+    # the adstock of the returned periods' own spend (what a relative spend change scales)
+    own = a if not burn_in else adstocked(np.where(np.arange(len(full))[:, None] < burn_in,
+                                                   0.0, full), ad_p, adstock)[keep]  # fmt: skip
 
     media_per_period = contrib.sum(axis=1).mean()
     base = media_per_period * (1 - media_share) / media_share
@@ -321,7 +344,7 @@ def simulate(
     kpi_scale = float(kpi.mean())
     with np.errstate(invalid="ignore"):
         # d contribution / d (relative spend increase) = sum_t Sat'(a_t) a_t (0 where a_t = 0)
-        marginal = np.where(a > 0, deriv * a, 0.0).sum(axis=0)
+        marginal = np.where(own > 0, deriv * own, 0.0).sum(axis=0)
     channels: dict[str, Any] = {}
     for c, name in enumerate(names):
         ad = {k: (v if k in ("L", "normalize") else float(v[c])) for k, v in ad_p.items()}
@@ -382,6 +405,10 @@ def simulate(
             "saturation": "input = adstocked spend per period (currency); amplitude in KPI units",
         },
     }
+    if burn_in:
+        truth["burn_in"] = burn_in
+        # spend of the cut-off periods (B x C, channel order): their carry-over is in the truth
+        truth["burn_in_spend"] = full[:burn_in].tolist()
     return frame, truth
 
 

@@ -18,7 +18,7 @@ from mediamix.errors import SpecError
 from mediamix.inference import diagnostics as dg
 from mediamix.jsonable import jsonable
 from mediamix.model.data import ModelData, ModelScalers
-from mediamix.model.design import build_design
+from mediamix.model.design import build_design, likelihood_window
 from mediamix.model.maths import adstock_weights, batched, components, posterior_params
 from mediamix.model.spec import ModelSpec
 from mediamix.model.structure import Structure, build_structure
@@ -64,13 +64,13 @@ class FittedModel:
         self.idata = idata
         self.info = dict(info or {})
         self.diagnostics = diagnostics
-        self.structure = build_structure(spec, data, scalers)
+        self.structure = build_structure(spec, data, scalers, self.n_train)
         self.design = build_design(data, scalers, self.structure, self.n_train)
 
     # -- construction ---------------------------------------------------------------------
     @classmethod
     def from_result(cls, res, spec, data, scalers, n_train, method, fit_seconds, warn=True):
-        structure = build_structure(spec, data, scalers)
+        structure = build_structure(spec, data, scalers, n_train)
         idata = _to_idata(res, structure, data)
         fitted = cls(spec, data, scalers, n_train, method, fit_seconds, idata, res.info)
         fitted.diagnostics = fitted.compute_diagnostics()
@@ -92,6 +92,13 @@ class FittedModel:
             v = post[k].values
             out[k] = v.reshape((-1,) + v.shape[2:])
         return posterior_params(out, self.structure)
+
+    @property
+    def window(self) -> slice:
+        """The likelihood window: the periods the likelihood and the window metrics (ROAS,
+        contributions, mROAS, in-sample fit) use -- the training periods after the adstock
+        warm-up (``spec.adstock_warmup``), a slice of the T periods."""
+        return likelihood_window(self.structure, self.n_train)
 
     @property
     def n_draws(self) -> int:
@@ -188,13 +195,14 @@ class FittedModel:
                 d["ess_per_second"] = d["min_ess_bulk"] / self.fit_seconds
         y = self.data.kpi
         n = self.n_train
+        w = self.window
         if self.n_draws > 1:
             pred = self.predictive(seed=0)
-            d["ppc_coverage"] = dg.coverage(y[:n], pred[:, :n], level)
+            d["ppc_coverage"] = dg.coverage(y[w], pred[:, w], level)
         d["ppc_level"] = level
         ey = self.expected_kpi().mean(0)
-        d["in_sample_mape"] = dg.mape(y[:n], ey[:n])
-        d["in_sample_r2"] = dg.r2(y[:n], ey[:n])
+        d["in_sample_mape"] = dg.mape(y[w], ey[w])
+        d["in_sample_r2"] = dg.r2(y[w], ey[w])
         if n < len(y):
             d["holdout_periods"] = int(len(y) - n)
             d["holdout_mape"] = dg.mape(y[n:], ey[n:])
@@ -205,8 +213,8 @@ class FittedModel:
 
     # -- the seam to the optimizer ----------------------------------------------------------
     def current_spend(self) -> dict[str, float]:
-        """Mean spend per period per channel over the fitted (training) window."""
-        s = self.data.spend[: self.n_train].mean(0)
+        """Mean spend per period per channel over the likelihood window (`window`)."""
+        s = self.data.spend[self.window].mean(0)
         return {n: float(v) for n, v in zip(self.channel_names, s)}
 
     def responses(self):
@@ -294,6 +302,8 @@ class FittedModel:
         meta = files.meta
         data = ModelData.from_saved(files.arrays, meta["data"])
         spec = ModelSpec.from_yaml(files.spec_text)
+        if "adstock_warmup" not in files.spec_text:  # saved before the warm-up setting
+            spec = spec.replace(adstock_warmup="none")
         scalers = ModelScalers.from_dict(files.scalers)
         d = meta.get("diagnostics")
         diag = dg.FitDiagnostics.from_dict(d) if d else None

@@ -43,7 +43,7 @@ class MMM:
             )
         n_train = T - holdout
         scalers = ModelScalers.fit(data, self.spec, n_train)
-        structure = build_structure(self.spec, data, scalers)
+        structure = build_structure(self.spec, data, scalers, n_train)
         design = build_design(data, scalers, structure, n_train)
         return data, scalers, structure, design, n_train
 

@@ -16,9 +16,9 @@ from mediamix.model.structure import Structure
 def _sample(name: str, structure: Structure, n: int | None = None, site: str | None = None):
     d, p = structure.priors[name]
     fn = to_numpyro(d, p)
-    if n is not None and fn.batch_shape == ():
-        fn = fn.expand((n,))
-    if n is not None:
+    if n is not None and fn.event_shape == ():  # a joint prior (the media share) is one event
+        if fn.batch_shape == ():
+            fn = fn.expand((n,))
         fn = fn.to_event(1)
     return numpyro.sample(site or name, fn)
 

@@ -119,11 +119,45 @@ class Prior:
         return {"dist": self.dist, **self.params}
 
 
+# The default media prior of the additive form (``media_prior: default``): a prior on the
+# total media share of the KPI, split over the channels by spend share (see
+# `mediamix.model.share_prior`). Internal distribution name of that joint prior on ``effect``:
+SHARE_SPLIT = "share_split"
+# Dirichlet concentration of the split per channel: SPLIT_CONCENTRATION x C x spend share (1
+# for every channel when spends are equal: all splits equally likely), at least SPLIT_FLOOR:
+# below 1 the density is infinite at a zero effect, which draws a MAP fit (and a weakly
+# informed channel) to exactly zero; channels with less than an average spend share all get
+# the floor, so their expected share of the effect is somewhat above their spend share.
+SPLIT_CONCENTRATION = 1.0
+SPLIT_FLOOR = 1.0
+# The default ROI prior (``media_prior: roi``) is centred on the data's own scale: a median
+# ROAS of ROI_SHARE x (kpi_value x KPI total / spend total), i.e. media worth about a quarter
+# of the KPI (the media_share prior's median), with the log-scale spread ROI_SCALE.
+ROI_SHARE = 0.27
+ROI_SCALE = 0.9
+
+
+def split_concentration(spend: np.ndarray) -> np.ndarray:
+    """Dirichlet concentrations (C,) of the media split from the channels' spend (C,)."""
+    spend = np.maximum(np.asarray(spend, dtype=float), 0.0)
+    total = spend.sum()
+    n = len(spend)
+    share = spend / total if total > 0 else np.full(n, 1.0 / max(n, 1))
+    return np.maximum(SPLIT_CONCENTRATION * n * share, SPLIT_FLOOR).astype(np.float32)
+
+
 def to_numpyro(dist: str, params: Mapping[str, Any]):
     """A numpyro distribution from a name and (possibly per-channel array) parameters."""
     import jax.numpy as jnp
     import numpyro.distributions as nd
 
+    if dist == SHARE_SPLIT:
+        from mediamix.model.share_prior import ShareSplit
+
+        total_dist, total_params = params["total"]
+        return ShareSplit(
+            to_numpyro(total_dist, total_params), params["concentration"], params["kpi_mean"]
+        )
     p = {k: jnp.asarray(v, dtype=jnp.float32) for k, v in params.items()}
     if dist == "normal":
         return nd.Normal(p["loc"], p["scale"])
@@ -188,8 +222,14 @@ def default_priors(form: str) -> dict[str, Prior]:
         "control": Prior("normal", {"loc": 0.0, "scale": 0.3}),
         "control_signed": Prior("half_normal", {"scale": 0.3}),
         "beta": Prior("half_normal", {"scale": 0.3}),
+        # additive, media_prior default: the total media share of the KPI (median 0.27, 90%
+        # of the mass between 0.07 and 0.69), split over the channels by spend share
+        "media_share": Prior("gamma", {"concentration": 2.5, "rate": 8.0}),
+        # per-channel effect priors (cost_proportional; or once any effect prior is given)
         "effect": Prior("half_normal", {"scale": 0.3}),
-        "roas": Prior("lognormal", {"loc": 0.0, "scale": 0.7}),
+        # ROI units; with media_prior roi the default loc is log(ROI_SHARE x the data's
+        # revenue per spend) -- this entry only gives its form and spread
+        "roas": Prior("lognormal", {"loc": 0.0, "scale": ROI_SCALE}),
         "sigma": Prior("half_normal", {"scale": 0.3}),
         "nu": Prior("gamma", {"concentration": 2.0, "rate": 0.1}),
     }

@@ -29,6 +29,7 @@ FORMS = ("additive", "multiplicative")
 LIKELIHOODS = ("normal", "student_t", "lognormal")
 TRENDS = ("none", "linear", "piecewise")
 MEDIA_PRIORS = ("default", "cost_proportional", "roi")
+ADSTOCK_WARMUPS = ("exclude", "none")
 SIGNS = ("free", "positive", "negative")
 ADSTOCK_CHOICES = tuple(ADSTOCKS) + ("none",)
 MODEL_SATURATIONS = tuple(s for s in SATURATIONS if s != "table")
@@ -54,6 +55,26 @@ class ModelSpec:
                            + offset) + eps_t   (Cobb-Douglas: beta_m is the elasticity)
 
     All on scaled data (KPI / its mean, media / its mean per channel, controls standardised).
+
+    ``adstock_warmup``: ``exclude`` (default) lets the first periods of the data only
+    condition the adstock: channel c's adstock at period t needs its spend of the
+    ``max_lag_c - 1`` periods before t, so the first ``W = max_c (max_lag_c - 1)`` periods
+    (over the channels with an adstock; 7 for weekly data at the default 8 lags) are left out
+    of the likelihood, and every period the likelihood and the window metrics (ROAS,
+    contributions, mROAS) use has its channels' full adstock history from the data. A channel
+    with a shorter lag or no adstock is complete sooner, but the window is one for all
+    channels. ``none``: every period is in the likelihood and the adstock starts from zero
+    media before the first row -- right only for data that truly start from no media.
+
+    ``media_prior``: ``default`` -- additive: a prior on the total media share of the KPI
+    (site ``media_share``) split over the channels in proportion to spend (a Dirichlet);
+    setting a prior on ``effect`` or ``effect.<channel>`` replaces it with independent
+    per-channel priors (the channels without their own get half-normal priors scaled by their
+    spend share, so the media total keeps the mean the share prior gives it); multiplicative:
+    ``beta`` per channel. ``cost_proportional``: independent per-channel ``effect`` priors
+    whose scale grows with the channel's spend share (the total grows with the number of
+    channels). ``roi``: a prior on each channel's ROAS (site ``roas``), by default centred on
+    the data's own revenue per spend (see `mediamix.model.priors.ROI_SHARE`).
     """
 
     form: str = "additive"
@@ -70,6 +91,7 @@ class ModelSpec:
     control_signs: Mapping[str, str] = field(default_factory=dict)
     likelihood: str = "normal"
     media_prior: str = "default"
+    adstock_warmup: str = "exclude"
     priors: Mapping[str, Prior] = field(default_factory=dict)
     kpi_value: float = 1.0
     log_offset: float | None = None
@@ -79,7 +101,8 @@ class ModelSpec:
         # (``model.``) in front
         for key, choices in (("form", FORMS), ("adstock", ADSTOCK_CHOICES),
                              ("saturation", MODEL_SATURATIONS), ("trend", TRENDS),
-                             ("likelihood", LIKELIHOODS), ("media_prior", MEDIA_PRIORS)):  # fmt: skip
+                             ("likelihood", LIKELIHOODS), ("media_prior", MEDIA_PRIORS),
+                             ("adstock_warmup", ADSTOCK_WARMUPS)):  # fmt: skip
             _check_choice(key, getattr(self, key), choices)
         if self.form == "multiplicative" and self.likelihood == "normal":
             object.__setattr__(self, "likelihood", "lognormal")
@@ -151,6 +174,13 @@ class ModelSpec:
         object.__setattr__(self, "priors", priors)
         # sites the spec alone rules out (the data's names are checked by `validate_for`)
         check_prior_keys(self, prior_sites(self))
+        own = [k for k in priors if k.partition(".")[0] == "effect"]
+        if "media_share" in priors and own:
+            raise SpecError(
+                f"priors.media_share: the total media share is the default media prior, which "
+                f"a prior on {', '.join(repr(k) for k in own)} replaces (independent priors per "
+                "channel); keep one of them"
+            )
 
     # -- transforms per channel --------------------------------------------------------------
     def channel_adstock(self, channel: str) -> str:
@@ -320,6 +350,12 @@ def media_site(spec: ModelSpec) -> str:
     return "effect" if spec.form == "additive" else "beta"
 
 
+def uses_share_prior(spec: ModelSpec) -> bool:
+    """Whether ``spec`` can put the joint prior on the total media share (additive form, media
+    prior ``default``); a fit uses it unless a prior on ``effect`` is given."""
+    return spec.form == "additive" and spec.media_prior == "default"
+
+
 def prior_sites(
     spec: ModelSpec,
     channel_names: Sequence[str] | None = None,
@@ -343,6 +379,8 @@ def prior_sites(
     known = channel_names is not None
     channels = list(channel_names or ())
     out[media_site(spec)] = tuple(channels) if known else None
+    if uses_share_prior(spec):
+        out["media_share"] = ()
     groups: dict[str, list[str]] = {}
     if known:
         for c in channels:
@@ -419,6 +457,13 @@ def _why_not(spec: ModelSpec, base: str) -> str:
             "beta": "the multiplicative form samples 'beta' (each channel's elasticity)",
         }[media]
         return f"; {what}"
+    if base == "media_share":
+        if spec.form != "additive":
+            return "; the multiplicative form puts a prior on each channel's elasticity 'beta'"
+        return (
+            f"; media_prior '{spec.media_prior}' puts a prior on each channel "
+            f"('{media_site(spec)}'); 'media_share' belongs to media_prior 'default'"
+        )
     reasons = {
         "nu": f"'nu' is the Student-t degrees of freedom; the likelihood is '{spec.likelihood}'",
         "trend": "trend is 'none'",
@@ -567,6 +612,9 @@ model:
   adstock: geometric        # geometric | weibull_cdf | weibull_pdf | delayed | none
   adstock_max_lag: null     # lags kept; null = 8 weekly, 14 daily, 3 monthly
   adstock_normalize: true   # geometric weights sum to 1 (beta is then the long-run effect)
+  adstock_warmup: exclude   # exclude: the first max_lag - 1 periods only feed the adstock
+                            #   (out of the likelihood and the window metrics); none: the data
+                            #   start from zero media (adstock from zero at the first row)
   saturation: hill          # hill | logistic | michaelis_menten | exponential | log1p | power | sigmoid
   channel_transforms: {}    # per channel, e.g. {tv: {adstock: weibull_pdf, max_lag: 12}}
   trend: linear             # none | linear | piecewise
@@ -576,7 +624,8 @@ model:
   events: []                # 0/1 control columns that are events (holidays, promotions)
   control_signs: {}         # e.g. {price: negative, temperature: positive}; default free
   likelihood: normal        # normal | student_t (additive); lognormal (multiplicative)
-  media_prior: default      # default | cost_proportional | roi
+  media_prior: default      # default: a prior on the total media share of the KPI, split
+                            #   over channels by spend share | cost_proportional | roi
   kpi_value: 1.0            # value of one KPI unit (ROAS = value x contribution / spend)
   log_offset: null          # multiplicative: log(media + offset); null = 0 if media > 0 else 1
   priors: {}
@@ -588,10 +637,14 @@ model:
   # laplace, exponential, uniform, truncated_normal. Sites: intercept (the mean level),
   # trend, trend_delta (piecewise), season, dow, control, control_signed, event, sigma,
   # nu (student_t), <adstock>_<param>, <saturation>_<param> (additive), and the media site:
+  #   media_share: {dist: gamma, concentration: 2.5, rate: 8}   # additive, media_prior
+  #                            # default: all media's share of the KPI (median 0.27)
   #   effect: {dist: half_normal, scale: 0.3}      # additive: average media contribution
-  #   effect.tv: {dist: half_normal, scale: 0.5}   # per period (KPI / its mean)
+  #   effect.tv: {dist: half_normal, scale: 0.5}   # per period (KPI / its mean); any effect
+  #                            # prior replaces media_share by independent channel priors
   #   beta: {dist: half_normal, scale: 0.3}        # form multiplicative: elasticities
-  #   roas.tv: {dist: lognormal, loc: 0.7, scale: 0.3}   # with media_prior: roi (ROI units)
+  #   roas.tv: {dist: lognormal, loc: 0.7, scale: 0.3}   # with media_prior: roi (ROI units;
+  #                            # default: median 0.27 x the data's KPI value per spend)
   #   geometric_lam: {dist: beta, concentration1: 2, concentration0: 2}
   #   hill_k: {dist: gamma, concentration: 2, rate: 2}
   #   sigma: {dist: half_normal, scale: 0.3}

@@ -13,8 +13,17 @@ import numpy as np
 
 from mediamix.errors import SpecError
 from mediamix.model.data import ModelData, ModelScalers
-from mediamix.model.priors import ADSTOCK_PRIORS, SATURATION_PRIORS, SUPPORT, default_priors
-from mediamix.model.spec import ModelSpec
+from mediamix.model.priors import (
+    ADSTOCK_PRIORS,
+    ROI_SHARE,
+    SATURATION_PRIORS,
+    SHARE_SPLIT,
+    SUPPORT,
+    Prior,
+    default_priors,
+    split_concentration,
+)
+from mediamix.model.spec import ModelSpec, uses_share_prior
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,6 +59,8 @@ class Structure:
     n_changepoints: int
     log_offset: float
     priors: dict[str, tuple[str, dict[str, np.ndarray]]] = field(default_factory=dict)
+    # periods at the start that only condition the adstock (out of the likelihood)
+    warmup: int = 0
 
     @property
     def n_channels(self) -> int:
@@ -109,10 +120,98 @@ def _channel_prior(spec: ModelSpec, site: str, names: list[str], default=None):
     return d, {k: np.array([p.params[k] for p in per], dtype=np.float32) for k in per[0].params}
 
 
-def build_structure(spec: ModelSpec, data: ModelData, scalers: ModelScalers) -> Structure:
+def warmup_periods(spec: ModelSpec, channel_names, freq: str) -> int:
+    """Periods at the start that only condition the adstock (``adstock_warmup: exclude``):
+    channel c's adstock needs the ``max_lag_c - 1`` periods before; the most over the
+    channels with an adstock (0 with ``adstock_warmup: none`` or no adstock at all)."""
+    if spec.adstock_warmup == "none":
+        return 0
+    lags = [spec.max_lag(freq, n) - 1 for n in channel_names if spec.channel_adstock(n) != "none"]
+    return max(lags, default=0)
+
+
+def _media_priors(
+    spec: ModelSpec,
+    data: ModelData,
+    scalers: ModelScalers,
+    window: slice,
+    names: list[str],
+) -> dict[str, tuple[str, dict]]:
+    """The prior of the media site (``effect``, ``beta`` or ``roas``), from the spec and the
+    data of the likelihood window (spend shares, the KPI's scale)."""
+    C = len(names)
+    additive = spec.form == "additive"
+    spend = data.spend[window].sum(0)
+    share = spend / spend.sum() if spend.sum() > 0 else np.full(C, 1.0 / C)
+    if spec.media_prior == "roi":
+        default = None
+        if "roas" not in spec.priors:
+            # centred on the data's own scale: ROAS = kpi_value x KPI / spend, times the share
+            # of the KPI media are expected to drive
+            per_spend = spec.kpi_value * data.kpi[window].sum() / max(spend.sum(), 1e-12)
+            loc = float(np.log(ROI_SHARE * per_spend)) if per_spend > 0 else 0.0
+            default = Prior("lognormal", {**spec.prior("roas").params, "loc": loc})
+        return {"roas": _channel_prior(spec, "roas", names, default)}
+    site = "effect" if additive else "beta"
+    own = np.array([f"{site}.{n}" in spec.priors for n in names])
+    kpi_mean = float(np.mean(scalers.kpi.transform(data.kpi[window])))
+    if uses_share_prior(spec) and "effect" not in spec.priors and not own.any():
+        total = spec.prior("media_share")
+        if SUPPORT[total.dist] != "positive":
+            raise SpecError(
+                "priors.media_share: the total media share needs a distribution on positive "
+                f"numbers (gamma, lognormal, half_normal, ...); got '{total.dist}'"
+            )
+        params = {
+            "total": (total.dist, {k: np.float32(v) for k, v in total.params.items()}),
+            "concentration": split_concentration(spend),
+            "kpi_mean": np.float32(kpi_mean),
+        }
+        return {"effect": (SHARE_SPLIT, params)}
+    d, params = _channel_prior(spec, site, names)
+    if spec.media_prior == "cost_proportional":
+        factor = np.maximum(C * share, 1e-3).astype(np.float32)
+        if d == "lognormal":
+            params["loc"] = np.where(own, params["loc"], params["loc"] + np.log(factor))
+        elif "scale" in params:
+            params["scale"] = np.where(own, params["scale"], params["scale"] * factor)
+        else:
+            raise SpecError(
+                f"media_prior 'cost_proportional' needs a '{site}' prior with a scale "
+                f"(half_normal, normal, lognormal, ...); got '{d}'"
+            )
+    elif uses_share_prior(spec) and "effect" not in spec.priors and d == "half_normal":
+        # per-channel priors on some channels: the others get half-normals scaled by spend
+        # share, their sum's mean is the media_share prior's mean share of the KPI
+        mean_share = prior_mean(spec.prior("media_share"), ROI_SHARE)
+        scale = mean_share * kpi_mean * share * np.sqrt(np.pi / 2)
+        params["scale"] = np.where(own, params["scale"], np.maximum(scale, 1e-4))
+    return {site: (d, {k: np.asarray(v, np.float32) for k, v in params.items()})}
+
+
+def prior_mean(prior: Prior, fallback: float) -> float:
+    """The mean of a prior (``fallback`` where it has none, e.g. half-Cauchy)."""
+    from mediamix.model.priors import to_numpyro
+
+    try:
+        m = float(to_numpyro(prior.dist, prior.params).mean)
+    except NotImplementedError:
+        return fallback
+    return m if np.isfinite(m) else fallback
+
+
+def build_structure(
+    spec: ModelSpec, data: ModelData, scalers: ModelScalers, n_train: int | None = None
+) -> Structure:
+    """The static structure for ``spec`` on ``data``; ``n_train``: the training periods (all
+    when None; the hold-out after them) -- the priors read the likelihood window's spend and
+    KPI (see `likelihood_window`)."""
     spec.validate_for(data.channel_names, data.control_names, data.freq)
     names = list(data.channel_names)
     C = len(names)
+    warmup = warmup_periods(spec, names, data.freq)
+    n_train = data.n_periods if n_train is None else int(n_train)
+    window = slice(min(warmup, max(n_train - 1, 0)), n_train)
     additive = spec.form == "additive"
     # transform groups
     sat_groups: list[TransformGroup] = []
@@ -143,26 +242,7 @@ def build_structure(spec: ModelSpec, data: ModelData, scalers: ModelScalers) -> 
         gnames = [names[i] for i in g.idx]
         for p in g.params:
             priors[g.site(p)] = _channel_prior(spec, g.site(p), gnames)
-    media_site = "beta" if not additive else "effect"
-    if spec.media_prior == "roi":
-        priors["roas"] = _channel_prior(spec, "roas", names)
-    else:
-        d, params = _channel_prior(spec, media_site, names)
-        if spec.media_prior == "cost_proportional":
-            share = data.spend.sum(0) / max(data.spend.sum(), 1e-12)
-            factor = np.maximum(C * share, 1e-3).astype(np.float32)
-            own = np.array([f"{media_site}.{n}" in spec.priors for n in names])
-            if d == "lognormal":
-                params["loc"] = np.where(own, params["loc"], params["loc"] + np.log(factor))
-            elif "scale" in params:
-                params["scale"] = np.where(own, params["scale"], params["scale"] * factor)
-            else:
-                raise SpecError(
-                    f"media_prior 'cost_proportional' needs a '{media_site}' prior with a scale "
-                    f"(half_normal, normal, lognormal, ...); got '{d}'"
-                )
-            params = {k: np.asarray(v, np.float32) for k, v in params.items()}
-        priors[media_site] = (d, params)
+    priors.update(_media_priors(spec, data, scalers, window, names))
     # controls
     cn = list(data.control_names)
     ev = [i for i, c in enumerate(cn) if c in spec.events]
@@ -215,4 +295,5 @@ def build_structure(spec: ModelSpec, data: ModelData, scalers: ModelScalers) -> 
         n_changepoints=n_cp,
         log_offset=float(offset),
         priors=priors,
+        warmup=warmup,
     )

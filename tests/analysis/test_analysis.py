@@ -14,9 +14,10 @@ from mediamix.optimize.response import Response
 
 def test_roas_is_contribution_over_spend(svi_fit):
     s = svi_fit.summary()
-    n = svi_fit.n_train
-    contrib = svi_fit.contribution_draws()[:, :n].sum(1)
-    spend = svi_fit.data.spend[:n].sum(0)
+    w = svi_fit.window  # the likelihood window: training periods after the adstock warm-up
+    assert w.start == svi_fit.structure.warmup > 0 and w.stop == svi_fit.n_train
+    contrib = svi_fit.contribution_draws()[:, w].sum(1)
+    spend = svi_fit.data.spend[w].sum(0)
     np.testing.assert_allclose(s["roas_mean"].to_numpy(), (contrib / spend).mean(0), rtol=1e-9)
     np.testing.assert_allclose(s["spend"].to_numpy(), spend)
     assert np.all(s["roas_lower"] <= s["roas_mean"]) and np.all(s["roas_mean"] <= s["roas_upper"])

@@ -115,8 +115,11 @@ def test_sampled_level_and_effect_are_window_averages():
     out = components(params, design, plan)
     mu = np.asarray(out["mu"])
     assert n_train == 50
-    np.testing.assert_allclose(mu[:n_train].mean(), float(site["level"]), rtol=1e-4)
+    # the likelihood window: the training periods after the adstock warm-up (7 weekly)
+    window = np.asarray(design["mask"])
+    assert window.sum() == n_train - 7 and not window[:7].any() and window[7:n_train].all()
+    np.testing.assert_allclose(mu[window].mean(), float(site["level"]), rtol=1e-4)
     np.testing.assert_allclose(np.asarray(tr["y"]["fn"].base_dist.loc), mu, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(
-        np.asarray(out["media"])[:n_train].mean(0), np.asarray(site["effect"]), rtol=1e-4
+        np.asarray(out["media"])[window].mean(0), np.asarray(site["effect"]), rtol=1e-4
     )

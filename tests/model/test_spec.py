@@ -130,7 +130,7 @@ def test_applicable_prior_sites_for_the_data():
     sites = applicable_prior_sites(spec, ["tv", "radio"], ["price", "temp", "holiday"], "W")
     assert sites == {
         "intercept", "trend", "season", "sigma",
-        "effect", "effect.tv", "effect.radio",
+        "effect", "effect.tv", "effect.radio", "media_share",
         "hill_k", "hill_k.tv", "hill_s", "hill_s.tv", "logistic_lam", "logistic_lam.radio",
         "geometric_lam", "geometric_lam.tv",
         "control", "control.temp", "control_signed", "control_signed.price",
