@@ -7,7 +7,14 @@ adstock warm-up, the periods the likelihood uses):
 - mROAS_c (marginal ROAS at current spend) = kpi_value * (extra KPI when the channel's spend
   rises by 1% in every period of the window, run through the full model incl. adstock and
   saturation, counted within the window) / (the extra spend, 1% of the window's spend).
-- Cost per incremental KPI_c = sum_t spend_tc / sum_t contribution_tc.
+- Cost per incremental KPI_c = sum_t spend_tc / sum_t contribution_tc per draw (a ratio of
+  sums, never the mean of per-period ratios or of 1 / ROAS); the media total is the sum of
+  all channels' spend over the sum of their contributions. A ratio's draws are skewed, so its
+  point estimate is the median when the draws' skewness exceeds ``SKEWED`` (0.5 in absolute
+  value), else the mean; the JSON says which (``estimate``) and gives both.
+- Contributions (and so ROAS) are measured against zero spend; in the multiplicative form
+  with ``log_offset = 0`` against each channel's minimum spend in the window (``log x`` has
+  no value at zero) -- ``definitions.contribution`` says which.
 """
 
 from __future__ import annotations
@@ -24,6 +31,47 @@ MROAS_DEFINITION = (
     "(through the full model incl. adstock), divided by the extra spend"
 )
 ROAS_DEFINITION = "channel contribution (KPI value) over the fitted window divided by its spend"
+COST_PER_KPI_DEFINITION = (
+    "total spend over the total incremental KPI of the window, per draw (a ratio of sums); "
+    "summarised by its median when the draws are skewed (|skewness| > 0.5), else its mean "
+    "('estimate' says which)"
+)
+SKEWED = 0.5
+
+
+def contribution_definition(fitted) -> str:
+    """What contributions and ROAS are measured against, in words."""
+    ref = getattr(fitted, "contribution_reference", "zero spend")
+    if ref == "zero spend":
+        what = "zero spend"
+        if not fitted.structure.additive:
+            what += " (multiplicative form, log(x + offset) is zero at x = 0)"
+    else:
+        what = (
+            "the channel's minimum adstocked spend in the window (multiplicative form with "
+            "log_offset 0: log x has no value at zero spend)"
+        )
+    return f"the KPI the channel adds over the window against {what}"
+
+
+def skewed(draws) -> bool:
+    """Whether finite draws are skewed enough (|sample skewness| > ``SKEWED``) that their
+    median, not their mean, is the point estimate."""
+    x = np.asarray(draws, float).reshape(-1)
+    x = x[np.isfinite(x)]
+    if x.size < 3 or x.std() == 0:
+        return False
+    return bool(abs(np.mean((x - x.mean()) ** 3)) / x.std() ** 3 > SKEWED)
+
+
+def ratio_triple(draws, level: float = 0.9) -> dict[str, Any]:
+    """``{mean, median, lower, upper, estimate}`` of a ratio's draws; ``estimate`` is
+    ``median`` when they are skewed (see `skewed`), else ``mean``."""
+    t = triple(draws, level)
+    x = np.asarray(draws, float).reshape(-1)
+    x = x[np.isfinite(x)]
+    med = float(np.median(x)) if x.size else None
+    return {**t, "median": med, "estimate": "median" if skewed(x) else "mean"}
 
 
 def _window_spend(fitted) -> np.ndarray:
@@ -86,6 +134,8 @@ def summary(fitted, level: float = 0.9) -> pd.DataFrame:
                        ("cost_per_kpi", cpk)):  # fmt: skip
             m, lo, hi = interval(d[:, i], level)
             row[f"{key}_mean"], row[f"{key}_lower"], row[f"{key}_upper"] = m, lo, hi
+        finite = cpk[:, i][np.isfinite(cpk[:, i])]
+        row["cost_per_kpi_median"] = float(np.median(finite)) if finite.size else np.nan
         row["contribution_share"] = row["contribution_mean"] / total_kpi
         rows.append(row)
     df = pd.DataFrame(rows).set_index("channel")
@@ -114,7 +164,7 @@ def to_json(fitted, level: float = 0.9) -> dict[str, Any]:
             "contribution": triple(contrib[:, i], level),
             "roas": triple(roas[:, i], level),
             "mroas": triple(mroas[:, i], level),
-            "cost_per_kpi": triple(cpk[:, i], level),
+            "cost_per_kpi": ratio_triple(cpk[:, i], level),
         }
         if not fitted.structure.additive:
             channels[name]["elasticity"] = triple(fitted.params["beta"][:, i], level)
@@ -126,7 +176,13 @@ def to_json(fitted, level: float = 0.9) -> dict[str, Any]:
         "level": level,
         "n_draws": fitted.n_draws,
         "intervals_note": note,
-        "definitions": {"roas": ROAS_DEFINITION, "mroas": MROAS_DEFINITION},
+        "definitions": {
+            "roas": ROAS_DEFINITION,
+            "mroas": MROAS_DEFINITION,
+            "cost_per_kpi": COST_PER_KPI_DEFINITION,
+            "contribution": contribution_definition(fitted),
+        },
+        "contribution_reference": getattr(fitted, "contribution_reference", "zero spend"),
         "window": {  # the likelihood window: every metric here is over these periods
             "start": str(d.dates[w.start].astype("datetime64[D]")),
             "end": str(d.dates[w.stop - 1].astype("datetime64[D]")),
@@ -140,7 +196,22 @@ def to_json(fitted, level: float = 0.9) -> dict[str, Any]:
             "total": float(d.kpi[w].sum()),
             "baseline": triple(base, level),
             "media": triple(contrib.sum(1), level),
+            "cost_per_kpi": ratio_triple(_media_cost_per_kpi(spend, contrib), level),
         },  # fmt: skip
         "channels": channels,
         "diagnostics": diag,
+        "review": _review_dict(fitted),
     }
+
+
+def _media_cost_per_kpi(spend: np.ndarray, contrib: np.ndarray) -> np.ndarray:
+    """Draws of all media's spend over all media's contribution (a ratio of sums), (S,)."""
+    total = contrib.sum(1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(total > 0, spend.sum() / total, np.nan)
+
+
+def _review_dict(fitted) -> dict[str, Any] | None:
+    """The model review of the fit (`FittedModel.review`), as JSON."""
+    rev = getattr(fitted, "review", None)
+    return rev.to_dict() if rev is not None else None

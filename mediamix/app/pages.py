@@ -27,6 +27,38 @@ STATIC_DIR = HERE / "static"
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals["version"] = __version__
 
+REVIEW_ORDER = {"fail": 0, "review": 1, "pass": 2}
+
+
+def review_badge(summary: dict[str, Any] | None) -> dict[str, str] | None:
+    """A run's model review as a badge ``{key, label, title}`` (``key``: fail,
+    not-converged, review, pass or none); None for a run without results. A fit that failed
+    its review or did not converge never reads as plainly done."""
+    if not summary:
+        return None
+    rev = summary.get("review")
+    if not rev:
+        diag = summary.get("diagnostics") or {}
+        if diag.get("converged") is False:
+            return {"key": "not-converged", "label": "not converged",
+                    "title": "the sampler did not converge (no model review in this run)"}  # fmt: skip
+        return {"key": "none", "label": "not reviewed",
+                "title": "this run holds no model review; refit it to review the fit"}  # fmt: skip
+    badge = str(rev.get("badge") or rev.get("verdict") or "review")
+    n = rev.get("counts") or {}
+    title = f"{n.get('fail', 0)} fail, {n.get('review', 0)} to review, {n.get('pass', 0)} pass"
+    return {"key": badge.replace(" ", "-"), "label": str(rev.get("label") or badge),
+            "title": title}  # fmt: skip
+
+
+def review_rows(summary: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The review's checks, failing first (the run page's table)."""
+    checks = ((summary or {}).get("review") or {}).get("checks") or []
+    return sorted(checks, key=lambda c: REVIEW_ORDER.get(c.get("verdict"), 3))
+
+
+templates.env.globals["review_badge"] = review_badge
+
 router = APIRouter(include_in_schema=False)
 
 
@@ -104,6 +136,8 @@ def run_page(request: Request, run_id: str, store: StoreDep) -> Response:
             "run": run,
             "has_report": (run.run_dir / REPORT_FILE).is_file(),
             "channels": summary_rows(run.summary),
+            "badge": review_badge(run.summary),
+            "checks": review_rows(run.summary),
             "scenarios": store.list_scenarios(run.id),
         },
     )

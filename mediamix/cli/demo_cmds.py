@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from mediamix.cli.model_cmds import review_lines, review_verdict_line, roas_lines
 from mediamix.errors import MediamixError
 from mediamix.schemas import FIT_METHODS
 
@@ -86,16 +87,13 @@ def demo(
         f"    {fitted.fit_seconds:.1f} s; max R-hat {num('max_rhat', '.3f')}, "
         f"min ESS {num('min_ess_bulk', '.0f')}, divergences {num('divergences', 'd')}"
     )
-    click.echo(f"    {'channel':<10}{'ROAS (90% interval)':<28}{'true ROAS':>10}{'mROAS':>8}")
-    for name, ch in summary["channels"].items():
-        r = ch["roas"]
-        true = truth["channels"][name]["roas"]
-        click.echo(
-            f"    {name:<10}{r['mean']:.2f} [{r['lower']:.2f}, {r['upper']:.2f}]".ljust(42)
-            + f"{true:>10.2f}{ch['mroas']['mean']:>8.2f}"
-        )
+    true_roas = {name: truth["channels"][name]["roas"] for name in summary["channels"]}
+    for line in roas_lines(summary, summary.get("level", 0.9), "    ", truth=true_roas):
+        click.echo(line)
     if summary.get("intervals_note"):
         click.echo(f"    note: {summary['intervals_note']}")
+    for line in review_lines(summary.get("review"), "    "):
+        click.echo(line)
 
     click.echo("4/5 optimising the budget (same total, each channel within +-50%) ...")
     problem = Problem.from_fitted(fitted, relative_bounds=0.5)
@@ -123,6 +121,7 @@ def demo(
         click.echo("    open the planner: mediamix serve   (then http://127.0.0.1:8000/)")
     except MediamixError as exc:  # the demo's results are written; the store is a convenience
         click.echo(f"    could not register the run with the planner: {exc}", err=True)
+    click.echo(review_verdict_line(summary.get("review")))
 
 
 def demo_sampler(method: str, chains, draws, warmup):

@@ -16,6 +16,69 @@ def _split(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
+def _num(v) -> str:
+    return "nan" if v is None else f"{v:.2f}"
+
+
+def _interval(t: dict) -> str:
+    return f"[{_num(t.get('lower'))}, {_num(t.get('upper'))}]"
+
+
+def roas_lines(summary: dict, level: float, indent: str = "", truth: dict | None = None):
+    """The ROAS table: each channel's ROAS and marginal ROAS, each with its interval
+    (``truth``: the true ROAS per channel, a column when given)."""
+    pct = f"{level:.0%} interval"
+    head = f"{'channel':<16}{'ROAS':>8}  {pct:<18}{'mROAS':>8}  {pct:<18}"
+    if truth is not None:
+        head += f"{'true ROAS':>10}"
+    out = [indent + head.rstrip()]
+    for name, ch in summary["channels"].items():
+        r, m = ch["roas"], ch["mroas"]
+        line = (f"{name:<16}{_num(r['mean']):>8}  {_interval(r):<18}{_num(m['mean']):>8}  "
+                f"{_interval(m):<18}")  # fmt: skip
+        if truth is not None:
+            line += f"{truth[name]:>10.2f}"
+        out.append(indent + line.rstrip())
+    return out
+
+
+def review_lines(review: dict | None, indent: str = "") -> list[str]:
+    """The model review: its verdict, then each check that did not pass with its advice."""
+    if not review:
+        return []
+    n = review.get("counts") or {}
+    out = [
+        f"{indent}model review: {str(review.get('label', review.get('verdict'))).upper()} "
+        f"({n.get('fail', 0)} fail, {n.get('review', 0)} to review, {n.get('pass', 0)} pass)"
+    ]
+    rank = {"fail": 0, "review": 1}
+    bad = [c for c in review.get("checks") or [] if c.get("verdict") != "pass"]
+    for c in sorted(bad, key=lambda c: rank.get(c.get("verdict"), 2)):
+        subject = f" {c['subject']}" if c.get("subject") else ""
+        out.append(f"{indent}  {c['verdict']:<6} {c['name']}{subject}: {c.get('advice', '')}")
+    return out
+
+
+def review_verdict_line(review: dict | None) -> str:
+    """The last line of a fit: plain about a review that failed or a fit that did not
+    converge."""
+    if not review:
+        return "model review: not available"
+    n = review.get("counts") or {}
+    names = sorted({c["name"] for c in review.get("checks") or [] if c["verdict"] == "fail"})
+    not_conv = "" if review.get("converged", True) else "; the fit did not converge"
+    if review.get("verdict") == "fail":
+        return (
+            f"REVIEW FAILED ({n.get('fail', 0)} failing: {', '.join(names)}{not_conv}): the fit "
+            "ran, but these numbers are not fit to report; see the advice above"
+        )
+    if not review.get("converged", True):
+        return "NOT CONVERGED: the fit ran, but do not report these numbers; see the advice above"
+    if review.get("verdict") == "review":
+        return f"review: {n.get('review', 0)} check(s) to read before using these numbers (above)"
+    return "review passed"
+
+
 @click.command("fit")
 @click.argument("data", type=click.Path(exists=True, dir_okay=False))
 @click.option("--config", type=click.Path(exists=True, dir_okay=False), help="model YAML")
@@ -65,17 +128,15 @@ def fit_cmd(data, config, out, method, chains, draws, warmup, steps, seed, holdo
     summary = RunDir(out).write(fitted, level=level)
     click.echo(f"fitted {len(ds.channel_names)} channels on {ds.n_periods} periods with "
                f"{method} in {fitted.fit_seconds:.1f} s")  # fmt: skip
-    pct = f"{level:.0%}"
-    click.echo(f"{'channel':<16}{'ROAS':>9}  {pct + ' interval':<22}{'mROAS':>8}")
-    for name, ch in summary["channels"].items():
-        r, m = ch["roas"], ch["mroas"]
-        fmt = lambda v: "nan" if v is None else f"{v:.2f}"  # noqa: E731
-        click.echo(f"{name:<16}{fmt(r['mean']):>9}  [{fmt(r['lower'])}, {fmt(r['upper'])}]"
-                   f"{'':<6}{fmt(m['mean']):>8}")  # fmt: skip
+    for line in roas_lines(summary, level):
+        click.echo(line)
+    for line in review_lines(summary.get("review")):
+        click.echo(line)
     for w in caught:
         if issubclass(w.category, ConvergenceWarning):
             click.echo(f"warning: {w.message}", err=True)
     click.echo(f"wrote {Path(out) / 'summary.json'}")
+    click.echo(review_verdict_line(summary.get("review")))
 
 
 @click.command("init-config")

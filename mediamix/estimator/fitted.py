@@ -8,6 +8,7 @@ same numbers bit for bit. ``save(path)`` writes the saved-model folder whose lay
 
 from __future__ import annotations
 
+import copy
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,7 @@ class FittedModel:
         idata: Any,
         info: dict[str, Any] | None = None,
         diagnostics: dg.FitDiagnostics | None = None,
+        review: Any = None,
     ) -> None:
         self.spec = spec
         self.data = data
@@ -64,6 +66,7 @@ class FittedModel:
         self.idata = idata
         self.info = dict(info or {})
         self.diagnostics = diagnostics
+        self._review = review  # the model review (`review`), computed after the fit
         self.structure = build_structure(spec, data, scalers, self.n_train)
         self.design = build_design(data, scalers, self.structure, self.n_train)
 
@@ -74,6 +77,7 @@ class FittedModel:
         idata = _to_idata(res, structure, data)
         fitted = cls(spec, data, scalers, n_train, method, fit_seconds, idata, res.info)
         fitted.diagnostics = fitted.compute_diagnostics()
+        fitted._review = fitted.compute_review()
         if warn:
             dg.emit(list(fitted.diagnostics.warnings))
         return fitted
@@ -154,16 +158,42 @@ class FittedModel:
     def contribution_draws(self, media: np.ndarray | None = None, comps=None) -> np.ndarray:
         """Draws of each channel's contribution per period in KPI units, (S, T, C).
 
-        Additive: ``beta_c Sat_c(Adstock_c(x_c)) * kpi_scale``. Multiplicative: the expected
-        KPI minus the expected KPI with the channel's term removed,
-        ``E[y] (1 - exp(-media_c))`` (zero spend when log_offset = 1).
+        Additive: ``beta_c Sat_c(Adstock_c(x_c)) * kpi_scale``, against zero spend.
+        Multiplicative: the expected KPI minus the expected KPI with the channel's term at its
+        reference, ``E[y] (1 - exp(-(media_c - ref_c)))``; the reference
+        (:attr:`contribution_reference`) is zero spend when ``log_offset > 0`` (the term
+        ``beta log(x + offset)`` is zero at x = 0) and otherwise the channel's minimum
+        adstocked media over the likelihood window (``log x`` has no value at zero spend), so
+        contributions and ROAS are never measured against average spend.
         """
         c = comps if comps is not None else self.components(media)
         k = self.scalers.kpi_scale
+        m = c["media"].astype(np.float64)
         if self.structure.additive:
-            return c["media"].astype(np.float64) * k
+            return m * k
         ey = self.expected_kpi(comps=c)
-        return ey[..., None] * (1 - np.exp(-c["media"].astype(np.float64)))
+        ref = self._media_reference(c if media is None else None)
+        return ey[..., None] * (1 - np.exp(-(m - ref[:, None, :])))
+
+    @property
+    def contribution_reference(self) -> str:
+        """What contributions and ROAS are measured against: ``zero spend``, or for the
+        multiplicative form with ``log_offset = 0`` ``minimum spend`` (each channel's lowest
+        adstocked media in the likelihood window)."""
+        if self.structure.additive or self.structure.log_offset > 0:
+            return "zero spend"
+        return "minimum spend"
+
+    def _media_reference(self, comps=None) -> np.ndarray:
+        """Per draw and channel, the multiplicative media term at the reference, (S, C);
+        ``comps``: the components of the observed media (computed when not given)."""
+        if self.contribution_reference == "zero spend":
+            return np.zeros((self.n_draws, len(self.channel_names)))
+        c = comps if comps is not None else self.components()
+        m = c["media"].astype(np.float64)[:, self.window]
+        beta = np.asarray(self.params["beta"], dtype=np.float64)
+        # beta * log(x) at the window's smallest x: its minimum over time when beta >= 0
+        return np.where(beta >= 0, m.min(1), m.max(1))
 
     def predictive(self, seed: int = 0, media: np.ndarray | None = None) -> np.ndarray:
         """Posterior predictive draws of the KPI (with noise), original units, (S, T)."""
@@ -184,6 +214,15 @@ class FittedModel:
     def adstock_weights(self) -> np.ndarray:
         """Draws of the lag weights per channel, (S, C, L)."""
         return np.asarray(self._weights_fn(self.params))
+
+    def with_params(self, params: dict) -> FittedModel:
+        """The same model with other draws of the sites the maths needs (e.g. draws from the
+        prior, :func:`mediamix.analysis.prior_check.prior_params`); every derived draw
+        (components, contributions, ROAS) follows them, while ``idata`` and the review stay
+        those of the fit."""
+        other = copy.copy(self)
+        other.__dict__["params"] = dict(params)
+        return other
 
     # -- diagnostics ----------------------------------------------------------------------
     def compute_diagnostics(self, level: float = 0.9) -> dg.FitDiagnostics:
@@ -210,6 +249,21 @@ class FittedModel:
         total = self.n_draws
         msgs = dg.advice(d, self.method, total)
         return dg.FitDiagnostics(method=self.method, warnings=tuple(msgs), **d)
+
+    def compute_review(self, level: float = 0.9):
+        """The model review (:func:`mediamix.analysis.review.review`): fit, baseline, media
+        share, convergence, residuals, coverage, channels and prior-data conflict."""
+        from mediamix.analysis.review import review
+
+        return review(self, level)
+
+    @property
+    def review(self):
+        """The `Review` computed after the fit (computed on first use for a model saved
+        without one)."""
+        if self._review is None:
+            self._review = self.compute_review()
+        return self._review
 
     # -- the seam to the optimizer ----------------------------------------------------------
     def current_spend(self) -> dict[str, float]:
@@ -285,6 +339,7 @@ class FittedModel:
             "data": self.data.meta(),
             "info": jsonable(self.info),
             "diagnostics": self.diagnostics.to_dict() if self.diagnostics else None,
+            "review": jsonable(self._review.to_dict()) if self._review is not None else None,
         }
         return layout.write_model(
             Path(path),
@@ -309,5 +364,14 @@ class FittedModel:
         diag = dg.FitDiagnostics.from_dict(d) if d else None
         return cls(
             spec, data, scalers, meta["n_train"], meta["method"], meta["fit_seconds"],
-            files.idata(), meta.get("info"), diag,
+            files.idata(), meta.get("info"), diag, review=_saved_review(meta),
         )  # fmt: skip
+
+
+def _saved_review(meta: dict[str, Any]):
+    """The review stored with a saved model, or None (saved before reviews were written)."""
+    if not meta.get("review"):
+        return None
+    from mediamix.analysis.review import Review
+
+    return Review.from_dict(meta["review"])

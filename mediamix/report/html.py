@@ -26,6 +26,7 @@ FIGURE_CONFIG = {"displaylogo": False, "responsive": True}
 
 # Section headings (stable: the tests and the web page look for them).
 SECTIONS = {
+    "review": "Model review",
     "data": "Data checks",
     "fit": "Model fit vs actual",
     "sampler": "Fit diagnostics",
@@ -91,10 +92,121 @@ def _triple(t: Any) -> str:
     return s
 
 
+def _ratio(t: Any) -> str:
+    """A ratio's point estimate (its median when the draws are skewed) and interval."""
+    if not isinstance(t, dict) or t.get("estimate") not in ("mean", "median"):
+        return _triple(t)
+    est = t["estimate"]
+    if t.get(est) is None:
+        return ""
+    s = _triple({**t, "mean": t[est]})
+    return s + (" (median)" if est == "median" else "")
+
+
+REVIEW_WORDS = {
+    "fail": "REVIEW FAILED",
+    "not converged": "NOT CONVERGED",
+    "review": "NEEDS REVIEW",
+    "pass": "REVIEW PASSED",
+}
+
+
+def review_banner(review: dict[str, Any] | None) -> dict[str, str]:
+    """The verdict line at the top of the report: ``{badge, title, text}`` (``badge``:
+    fail | not-converged | review | pass | none)."""
+    if not review:
+        return {
+            "badge": "none",
+            "title": "NOT REVIEWED",
+            "text": "this run holds no model review (written before reviews existed); refit "
+            "it to review the fit before using its numbers.",
+        }
+    badge = review.get("badge") or review.get("verdict", "review")
+    n = review.get("counts") or {}
+    counts = f"{n.get('fail', 0)} check(s) fail, {n.get('review', 0)} to review, "
+    counts += f"{n.get('pass', 0)} pass"
+    text = {
+        "fail": "the fit ran, but its numbers are not fit to report until the failing checks "
+        "below are fixed.",
+        "not converged": "the sampler or optimiser did not converge: the numbers below may "
+        "change with a longer run.",
+        "review": "read the checks marked review before using the numbers.",
+        "pass": "every check passed.",
+    }.get(badge, "")
+    title = REVIEW_WORDS.get(badge, str(badge).upper())
+    if badge == "fail" and review.get("converged") is False:
+        title += ", NOT CONVERGED"
+    return {"badge": badge.replace(" ", "-"), "title": title, "text": f"{counts}: {text}"}
+
+
+PRIOR_SHIFT_COLUMNS = (
+    "channel",
+    "prior ROAS",
+    "posterior ROAS",
+    "sd ratio",
+    "shift (prior sd)",
+    "verdict",
+)
+
+
+def _review_row(c: dict[str, Any]) -> list[str]:
+    keys = ("name", "subject", "value", "threshold", "verdict", "advice")
+    return [_fmt(c.get(k)) if k in ("value", "threshold") else c.get(k) or "" for k in keys]
+
+
+def _prior_row(p: dict[str, Any]) -> list[str]:
+    def span(kind: str) -> str:
+        m, lo, hi = (_fmt(p.get(f"{kind}_{k}")) for k in ("median", "lower", "upper"))
+        return f"{m} [{lo}, {hi}]"
+
+    sd = _fmt(p.get("sd_ratio"))
+    return [p.get("channel", ""), span("prior"), span("posterior"), sd, _fmt(p.get("shift")),
+            p.get("verdict", "")]  # fmt: skip
+
+
+def _review_section(review: dict[str, Any] | None, lvl: float) -> Section:
+    s = Section("review", SECTIONS["review"])
+    if not review:
+        banner = review_banner(review)
+        s.text.append(f"{banner['title']}: {banner['text']}")
+        return s
+    s.text.append(
+        f"Method {review.get('method') or '?'}; the verdict is the worst check's. Each check "
+        "says what to do; review means read it before using the numbers, fail means do not "
+        "report them."
+    )
+    checks = review.get("checks") or []
+    rank = {"fail": 0, "review": 1, "pass": 2}
+    ordered = sorted(checks, key=lambda c: rank.get(c.get("verdict"), 3))
+    s.table(
+        _table(
+            ("check", "subject", "value", "threshold", "verdict", "advice"),
+            [_review_row(c) for c in ordered],
+            caption="failing checks first; thresholds are documented in mediamix.analysis.review",
+            warn_col=4,
+        )
+    )
+    shifts = review.get("prior_shift") or []
+    if shifts:
+        s.table(
+            _table(
+                PRIOR_SHIFT_COLUMNS,
+                [_prior_row(p) for p in shifts],
+                caption="prior-data conflict: ROAS median [90% interval] under the prior and "
+                "the posterior; sd ratio = posterior / prior spread",
+                warn_col=5,
+            )
+        )
+    return s
+
+
 def sections(run: RunData) -> list[Section]:
-    """The report's sections for the data ``run`` holds, in reading order."""
+    """The report's sections for the data ``run`` holds, in reading order (the model review
+    first)."""
     out: list[Section] = []
     lvl = run.level
+    if run.summary is not None:
+        out.append(_review_section(run.summary.get("review"), lvl))
     if run.data_checks:
         s = Section("data", SECTIONS["data"])
         checks = run.data_checks.get("checks") or []
@@ -158,7 +270,7 @@ def sections(run: RunData) -> list[Section]:
         s.table(_table(("diagnostic", "value"), F.sampler_rows(diag)))
         s.text += [f"warning: {w}" for w in diag.get("warnings") or []]
         if diag.get("converged") is True and not diag.get("warnings"):
-            s.text.append("No warnings.")
+            s.text.append("No sampler warnings (the model review above covers the rest).")
         out.append(s)
 
     if run.contributions is not None:
@@ -170,6 +282,12 @@ def sections(run: RunData) -> list[Section]:
                 f"Over the fitted window: baseline {_triple(kpi.get('baseline'))}, media "
                 f"{_triple(kpi.get('media'))} (KPI units, {lvl:.0%} intervals)."
             )
+        if kpi.get("cost_per_kpi"):
+            ref = (run.summary or {}).get("contribution_reference") or "zero spend"
+            s.text.append(
+                f"All media: cost per incremental KPI {_ratio(kpi['cost_per_kpi'])}; "
+                f"contributions are measured against {ref}."
+            )
         out.append(s)
 
     if run.channels:
@@ -177,7 +295,7 @@ def sections(run: RunData) -> list[Section]:
         s.figure("roas", F.roas(run.channels, level=lvl))
         rows = [
             [name, _fmt(c.get("spend")), _triple(c.get("contribution")), _triple(c.get("roas")),
-             _triple(c.get("mroas")), _triple(c.get("cost_per_kpi"))]
+             _triple(c.get("mroas")), _ratio(c.get("cost_per_kpi"))]
             for name, c in run.channels.items()
         ]  # fmt: skip
         s.table(
@@ -372,7 +490,9 @@ def render(run: RunData, title: str | None = None) -> str:
         for sec in secs
     ]
     window = summary.get("window") or {}
+    banner = review_banner(summary.get("review")) if run.summary is not None else None
     meta = [
+        ("review", banner["title"] if banner else None),
         ("run", str(run.run_dir)),
         ("method", summary.get("method")),
         ("form", summary.get("form")),
@@ -389,6 +509,7 @@ def render(run: RunData, title: str | None = None) -> str:
             title=title or f"mediamix report: {run.run_dir.name}",
             plotly_js=Markup(get_plotlyjs()),
             sections=view,
+            banner=banner,
             meta=[(k, v) for k, v in meta if v not in (None, "")],
             notes=list(run.notes),
             generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),

@@ -84,7 +84,7 @@ def run_fit(store: Store, run_id: str, fit: Callable | None = None) -> None:
             run_id,
             status="done",
             progress=1.0,
-            message="done",
+            message=done_message(summary),
             summary=summary,
             responses=responses,
         )
@@ -98,6 +98,15 @@ def run_fit(store: Store, run_id: str, fit: Callable | None = None) -> None:
             run_id,
             f"the fit failed unexpectedly ({type(exc).__name__}); the server log has the details",
         )
+
+
+def done_message(summary: dict | None) -> str:
+    """The message of a finished fit: "done" and the model review's verdict, so a fit that
+    failed its review or did not converge never reads as plainly done."""
+    review = (summary or {}).get("review")
+    if not review:
+        return "done"
+    return f"done; model review: {review.get('label') or review.get('verdict')}"
 
 
 def _fail(store: Store, run_id: str, message: str) -> None:
