@@ -246,8 +246,8 @@ def design_test(
         )
     data = fitted.data
     names = list(fitted.channel_names)
-    n_w = int(fitted.n_train)
-    spend_w = data.spend[:n_w]
+    n_w = int(fitted.n_train)  # the test ends with the fitted window
+    spend_w = data.spend[getattr(fitted, "window", slice(0, n_w))]
     if channels is None:
         chosen = [i for i, n in enumerate(names) if spend_w[:, i].sum() > 0]
     else:

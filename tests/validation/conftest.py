@@ -8,6 +8,7 @@ import pytest
 T = 96
 CHANNELS = ("bursty", "flighted", "steady")
 TRUE_ROAS = {"bursty": 2.0, "flighted": 1.5, "steady": 1.0}
+WARMUP = 7  # weekly data: the first max_lag - 1 = 7 periods only condition the adstock
 
 
 def make_data(seed: int = 7, n: int = T):
@@ -21,7 +22,7 @@ def make_data(seed: int = 7, n: int = T):
     flighted = np.where((t // 6) % 2 == 0, 1.8, 0.2) * rng.uniform(0.8, 1.2, n)
     steady = 1 + 0.03 * rng.standard_normal(n)
     spend = np.column_stack([bursty, flighted, steady])
-    spend = 100 * spend / spend.mean(0)
+    spend = 100 * spend / spend[WARMUP:].mean(0)  # the mean over the likelihood window
     ad = np.zeros_like(spend)
     for i in range(n):  # geometric carry-over, 0.4 per week, normalised
         ad[i] = spend[i] + (0.4 * ad[i - 1] if i else 0.0)

@@ -75,6 +75,25 @@ def test_bad_settings_fail_before_any_refit():
         validate(stub, level=1.5)
     with pytest.raises(SpecError, match="run folder or a FittedModel"):
         validate(42)
+    with pytest.raises(SpecError, match="noise must be between 0 and 1"):
+        validate(stub, noise=1.5, tests=["perturbation"])
+    with pytest.raises(SpecError, match="refresh_periods must be .* between 1 and 40"):
+        validate(stub, refresh_periods=50, tests=["refresh"])
+    with pytest.raises(SpecError, match="placebo_of: no channel 'stedy'.*steady"):
+        validate(stub, placebo_of="stedy", tests=["placebo"])
+
+
+def test_a_test_that_cannot_run_is_review_and_the_rest_go_on(monkeypatch):
+    import mediamix.validation.battery as battery
+
+    def broken(*args, **kwargs):
+        raise SpecError("the spec cannot take another channel")
+
+    monkeypatch.setattr(battery, "placebo", broken)
+    stub = SimpleNamespace(spec=ModelSpec(), data=make_data(n=60), experiments=())
+    r = validate(stub, tests="placebo")
+    assert r.names == ["placebo"] and r.verdict == "review"
+    assert "could not run: the spec cannot take another channel" in r.test("placebo").advice
 
 
 @pytest.mark.slow
@@ -93,10 +112,10 @@ def test_pointwise_loglik_matches_the_numpyro_model(small_fit):
     ref = log_likelihood(partial(model, structure=small_fit.structure), samples,
                          small_fit.design)["y"]  # fmt: skip
     mine = pointwise_loglik(small_fit)[:50] + np.log(small_fit.scalers.kpi_scale)
-    n = small_fit.n_train
-    np.testing.assert_allclose(mine[:, :n], np.asarray(ref)[:, :n], rtol=1e-3, atol=1e-3)
+    mask = np.asarray(small_fit.design["mask"], dtype=bool)  # the likelihood's periods
+    np.testing.assert_allclose(mine[:, mask], np.asarray(ref)[:, mask], rtol=1e-3, atol=1e-3)
     res = loo(small_fit)
-    assert res["n"] == n and np.isfinite(res["elpd"]) and res["se"] > 0
+    assert res["n"] == mask.sum() and np.isfinite(res["elpd"]) and res["se"] > 0
 
 
 def small_svi():

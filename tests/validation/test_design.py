@@ -27,7 +27,8 @@ def test_weighted_width_with_equal_weights_is_the_quantile_width():
 def test_equal_costs_pick_the_most_uncertain_channel(small_fit):
     res = design_test(small_fit, budget=1e6, changes=(0.5,), weeks=(4,))
     costs = {d.channel: d.cost for d in res.designs}
-    assert max(costs.values()) == pytest.approx(min(costs.values()), rel=1e-6)  # equal spend
+    # every channel spends 100 a week on average (over the likelihood window, within 5%)
+    assert max(costs.values()) == pytest.approx(min(costs.values()), rel=0.05)
     widest = max(res.designs, key=lambda d: d.width_now)
     assert widest.channel == "steady"  # its spend barely varies
     assert res.recommended.channel == "steady"
