@@ -106,10 +106,12 @@ def forward(
 
     ``roi``: ROAS_c = kpi_value * kpi_scale * beta_c * sum_t unit_tc / spend_c, solved for
     beta_c. Additive default: the sampled ``effect_c`` is the channel's average contribution
-    per training period, beta_c = effect_c / mean_t Sat_c(Adstock_c(x_c))_t. That average is
-    what the data pin down (ROAS is proportional to it), so the amplitude no longer trades off
-    against the shape of Sat and adstock (a curved ridge, and divergences, when it was tied to
-    one reference input). Multiplicative: beta sampled.
+    per period of the likelihood window, beta_c = effect_c / mean_t Sat_c(Adstock_c(x_c))_t.
+    That average is what the data pin down (ROAS is proportional to it), so the amplitude no
+    longer trades off against the shape of Sat and adstock (a curved ridge, and divergences,
+    when it was tied to one reference input); its prior is the media prior (with the default,
+    a joint prior on the total media share, `mediamix.model.share_prior`). Multiplicative:
+    beta sampled.
     """
     params = dict(raw)
     C = structure.n_channels
@@ -128,7 +130,7 @@ def forward(
         beta = raw["beta"]
         unit = media_inputs(params, design, structure)
     mu = baseline({**params, "intercept": 0.0}, design, structure) + (beta * unit).sum(-1)
-    # the sampled ``level`` is the mean location over the training periods; the intercept is
+    # the sampled ``level`` is the mean location over the likelihood window; the intercept is
     # what is left of it (sampling the intercept itself leaves a ridge with every channel
     # whose contribution is near constant over time)
     mask = design["mask"]
