@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from mediamix.analysis._util import interval, triple
+from mediamix.analysis.experiments import experiments_summary
 
 MROAS_DEFINITION = (
     "extra KPI value within the fitted window from +1% spend in every period of the channel "
@@ -200,6 +201,7 @@ def to_json(fitted, level: float = 0.9) -> dict[str, Any]:
         },  # fmt: skip
         "channels": channels,
         "diagnostics": diag,
+        "experiments": experiments_summary(fitted, level),
         "review": _review_dict(fitted),
     }
 

@@ -16,6 +16,16 @@ def _split(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
+def experiment_line(x: dict, level: float) -> str:
+    """One line per experiment: the measured lift, the model's, and whether they agree."""
+    m = x["model_lift"]
+    fmt = lambda v: "nan" if v is None else f"{v:,.0f}"  # noqa: E731
+    verdict = {True: "agrees", False: "DISAGREES", None: "no interval"}[x["agrees"]]
+    return (f"experiment {x['channel']} {x['start']}..{x['measure_end']}: measured lift "
+            f"{fmt(x['lift'])} ± {fmt(x['lift_se'])}, model {fmt(m['mean'])} "
+            f"[{fmt(m['lower'])}, {fmt(m['upper'])}] ({level:.0%}): {verdict}")  # fmt: skip
+
+
 def _num(v) -> str:
     return "nan" if v is None else f"{v:.2f}"
 
@@ -97,9 +107,12 @@ def review_verdict_line(review: dict | None) -> str:
 @click.option("--kpi", default=None, help="KPI column")
 @click.option("--channels", default=None, help="spend columns, comma-separated")
 @click.option("--controls", default=None, help="control columns, comma-separated")
+@click.option("--experiments", "experiments_path", type=click.Path(exists=True, dir_okay=False),
+              default=None, help="lift tests (CSV/Parquet: channel, start, end, spend_change, "
+              "lift, lift_se[, measure_end])")  # fmt: skip
 @click.option("--quiet", is_flag=True, help="no progress bar")
 def fit_cmd(data, config, out, method, chains, draws, warmup, steps, seed, holdout, level, date,
-            kpi, channels, controls, quiet):  # fmt: skip
+            kpi, channels, controls, experiments_path, quiet):  # fmt: skip
     """Fit a media mix model to DATA (CSV/Parquet) and write the run folder RUN_DIR.
 
     Options that do not apply to the method (e.g. --chains with --method svi) are an error.
@@ -107,10 +120,11 @@ def fit_cmd(data, config, out, method, chains, draws, warmup, steps, seed, holdo
     import warnings
 
     from mediamix.data import load_dataset
+    from mediamix.data.experiments import read_experiments
     from mediamix.estimator import MMM
     from mediamix.inference import sampler
     from mediamix.inference.diagnostics import ConvergenceWarning
-    from mediamix.model.spec import ModelSpec, load_config
+    from mediamix.model.spec import ModelSpec, config_experiments, load_config
     from mediamix.runs import RunDir
 
     if not 0 < level < 1:
@@ -122,14 +136,20 @@ def fit_cmd(data, config, out, method, chains, draws, warmup, steps, seed, holdo
                               controls=_split(controls))  # fmt: skip
     if events:
         spec = spec.replace(events=tuple(spec.events) + tuple(events))
+    # --experiments wins over the config's experiments: entry
+    source = experiments_path or (config_experiments(config) if config else None)
+    exps = read_experiments(source, ds)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
-        fitted = MMM(spec).fit(ds, fit_with, seed=seed, holdout=holdout, progress=not quiet)
+        fitted = MMM(spec).fit(ds, fit_with, seed=seed, holdout=holdout, progress=not quiet,
+                               experiments=exps)  # fmt: skip
     summary = RunDir(out).write(fitted, level=level)
     click.echo(f"fitted {len(ds.channel_names)} channels on {ds.n_periods} periods with "
                f"{method} in {fitted.fit_seconds:.1f} s")  # fmt: skip
     for line in roas_lines(summary, level):
         click.echo(line)
+    for x in summary.get("experiments") or []:
+        click.echo(experiment_line(x, level))
     for line in review_lines(summary.get("review")):
         click.echo(line)
     for w in caught:

@@ -18,8 +18,9 @@ normalised, starting from zero spend before the first period; saturation is Hill
 (``k`` relative to the channel's mean adstocked spend, so ``k_rel < 1`` runs it saturated);
 each channel's amplitude is set so its ROAS over the whole series equals ``roas``.
 
-The test (``test``): from period ``start`` for ``weeks`` periods the channel's spend is
-multiplied by ``1 + change`` (``change = 1``: doubled, at a saturated level; ``-1``: paused);
+The test (``test``): from period ``start`` for ``weeks`` periods the channel's spend changes
+by ``change`` times its mean spend over those periods, the same amount in each (``change =
+1``: doubled, to a saturated level; ``-0.5``: cut by half; ``-1``: paused, spend zero);
 the lift is the true KPI difference between the data (with the test) and the same world
 without it, summed over the test and ``tail`` periods after it, measured with standard error
 ``se`` (a fraction of the true lift) and a draw of that noise. The returned
@@ -57,11 +58,11 @@ def _ar1(rng: np.random.Generator, n: int, rho: float) -> np.ndarray:
 
 
 def _spend(rng: np.random.Generator, n: int, demand: np.ndarray, follow: float,
-           confounded: str) -> np.ndarray:  # fmt: skip
+           confounded: str, conf: dict) -> np.ndarray:  # fmt: skip
     out = np.zeros((n, len(CHANNELS)))
     t = np.arange(n)
     for c, name in enumerate(CHANNELS):
-        level = DEFAULTS[name]["level"]
+        level = conf[name]["level"]
         if name == confounded:
             x = level * np.exp(follow * demand - follow**2 / 2) * rng.lognormal(0, 0.08, n)
         elif name == "tv":
@@ -104,20 +105,23 @@ def confounded(
     noise: float = 0.03,
     base: float = 100000.0,
     test: dict[str, Any] | None = None,
+    channels: dict[str, dict[str, float]] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """``(frame, truth)``: weekly data (``date, sales, <channel>_spend``) and the truth.
 
     ``truth``: ``channels`` (per channel: the parameters, ``roas`` over the whole series),
     ``contribution`` (T, C), ``spend`` (T, C), ``demand`` (T,), ``experiment`` (the lift test
     as an `Experiment`, or None with ``test=False``), ``true_lift``, and the column names.
-    Use `true_roas` for the ROAS over a part of the series.
+    Use `true_roas` for the ROAS over a part of the series. ``channels`` overrides the
+    settings of `DEFAULTS` per channel (e.g. ``{"search": {"s": 1.0}}``).
     """
+    conf = {k: {**v, **((channels or {}).get(k) or {})} for k, v in DEFAULTS.items()}
     if channel not in CHANNELS:
         raise ValueError(f"channel must be one of {CHANNELS}")
     rng = np.random.default_rng(seed)
     n = int(n_periods)
     demand = _ar1(rng, n, rho)
-    natural = _spend(rng, n, demand, follow, channel)
+    natural = _spend(rng, n, demand, follow, channel, conf)
     spec = None if test is False else {**DEFAULT_TEST, **(test or {})}
     spend = natural.copy()
     c = CHANNELS.index(channel)
@@ -125,20 +129,27 @@ def confounded(
         s0, wk = int(spec["start"]), int(spec["weeks"])
         if s0 < 0 or s0 + wk + int(spec["tail"]) > n:
             raise ValueError("the test and its tail must lie inside the series")
-        spend[s0 : s0 + wk, c] = np.round(natural[s0 : s0 + wk, c] * (1 + spec["change"]), 2)
+        # the change spread evenly over the test (as the experiments table reads it): the
+        # channel's mean spend over the test times ``change`` added to each test period (a
+        # pause sets the spend to zero)
+        nat = natural[s0 : s0 + wk, c]
+        moved = (
+            np.maximum(nat + spec["change"] * nat.mean(), 0.0) if spec["change"] > -1 else 0 * nat
+        )
+        spend[s0 : s0 + wk, c] = np.round(moved, 2)
     # transform parameters: Hill k relative to the mean adstocked spend of the natural spend
     from mediamix.transforms.adstock import apply_weights, geometric_weights
 
-    lam = np.array([DEFAULTS[k]["lam"] for k in CHANNELS])
+    lam = np.array([conf[k]["lam"] for k in CHANNELS])
     mean_ad = apply_weights(natural, geometric_weights(lam, MAX_LAG, True)).mean(0)
     params = {
         "lam": lam,
-        "k": np.array([DEFAULTS[k]["k_rel"] for k in CHANNELS]) * mean_ad,
-        "s": np.array([DEFAULTS[k]["s"] for k in CHANNELS]),
+        "k": np.array([conf[k]["k_rel"] for k in CHANNELS]) * mean_ad,
+        "s": np.array([conf[k]["s"] for k in CHANNELS]),
         "beta": np.ones(len(CHANNELS)),
     }
     unit = _response(spend, params)
-    roas = np.array([DEFAULTS[k]["roas"] for k in CHANNELS])
+    roas = np.array([conf[k]["roas"] for k in CHANNELS])
     params["beta"] = roas * spend.sum(0) / unit.sum(0)
     contrib = unit * params["beta"]
     t = np.arange(n)

@@ -181,6 +181,8 @@ class Dataset:
             cfg_path = Path(config)
             config = load_yaml(cfg_path)
             base_dir = base_dir if base_dir is not None else cfg_path.parent
+        if isinstance(config, Mapping):  # experiments: beside data: is read on its own
+            config = {k: v for k, v in config.items() if k != "experiments"}
         section, where = data_section(config)
         return load_dataset(None, section, base_dir=base_dir, where=where or "data")[0]
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from mediamix.data.experiments import Experiment
 from mediamix.errors import SpecError
 from mediamix.inference import diagnostics as dg
 from mediamix.jsonable import jsonable
@@ -55,6 +56,7 @@ class FittedModel:
         idata: Any,
         info: dict[str, Any] | None = None,
         diagnostics: dg.FitDiagnostics | None = None,
+        experiments: tuple[Experiment, ...] = (),
         review: Any = None,
     ) -> None:
         self.spec = spec
@@ -67,15 +69,19 @@ class FittedModel:
         self.info = dict(info or {})
         self.diagnostics = diagnostics
         self._review = review  # the model review (`review`), computed after the fit
+        #: the experiments (lift tests) the fit was calibrated with
+        self.experiments = tuple(experiments)
         self.structure = build_structure(spec, data, scalers, self.n_train)
         self.design = build_design(data, scalers, self.structure, self.n_train)
 
     # -- construction ---------------------------------------------------------------------
     @classmethod
-    def from_result(cls, res, spec, data, scalers, n_train, method, fit_seconds, warn=True):
+    def from_result(cls, res, spec, data, scalers, n_train, method, fit_seconds, warn=True,
+                    experiments=()):  # fmt: skip
         structure = build_structure(spec, data, scalers, n_train)
         idata = _to_idata(res, structure, data)
-        fitted = cls(spec, data, scalers, n_train, method, fit_seconds, idata, res.info)
+        fitted = cls(spec, data, scalers, n_train, method, fit_seconds, idata, res.info,
+                     experiments=experiments)  # fmt: skip
         fitted.diagnostics = fitted.compute_diagnostics()
         fitted._review = fitted.compute_review()
         if warn:
@@ -340,6 +346,7 @@ class FittedModel:
             "info": jsonable(self.info),
             "diagnostics": self.diagnostics.to_dict() if self.diagnostics else None,
             "review": jsonable(self._review.to_dict()) if self._review is not None else None,
+            "experiments": [e.to_dict() for e in self.experiments],
         }
         return layout.write_model(
             Path(path),
@@ -362,9 +369,12 @@ class FittedModel:
         scalers = ModelScalers.from_dict(files.scalers)
         d = meta.get("diagnostics")
         diag = dg.FitDiagnostics.from_dict(d) if d else None
+        exps = tuple(
+            Experiment.from_dict(e, "saved experiment") for e in meta.get("experiments") or ()
+        )
         return cls(
             spec, data, scalers, meta["n_train"], meta["method"], meta["fit_seconds"],
-            files.idata(), meta.get("info"), diag, review=_saved_review(meta),
+            files.idata(), meta.get("info"), diag, exps, review=_saved_review(meta),
         )  # fmt: skip
 
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import jax.numpy as jnp
+
+from mediamix.data.experiments import read_experiments
 from mediamix.errors import SpecError
 from mediamix.estimator.fitted import FittedModel
 from mediamix.inference import sampler as make_sampler
 from mediamix.model.data import ModelData, ModelScalers
 from mediamix.model.design import build_design
+from mediamix.model.experiments import experiment_design
 from mediamix.model.numpyro_model import model
 from mediamix.model.spec import ModelSpec
 from mediamix.model.structure import build_structure
@@ -56,6 +60,7 @@ class MMM:
         holdout: int = 0,
         progress: bool = False,
         warn: bool = True,
+        experiments: Any = None,
         **options: Any,
     ) -> FittedModel:
         """Fit and return a `FittedModel` (diagnostics computed, warnings issued).
@@ -64,12 +69,28 @@ class MMM:
         ``target_accept``, ``max_tree_depth``, ``dense_mass``), ``"svi"`` (``steps``,
         ``draws``, ``learning_rate``, ``guide`` 'normal' | 'lowrank') or ``"map"`` (``steps``,
         ``learning_rate``). ``holdout``: the last periods kept out of the likelihood.
+        ``experiments``: lift tests (a CSV / Parquet path, a DataFrame, or rows of
+        `mediamix.data.experiments.Experiment` or mappings), each observed through the model's
+        counterfactual lift (`mediamix.model.experiments`); they count wherever they lie,
+        hold-out periods included.
         """
         chosen = make_sampler(method, **options)
         data, scalers, structure, design, n_train = self.prepare(dataset, holdout)
+        exps = read_experiments(experiments, data)
+        if exps:
+            extra = experiment_design(exps, data, scalers, structure)
+            design = {**design, **{k: jnp.asarray(v) for k, v in extra.items()}}
         t0 = time.perf_counter()
         res = chosen.run(model, design, structure, seed=seed, progress=progress)
         fit_seconds = time.perf_counter() - t0
         return FittedModel.from_result(
-            res, self.spec, data, scalers, n_train, chosen.name, fit_seconds, warn=warn
+            res,
+            self.spec,
+            data,
+            scalers,
+            n_train,
+            chosen.name,
+            fit_seconds,
+            warn=warn,
+            experiments=exps,
         )

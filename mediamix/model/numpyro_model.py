@@ -8,6 +8,7 @@ from typing import Any
 import numpyro
 import numpyro.distributions as dist
 
+from mediamix.model.experiments import lift_likelihood
 from mediamix.model.maths import forward_jit
 from mediamix.model.priors import to_numpyro
 from mediamix.model.structure import Structure
@@ -64,5 +65,7 @@ def model(design: dict, structure: Structure, observe: bool = True) -> None:
         obs_dist = dist.LogNormal(mu, sigma)
     else:
         obs_dist = dist.Normal(mu, sigma)
+    # experiments (lift tests): the model's counterfactual lift against the measured one
+    lift_likelihood(params, beta, mu, sigma, design, structure, observe)
     with numpyro.handlers.mask(mask=design["mask"]):
         numpyro.sample("y", obs_dist, obs=design["y"] if observe else None)

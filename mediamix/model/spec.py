@@ -328,12 +328,37 @@ def load_config(path_or_text: str | Path) -> tuple[dict[str, Any], ModelSpec]:
 
 
 def split_config(raw: Mapping[str, Any]) -> tuple[dict[str, Any], ModelSpec]:
-    """A parsed config file -> ``(data_section, ModelSpec)``, both validated."""
+    """A parsed config file -> ``(data_section, ModelSpec)``, both validated (a top-level
+    ``experiments:`` entry is read by `config_experiments`)."""
+    raw = {k: v for k, v in raw.items() if k != "experiments"}
     if "model" in raw or "data" in raw:
         data, _ = data_section(raw)
         DataConfig.parse(data, "data")
         return dict(data), ModelSpec.from_dict(raw.get("model") or {}, "model")
     return {}, ModelSpec.from_dict(raw, "")
+
+
+def config_experiments(path_or_text: str | Path) -> Any:
+    """The top-level ``experiments:`` entry of a config: None, the path of an experiments
+    table (CSV / Parquet; relative to the config file's folder) or the rows themselves (a
+    list of mappings with the columns of `mediamix.data.experiments`)."""
+    from mediamix.yamlio import read_yaml
+
+    entry = read_yaml(path_or_text, "config").get("experiments")
+    if entry is None or isinstance(entry, list):
+        return entry
+    if isinstance(entry, str):
+        p = Path(entry)
+        if not p.is_absolute() and isinstance(path_or_text, str | Path):
+            src = Path(path_or_text)
+            if "\n" not in str(path_or_text) and src.is_file():
+                p = src.parent / p
+        return p
+    raise SpecError(
+        f"experiments: expected the path of an experiments table or a list of rows, got "
+        f"{type(entry).__name__}. Fix: 'experiments: tests.csv' or a list of mappings "
+        "(channel, start, end, spend_change, lift, lift_se)."
+    )
 
 
 # ---- prior sites ------------------------------------------------------------------------

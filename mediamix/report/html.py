@@ -32,6 +32,7 @@ SECTIONS = {
     "sampler": "Fit diagnostics",
     "decomposition": "Decomposition over time",
     "roas": "ROAS and marginal ROAS",
+    "experiments": "Experiments",
     "curves": "Response curves",
     "adstock": "Adstock decay",
     "plan": "Budget plan",
@@ -316,6 +317,9 @@ def sections(run: RunData) -> list[Section]:
         s.text += [f"{k}: {v}." for k, v in defs.items()]
         out.append(s)
 
+    if (run.summary or {}).get("experiments"):
+        out.append(_experiments_section(run.summary["experiments"], lvl))
+
     if run.response_curves is not None:
         s = Section("curves", SECTIONS["curves"])
         curves = run.response_curves
@@ -341,6 +345,46 @@ def sections(run: RunData) -> list[Section]:
     if validation is not None:
         out.append(validation)
     return out
+
+
+def _experiments_section(exps: list[dict[str, Any]], lvl: float) -> Section:
+    """The lift tests the fit was calibrated with: measured against the model's lift."""
+    s = Section("experiments", SECTIONS["experiments"])
+    n_bad = sum(1 for x in exps if x.get("agrees") is False)
+    s.text.append(
+        f"{len(exps)} experiment(s) in the likelihood, each through the model's own "
+        "counterfactual (the KPI over the measurement window with and without the test's spend "
+        "change, through adstock and saturation). A test agrees when its measured lift lies "
+        f"inside the model's {lvl:.0%} interval widened by 2 standard errors of the measurement."
+    )
+    if n_bad:
+        s.text.append(
+            f"warning: {n_bad} experiment(s) disagree with the fit: the data and the test pull "
+            "apart; check the test's dates and spend change, and the model's controls."
+        )
+    rows = [
+        [x.get("channel", ""), f"{x.get('start', '')} .. {x.get('end', '')}",
+         x.get("measure_end", ""), _fmt(x.get("spend_change")),
+         f"{_fmt(x.get('lift'))} ± {_fmt(x.get('lift_se'))}", _triple(x.get("model_lift")),
+         {True: "yes", False: "no", None: ""}[x.get("agrees")]]
+        for x in exps
+    ]  # fmt: skip
+    s.table(
+        _table(
+            (
+                "channel",
+                "test",
+                "measured until",
+                "spend change",
+                "measured lift",
+                "model lift",
+                "agrees",
+            ),
+            rows,
+            caption=f"lift in KPI units: mean [{lvl:.0%} interval] for the model",
+        )  # fmt: skip
+    )
+    return s
 
 
 def _plan_section(plan: dict[str, Any]) -> Section:
