@@ -268,9 +268,10 @@ class RunView:
                 data = self.data
             except (MediamixError, OSError, KeyError, ValueError):  # damaged: use the summary
                 data = None
-        if data is not None:
-            n = data.n_train
-            return {c: float(v) for c, v in zip(data.channel_names, data.spend[:n].mean(0))}
+        if data is not None:  # over the likelihood window the summary records (after warm-up)
+            start = int(((self.summary or {}).get("window") or {}).get("first_period") or 0)
+            spend = data.spend[start : data.n_train].mean(0)
+            return {c: float(v) for c, v in zip(data.channel_names, spend)}
         cur = {
             n: c.get("current_spend_per_period")
             for n, c in ((self.summary or {}).get("channels") or {}).items()
