@@ -8,8 +8,10 @@ posterior (a pre-posterior analysis):
    carry-over tail, and its lift is measured until the window's last period (the tail: the lags
    that hold 90% of the channel's mean adstock weight). It changes the channel's spend by
    ``change`` x its mean spend per period, evenly in every test period, on top of the spend the
-   data show (a cut stops at zero spend in a period); ``spend_change`` is the total change, as
-   in an experiment row with ``in_data: false``.
+   data show; ``spend_change`` is the total change, exactly as an experiment row with
+   ``in_data: false`` spreads it. An even cut can take no period below zero, so a cut (a pause:
+   -1) is capped at the smallest spend in the test periods, and the design's ``change`` is the
+   share it can realise (a pause of a channel whose spend varies becomes, say, -79%).
 2. **Its lift under each draw.** ``lift_s`` = the expected KPI over the measurement window with
    the change minus without it, through the model's full adstock and saturation
    (``fitted.expected_kpi(media)``), one value per posterior draw s.
@@ -272,6 +274,7 @@ def design_test(
     max_lag = int(fitted.structure.max_lag)
     rows: list[TestDesign] = []
     skipped: list[str] = []
+    seen: set[tuple] = set()
     for c in chosen:
         t_c = carry_over_tail(fitted, c, max_lag - 1) if tail is None else int(tail)
         r_c = roas[:, c]
@@ -289,15 +292,22 @@ def design_test(
                 skipped.append(f"{wk:g} weeks of '{names[c]}' (longer than the fitted window)")
                 continue
             for ch in changes:
-                spend = data.spend.copy()
-                old = spend[start : end + 1, c]
-                new = np.maximum(old + ch * mean_spend, 0.0)
-                delta = float((new - old).sum())
-                if delta == 0:
-                    skipped.append(f"{ch:+.0%} on '{names[c]}' for {wk:g} weeks (no spend to cut)")
+                old = data.spend[start : end + 1, c]
+                per = ch * mean_spend
+                if per < 0:  # an even cut takes no period below zero spend
+                    per = max(per, -float(old.min()))
+                if per == 0:
+                    skipped.append(
+                        f"{ch:+.0%} on '{names[c]}' for {wk:g} weeks (a period without spend "
+                        "to cut)"
+                    )
                     continue
+                if (c, d, round(per, 9)) in seen:  # two cuts capped to the same one
+                    continue
+                seen.add((c, d, round(per, 9)))
+                delta = per * d
                 media = data.media.copy()
-                media[start : end + 1, c] += (new - old) / cpu
+                media[start : end + 1, c] += per / cpu
                 ek = fitted.expected_kpi(media)
                 lift = (ek - base_kpi)[:, start:n_w].sum(1)
                 lift_se = se_scale * float(np.sqrt(var_t[start:n_w].sum()))
@@ -319,7 +329,7 @@ def design_test(
                 width_after = float(weighted_width(r_c, w, level).mean())
                 gain = width_now - width_after
                 rows.append(TestDesign(
-                    channel=names[c], change=float(ch), weeks=float(wk), periods=d,
+                    channel=names[c], change=float(per / mean_spend), weeks=float(wk), periods=d,
                     start=_date(data, start), end=_date(data, end),
                     measure_end=_date(data, n_w - 1), spend_change=delta, cost=float(cost),
                     cost_kind=kind, lift_mean=float(lm), lift_lower=float(llo),

@@ -99,3 +99,19 @@ def test_cli_design_test_writes_json(small_run):
     res = CliRunner().invoke(cli, ["design-test", str(small_run), "--budget", "5000",
                                    "--weeks", "two"])  # fmt: skip
     assert res.exit_code == 2 and "--weeks: 'two' is not a number" in res.output
+
+
+@pytest.mark.slow
+def test_every_design_is_a_valid_experiment_row(small_fit):
+    """A cut is even and capped at the smallest spend in its periods, so each design's row
+    (with a measured lift filled in) is an experiment the model's lift likelihood accepts."""
+    from mediamix.data.experiments import read_experiments
+
+    res = design_test(small_fit, budget=1e6, changes=(-1.0, -0.5, 0.5), weeks=(2, 8))
+    rows = [{**d.experiment(), "lift": 1.0, "lift_se": 1.0} for d in res.designs]
+    assert len(read_experiments(rows, small_fit.data)) == len(rows)
+    spend = small_fit.data.spend
+    for d in res.designs:
+        assert d.spend_change == pytest.approx(d.change * d.periods * spend[7:, 0].mean(), rel=0.1)
+        if d.change < 0:
+            assert d.change >= -1.0
