@@ -21,13 +21,22 @@
 ``--small``: instead of the demo, the tests' small data set (96 weeks x 3 channels, equal mean
 spend, one channel whose spend barely varies; `tests/validation/conftest.py`) fitted by NUTS.
 
-Measured (2 shared cores, load average about 10): the battery on the demo run, 9 refits in
-264 s (cross-validation 66 s, placebo with NUTS 64 s, perturbation 21 s, refresh 0 s: its
-refit is the last fold's, comparison 61 s); design-test 1.8 s for 26 designs. ``--small
---check-design 6``: the recommended test (+50% on the steady channel for 4 weeks) was predicted
-to narrow its ROAS interval from 5.06 to 4.19; six NUTS refits with the simulated experiment in
-the likelihood gave a mean width of 3.80, and reweighting the same six outcomes 3.80 (per
-outcome the two agree within 8%).
+Measured on 2 shared cores (2026-12-01; other jobs kept the load average at 7 to 15):
+
+- the battery on the demo run, 9 refits: 264 s (load 10, compile cache cold), 194 s (load 7,
+  warm), 457 s after a model change (load 15, cold: cross-validation 151 s, placebo with NUTS
+  149 s, perturbation 30 s, refresh 0 s as its refit is the last fold's, comparison 71 s).
+  Every test passed; the placebo's ROAS 0.13 [0.008, 0.38] (its interval reaches zero).
+- design-test: 1.8 to 2.9 s for 26 designs.
+- ``--check-design 4`` on the demo run: recommended a 53% cut of 'search' for 8 weeks,
+  predicted to narrow its ROAS interval from 3.12 to 2.47; four NUTS refits with the simulated
+  experiment in the likelihood gave widths 2.31, 1.70, 2.36, 1.90 (mean 2.07) against 2.28,
+  1.86, 2.52, 2.07 by reweighting the same outcomes (mean 2.18): the update the designer
+  approximates agrees with the real one outcome by outcome (within 10%); the means sit below
+  the prediction by the Monte Carlo noise of four outcomes.
+- ``--small --check-design 6`` (before the default media prior became the share prior): +50% on the steady channel for 4 weeks, predicted width 4.19
+  from 5.06; six refits 3.80 on average, reweighting the same six outcomes 3.80 (per outcome
+  within 8%).
 """
 
 from __future__ import annotations
