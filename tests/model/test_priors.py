@@ -18,7 +18,7 @@ from mediamix.model.priors import ROI_SHARE, SHARE_SPLIT, split_concentration
 HN = {"dist": "half_normal", "scale": 0.3}
 
 
-def _prior_media_share(spec: ModelSpec, n_channels: int, draws: int = 2000, seed: int = 1):
+def _prior_media_share(spec: ModelSpec, n_channels: int, draws: int = 1000, seed: int = 1):
     """Prior draws of the media contributions' share of the KPI over the likelihood window,
     through the model's own maths; and the draws of each channel's effect."""
     frame, truth = simulate(n_periods=156, n_channels=n_channels, seed=seed)
