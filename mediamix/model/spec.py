@@ -8,6 +8,7 @@ names the key and the fix. ``init_config_text()`` is the commented YAML written 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -34,6 +35,21 @@ SIGNS = ("free", "positive", "negative")
 ADSTOCK_CHOICES = tuple(ADSTOCKS) + ("none",)
 MODEL_SATURATIONS = tuple(s for s in SATURATIONS if s != "table")
 DEFAULT_MAX_LAG = {"D": 14, "W": 8, "M": 3}
+# Size limits, checked when the spec is built (before any data is read or array allocated):
+# a lag of more than a year of daily periods, more trend change points than any series
+# supports, or a yearly Fourier order at or above half the periods of a year (the terms
+# alias: for weekly data order 26 is the last distinct one) is a typing mistake.
+MAX_ADSTOCK_LAG = 366
+MAX_CHANGEPOINTS = 200
+PERIODS_PER_YEAR = {"D": 365.25, "W": 365.25 / 7, "M": 12.0}
+
+
+def max_seasonality_order(freq: str | None = None) -> int:
+    """The largest yearly Fourier order for data of ``freq`` (the largest over every
+    frequency when None): the highest order below half the periods of a year (Nyquist), 182
+    for daily, 26 for weekly and 5 for monthly data."""
+    per_year = PERIODS_PER_YEAR.get(freq or "", max(PERIODS_PER_YEAR.values()))
+    return math.ceil(per_year / 2) - 1
 
 
 @dataclass(frozen=True)
@@ -122,16 +138,21 @@ class ModelSpec:
                 "'cost_proportional' with form 'multiplicative'"
             )
         if self.adstock_max_lag is not None:
-            _check_int("adstock_max_lag", self.adstock_max_lag, 1)
-        _check_int("trend_changepoints", self.trend_changepoints, 0)
+            _check_int("adstock_max_lag", self.adstock_max_lag, 1, MAX_ADSTOCK_LAG,
+                       "periods (a year of daily data)")  # fmt: skip
+        _check_int("trend_changepoints", self.trend_changepoints, 0, MAX_CHANGEPOINTS)
         if self.seasonality_order is not None:
-            _check_int("seasonality_order", self.seasonality_order, 0)
+            _check_int("seasonality_order", self.seasonality_order, 0, max_seasonality_order(),
+                       "(daily data; 26 for weekly, 5 for monthly: the Fourier order must be "
+                       "below half the periods of a year)")  # fmt: skip
         _check_bool("adstock_normalize", self.adstock_normalize)
         if self.day_of_week is not None:
             _check_bool("day_of_week", self.day_of_week)
         _check_number("kpi_value", self.kpi_value, "a positive number", lambda v: v > 0)
+        _check_finite("kpi_value", self.kpi_value, "the value of one KPI unit, e.g. 1.0")
         if self.log_offset is not None:
             _check_number("log_offset", self.log_offset, "a number >= 0", lambda v: v >= 0)
+            _check_finite("log_offset", self.log_offset, "e.g. 1")
         if isinstance(self.events, str | bytes) or not isinstance(self.events, Sequence):
             raise SpecError(
                 f"events: expected a list of control column names, got {_got(self.events)}"
@@ -158,7 +179,8 @@ class ModelSpec:
             if t.saturation is not None:
                 _check_choice(f"{where}.saturation", t.saturation, MODEL_SATURATIONS)
             if t.max_lag is not None:
-                _check_int(f"{where}.max_lag", t.max_lag, 1)
+                _check_int(f"{where}.max_lag", t.max_lag, 1, MAX_ADSTOCK_LAG,
+                           "periods (a year of daily data)")  # fmt: skip
             ct[str(name)] = t
         object.__setattr__(self, "channel_transforms", ct)
         _check_mapping("control_signs", self.control_signs, "{control: positive | negative}")
@@ -240,12 +262,27 @@ class ModelSpec:
         channel_names: Sequence[str],
         control_names: Sequence[str],
         freq: str | None = None,
+        n_periods: int | None = None,
     ) -> None:
         """Check that every name in the spec exists in the data, and that every prior key is
         a site the model samples for these channels and controls (``freq``, when given,
-        decides seasonality and weekday terms), with a clear error."""
+        decides seasonality and weekday terms), with a clear error.
+
+        ``freq`` also bounds the seasonality order (`max_seasonality_order`); ``n_periods``
+        (the data's rows per series), when given, bounds the adstock lags by the data length
+        and applies the rows-per-parameter rule to the model's own terms (`check_rows`).
+        """
         channels = list(channel_names)
         controls = list(control_names)
+        if freq in PERIODS_PER_YEAR and self.seasonality_order is not None:
+            top = max_seasonality_order(freq)
+            if self.seasonality_order > top:
+                raise SpecError(
+                    f"seasonality_order: {self.seasonality_order} is too high for "
+                    f"{_FREQ_WORDS[freq]} data: the yearly Fourier order must be below half the "
+                    f"{PERIODS_PER_YEAR[freq]:.4g} periods of a year, at most {top}. Fix: use "
+                    "2 to 4 for a smooth yearly pattern (0 turns it off)."
+                )
         for name in self.channel_transforms:
             if name not in channels:
                 raise SpecError(
@@ -265,6 +302,21 @@ class ModelSpec:
                     f"(controls: {', '.join(controls) or 'none'}); add it to the data's controls"
                 )
         check_prior_keys(self, prior_sites(self, channels, controls, freq), channels, controls)
+        if n_periods is not None:
+            for c in channels:
+                lag = self.max_lag(freq or "W", c)
+                if self.channel_adstock(c) != "none" and lag > n_periods:
+                    key = (
+                        f"channel_transforms.{c}.max_lag"
+                        if (t := self.channel_transforms.get(c)) and t.max_lag
+                        else "adstock_max_lag"
+                    )
+                    raise SpecError(
+                        f"{key}: {lag} lags for channel '{c}' is more than the data's "
+                        f"{n_periods} periods. Fix: use fewer lags (by default "
+                        f"{DEFAULT_MAX_LAG.get(freq or 'W', 8)} for this frequency) or longer data."
+                    )
+            check_rows(self, channels, controls, freq or "W", n_periods)
 
     # -- serialisation ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -358,6 +410,94 @@ def config_experiments(path_or_text: str | Path) -> Any:
         f"experiments: expected the path of an experiments table or a list of rows, got "
         f"{type(entry).__name__}. Fix: 'experiments: tests.csv' or a list of mappings "
         "(channel, start, end, spend_change, lift, lift_se)."
+    )
+
+
+# ---- model size -------------------------------------------------------------------------
+_FREQ_WORDS = {"D": "daily", "W": "weekly", "M": "monthly"}
+
+
+def parameter_counts(
+    spec: ModelSpec,
+    channel_names: Sequence[str] | int,
+    control_names: Sequence[str] | int,
+    freq: str | None = "W",
+) -> dict[str, int]:
+    """The number of parameters the model fits for ``spec``, term by term (the terms it
+    samples: see `prior_sites`): ``intercept``, ``trend`` (1, plus the change points of a
+    piecewise trend), ``seasonality`` (2 per Fourier order), ``day_of_week`` (6),
+    ``controls`` (one per control, events included), ``media`` (per channel: its amplitude,
+    its saturation's shape parameters in the additive form, its adstock's parameters) and
+    ``noise`` (sigma, and nu for Student-t). Channels and controls are given by name or by
+    number (every channel then uses the spec's default transforms)."""
+    if isinstance(channel_names, int):
+        channels = [f"channel {i}" for i in range(channel_names)]
+    else:
+        channels = list(channel_names)
+    n_controls = control_names if isinstance(control_names, int) else len(control_names)
+    counts = {"intercept": 1}
+    if spec.trend != "none":
+        counts["trend"] = 1 + (spec.trend_changepoints if spec.trend == "piecewise" else 0)
+    season = 2 * (spec.seasonality(freq) if freq else spec.seasonality("W"))
+    if season:
+        counts["seasonality"] = season
+    if spec.use_day_of_week(freq or "W"):
+        counts["day_of_week"] = 6
+    if n_controls:
+        counts["controls"] = int(n_controls)
+    media = 0
+    for c in channels:
+        media += 1
+        if spec.form == "additive":
+            media += len(SATURATION_PRIORS[spec.channel_saturation(c)])
+        a = spec.channel_adstock(c)
+        if a != "none":
+            media += len(ADSTOCK_PRIORS[a])
+    if media:
+        counts["media"] = media
+    counts["noise"] = 2 if spec.likelihood == "student_t" else 1
+    return counts
+
+
+def count_parameters(
+    spec: ModelSpec,
+    channel_names: Sequence[str] | int,
+    control_names: Sequence[str] | int,
+    freq: str | None = "W",
+) -> int:
+    """The total of `parameter_counts`: what the rows-per-parameter rule of
+    `mediamix.data.validation.min_rows_required` should count for this model."""
+    return sum(parameter_counts(spec, channel_names, control_names, freq).values())
+
+
+def check_rows(
+    spec: ModelSpec,
+    channel_names: Sequence[str] | int,
+    control_names: Sequence[str] | int,
+    freq: str | None,
+    n_periods: int,
+) -> None:
+    """The rows-per-parameter rule (`min_rows_required`) on the model's own terms: a
+    `SpecError` that names the count, its biggest terms and the fix."""
+    from mediamix.data.validation import min_rows_required
+
+    counts = parameter_counts(spec, channel_names, control_names, freq)
+    total = sum(counts.values())
+    need = min_rows_required(total)
+    if n_periods >= need:
+        return
+    terms = ", ".join(f"{k} {v}" for k, v in counts.items())
+    fixes = []
+    if counts.get("seasonality", 0) > 8:
+        fixes.append(f"a lower seasonality_order (now {counts['seasonality'] // 2}; 2 is usual)")
+    if counts.get("trend", 0) > 5:
+        fixes.append(f"fewer trend_changepoints (now {spec.trend_changepoints})")
+    fixes.append("longer data")
+    words = _FREQ_WORDS.get(freq or "", "")
+    raise SpecError(
+        f"the model has {total} parameters ({terms}) but the data have {n_periods} "
+        f"{words + ' ' if words else ''}rows; the rule is at least max(20, 3 x parameters) = "
+        f"{need} rows. Fix: {', or '.join(fixes)}."
     )
 
 
@@ -612,11 +752,21 @@ def _check_choice(key: str, value: Any, choices: Sequence[str]) -> None:
         )
 
 
-def _check_int(key: str, value: Any, minimum: int) -> None:
+def _check_finite(key: str, value: float, example: str) -> None:
+    if not math.isfinite(value):
+        raise SpecError(f"{key}: expected a finite number ({example}), got {_got(value)}")
+
+
+def _check_int(
+    key: str, value: Any, minimum: int, maximum: int | None = None, unit: str = ""
+) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise SpecError(f"{key}: expected an integer, got {_got(value)}")
     if value < minimum:
         raise SpecError(f"{key}: expected an integer >= {minimum}, got {_got(value)}")
+    if maximum is not None and value > maximum:
+        tail = f" {unit}" if unit else ""
+        raise SpecError(f"{key}: expected an integer <= {maximum}{tail}, got {value}")
 
 
 INIT_CONFIG = """\
