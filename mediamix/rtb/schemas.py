@@ -15,6 +15,7 @@ from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 from mediamix.schemas import Schema, validate
 
 AUCTION_TYPES = {1: "first price", 2: "second price"}  # OpenRTB 2.6 ``at``
+MAX_IMPS = 1000  # impressions in one request: bounds the work one request can ask for
 
 # OpenRTB 2.6 list 5.21 device types
 DEVICE_TYPES = {
@@ -85,7 +86,7 @@ class BidRequest(OpenRTBObject):
     """A bid request: an id, one or more impressions, and exactly one of ``site`` or ``app``."""
 
     id: str = Field(min_length=1)
-    imp: list[Imp] = Field(min_length=1)
+    imp: list[Imp] = Field(min_length=1, max_length=MAX_IMPS)
     site: Site | None = None
     app: App | None = Field(default=None, validate_default=True)
     device: Device | None = None

@@ -73,24 +73,36 @@ def test_first_price_shades_but_never_below_the_floor():
     assert r.json()["seatbid"][0]["bid"][0]["price"] == pytest.approx(20.0)
 
 
+def notice(bid: dict, price: float | None = None, kind: str = "nurl") -> str:
+    """The notice URL of one of our bids as an exchange calls it (macros replaced)."""
+    url = bid[kind].replace("${AUCTION_LOSS}", "102")
+    return url if price is None else url.replace("${AUCTION_PRICE}", f"{price:g}")
+
+
 def test_never_bids_above_the_remaining_budget():
     c, bidder = client(budget=0.05)  # 0.05 currency = 50 CPM of room
     imps = [{"id": str(i), "bidfloor": 0.0} for i in range(4)]
     r = c.post("/openrtb2/bid", json=request(imp=imps))
-    prices = [b["price"] for b in r.json()["seatbid"][0]["bid"]]
+    bids = r.json()["seatbid"][0]["bid"]
+    prices = [b["price"] for b in bids]
     assert sum(prices) <= 50.0 + 1e-9
     assert prices[:2] == [pytest.approx(20.0)] * 2 and prices[2] == pytest.approx(10.0)
-    # a win notice of 45 CPM leaves 5 CPM: the next bid is capped at it
-    assert c.get("/win", params={"price": "45"}).status_code == 204
+    # the three bids hold the whole budget until their outcome is known
+    assert bidder.remaining == 0.0 and c.post("/openrtb2/bid", json=request()).status_code == 204
+    # wins at 20, 20 and 5 CPM (second price below our 10) leave 5 CPM: the next bid is capped
+    for bid, price in zip(bids, (20, 20, 5)):
+        assert c.get(notice(bid, price)).status_code == 204
     assert bidder.remaining == pytest.approx(0.005)
     r = c.post("/openrtb2/bid", json=request(imp=[{"id": "1", "bidfloor": 1.0}]))
-    assert r.json()["seatbid"][0]["bid"][0]["price"] == pytest.approx(5.0)
+    last = r.json()["seatbid"][0]["bid"][0]
+    assert last["price"] == pytest.approx(5.0)
     # ... and a floor above the remaining budget means no bid
     r = c.post("/openrtb2/bid", json=request(imp=[{"id": "1", "bidfloor": 6.0}]))
     assert r.status_code == 204
-    c.get("/win", params={"price": "5"})
+    c.get(notice(last, 5))
     assert c.post("/openrtb2/bid", json=request()).status_code == 204
     assert c.get("/status").json()["remaining"] == 0.0
+    assert c.get("/status").json()["spent"] == pytest.approx(0.05)
 
 
 def test_currency_mismatch_is_a_no_bid():
