@@ -1,14 +1,15 @@
 """The JSON API under /api: runs and fit jobs, planning, scenarios.
 
 Every handler is a thin call into :mod:`mediamix.app.services`; errors are the project's
-own and become status codes in :mod:`mediamix.app.middleware`.
+own and become status codes in :mod:`mediamix.app.middleware`. The schema documents every
+refusal the server sends (`ERROR_RESPONSES`): ``{"detail": "<what went wrong and the fix>"}``.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse, Response
 
@@ -16,8 +17,10 @@ from mediamix import __version__
 from mediamix.app import services
 from mediamix.app.deps import JobsDep, SettingsDep, StoreDep
 from mediamix.app.schemas import (
+    MAX_ID,
     Comparison,
     CurveOut,
+    ErrorOut,
     Health,
     JobOut,
     PlannerForm,
@@ -25,14 +28,32 @@ from mediamix.app.schemas import (
     RunImport,
     RunOut,
     RunStarted,
+    ScenarioEvent,
     ScenarioIn,
     ScenarioOut,
     ScenarioPatch,
     UploadForm,
+    ValidationErrorOut,
 )
 from mediamix.app.store import Run
+from mediamix.errors import SpecError
 
-router = APIRouter(prefix="/api")
+MAX_COMPARE = 50
+
+#: what every route may answer besides its success (see `middleware.ERROR_STATUS`)
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "refused (unknown Host header, other mistakes)"},
+    401: {"model": ErrorOut, "description": "missing or wrong access token"},
+    403: {"model": ErrorOut, "description": "cross-origin request refused"},
+    404: {"model": ErrorOut, "description": "no such run or scenario"},
+    409: {"model": ErrorOut, "description": "a scenario of that name exists"},
+    413: {"model": ErrorOut, "description": "the body is larger than the upload limit"},
+    422: {"model": ValidationErrorOut, "description": "the request or its data is invalid"},
+}
+
+router = APIRouter(prefix="/api", responses=ERROR_RESPONSES)
+
+ScenarioId = Annotated[int, Path(ge=1, le=MAX_ID, description=f"a scenario's id (1 to {MAX_ID})")]
 
 
 def job_view(run: Run) -> dict[str, Any]:
@@ -89,7 +110,8 @@ async def create_run(
 def import_run(body: RunImport, store: StoreDep) -> dict[str, Any]:
     """Make a run from response curves given directly (e.g. from another system)."""
     responses = [r.model_dump(exclude_none=True) for r in body.responses]
-    return services.import_responses(store, body.name, responses, body.summary).to_dict()
+    summary = body.summary.model_dump(exclude_unset=True) if body.summary is not None else None
+    return services.import_responses(store, body.name, responses, summary).to_dict()
 
 
 @router.get("/jobs/{run_id}", tags=["runs"], response_model=JobOut)
@@ -120,28 +142,66 @@ def list_scenarios(store: StoreDep, run_id: str | None = None) -> list[dict[str,
 
 @router.post("/scenarios", status_code=201, tags=["scenarios"], response_model=ScenarioOut)
 def save_scenario(body: ScenarioIn, store: StoreDep) -> dict[str, Any]:
+    plan = body.plan.model_dump(exclude_unset=True) if body.plan is not None else None
     return store.save_scenario(
-        body.run_id, body.name, problem=body.problem, plan=body.plan
+        body.run_id, body.name, problem=body.problem.model_dump(exclude_unset=True), plan=plan
     ).to_dict()
 
 
+def scenario_ids(values: list[str]) -> list[int]:
+    """`?ids=1,3`, `?ids=1&ids=3` or both: the ids in order, each once."""
+    out: list[int] = []
+    for part in (p.strip() for v in values for p in v.split(",")):
+        if not part:
+            continue
+        if not part.isdigit() or not 1 <= int(part) <= MAX_ID:
+            raise SpecError(
+                f"ids: {part[:40]!r} is not a scenario id; send ids as whole numbers from 1,"
+                " e.g. ?ids=1,3"
+            )
+        if int(part) not in out:
+            out.append(int(part))
+    if not out:
+        raise SpecError("ids: give the scenarios to compare, e.g. ?ids=1,3")
+    if len(out) > MAX_COMPARE:
+        raise SpecError(f"ids: {len(out)} scenarios given; compare at most {MAX_COMPARE}")
+    return out
+
+
 @router.get("/scenarios/compare", tags=["scenarios"], response_model=Comparison)
-def compare(store: StoreDep, ids: list[int] = Query(min_length=1)) -> dict[str, Any]:
-    return services.compare_scenarios([store.get_scenario(i) for i in ids])
+def compare(
+    store: StoreDep,
+    ids: list[str] = Query(
+        min_length=1,
+        description="scenario ids, comma-separated (`ids=1,3`) and/or repeated (`ids=1&ids=3`)",
+    ),
+) -> dict[str, Any]:
+    return services.compare_scenarios([store.get_scenario(i) for i in scenario_ids(ids)])
 
 
 @router.get("/scenarios/{scenario_id}", tags=["scenarios"], response_model=ScenarioOut)
-def get_scenario(scenario_id: int, store: StoreDep) -> dict[str, Any]:
+def get_scenario(scenario_id: ScenarioId, store: StoreDep) -> dict[str, Any]:
     return store.get_scenario(scenario_id).to_dict()
 
 
+@router.get(
+    "/scenarios/{scenario_id}/history", tags=["scenarios"], response_model=list[ScenarioEvent]
+)
+def scenario_history(scenario_id: ScenarioId, store: StoreDep) -> list[dict[str, Any]]:
+    """Every create, rename and delete of a scenario, with its time (deleted ones too)."""
+    return [e.to_dict() for e in store.scenario_history(scenario_id)]
+
+
 @router.patch("/scenarios/{scenario_id}", tags=["scenarios"], response_model=ScenarioOut)
-def rename_scenario(scenario_id: int, body: ScenarioPatch, store: StoreDep) -> dict[str, Any]:
+def rename_scenario(
+    scenario_id: ScenarioId, body: ScenarioPatch, store: StoreDep
+) -> dict[str, Any]:
     return store.rename_scenario(scenario_id, body.name).to_dict()
 
 
 @router.delete("/scenarios/{scenario_id}", status_code=204, tags=["scenarios"])
-def delete_scenario(scenario_id: int, store: StoreDep) -> Response:
+def delete_scenario(scenario_id: ScenarioId, store: StoreDep) -> Response:
+    """Delete a scenario: it leaves the lists; its history stays."""
     store.delete_scenario(scenario_id)
     return Response(status_code=204)
 
@@ -155,13 +215,13 @@ def _attachment(text: str, media_type: str, filename: str) -> Response:
 
 
 @router.get("/scenarios/{scenario_id}/export.csv", tags=["scenarios"])
-def export_csv(scenario_id: int, store: StoreDep) -> Response:
+def export_csv(scenario_id: ScenarioId, store: StoreDep) -> Response:
     scenario = store.get_scenario(scenario_id)
     return _attachment(services.scenario_csv(scenario), "text/csv", f"scenario-{scenario.id}.csv")
 
 
 @router.get("/scenarios/{scenario_id}/export.yaml", tags=["scenarios"])
-def export_yaml(scenario_id: int, store: StoreDep) -> Response:
+def export_yaml(scenario_id: ScenarioId, store: StoreDep) -> Response:
     scenario = store.get_scenario(scenario_id)
     return _attachment(
         services.scenario_yaml(scenario), "application/yaml", f"scenario-{scenario.id}.yaml"

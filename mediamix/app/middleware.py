@@ -4,10 +4,13 @@ mapping from the project's errors to status codes.
 - `RequestGuard`: with `allowed_hosts`, a request for another Host name is refused (DNS
   rebinding); a state-changing request from another origin is refused (cross-site posts);
   with a token, every request but `/login` must carry it (`Authorization: Bearer <token>`,
-  or the cookie `/login?token=...` sets). Answers get no-sniff / no-frame / no-referrer
+  or the cookie the login form at `/login` sets). Answers get no-sniff / no-frame / no-referrer
   headers.
 - `BodyLimit`: request bodies over the limit are refused with 413, whether declared or
   streamed.
+- `JsonGuard`: a JSON body is read once before the application sees it: malformed JSON,
+  NaN / Infinity (or a number too large for a float) and nesting deeper than
+  `MAX_JSON_DEPTH` are refused with 422 and the reason (key path, limit).
 - `add_error_handlers(app)`: unknown id 404, clash 409, a user's data, spec, infeasible or
   convergence error 422, any other `MediamixError` 400, a malformed body 422 naming each
   field. Pages (paths outside `/api`) get the message as a small HTML page.
@@ -17,14 +20,16 @@ from __future__ import annotations
 
 import hmac
 import html
+import json
+from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.middleware.base import BaseHTTPMiddleware
 
+from mediamix.app.schemas import MAX_JSON_DEPTH, json_depth, non_finite_path
 from mediamix.errors import (
     ConflictError,
     ConvergenceError,
@@ -106,7 +111,7 @@ class RequestGuard(BaseHTTPMiddleware):
             if not same_token(bearer_token(request), self.token):
                 detail = (
                     "missing or wrong access token; send 'Authorization: Bearer <token>'"
-                    f" (pages: open {LOGIN_PATH}?token=<token>)"
+                    f" (pages: sign in at {LOGIN_PATH})"
                 )
                 resp = error_response(detail, 401, page)
                 resp.headers["WWW-Authenticate"] = "Bearer"
@@ -186,6 +191,93 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
+def json_body_problem(body: bytes) -> str | None:
+    """Why a JSON request body is refused (None: it is fine to parse)."""
+    if not body.strip():
+        return None  # the route says what it needs ("Field required")
+    try:
+        value = json.loads(body)
+    except RecursionError:
+        return f"the JSON body nests too deeply; at most {MAX_JSON_DEPTH} levels are accepted"
+    except UnicodeDecodeError:
+        return "the body is not valid JSON: it is not UTF-8 text"
+    except ValueError as exc:
+        reason = getattr(exc, "msg", str(exc))
+        where = (
+            f" (line {exc.lineno}, column {exc.colno})"
+            if isinstance(exc, json.JSONDecodeError)
+            else ""
+        )
+        return f"the body is not valid JSON: {reason}{where}"
+    if json_depth(value) > MAX_JSON_DEPTH:
+        return (
+            f"the JSON body nests lists or objects more than {MAX_JSON_DEPTH} levels deep;"
+            f" at most {MAX_JSON_DEPTH} are accepted"
+        )
+    path = non_finite_path(value)
+    if path is not None:
+        return (
+            f"{path}: NaN and Infinity (or numbers beyond 1.8e308) are not JSON numbers;"
+            " send a finite number, or null to leave the value out"
+        )
+    return None
+
+
+class JsonGuard:
+    """Check JSON request bodies before the application parses them (module docstring).
+
+    Sits inside `BodyLimit`, so the body it buffers is already capped."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope.get("method") not in _UNSAFE:
+            await self.app(scope, receive, send)
+            return
+        content_type = dict(scope["headers"]).get(b"content-type", b"").lower()
+        if b"json" not in content_type:
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client left (or the 413 went out)
+                await self.app(scope, _replay([message]), send)
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        problem = json_body_problem(body)
+        if problem is not None:
+            response = JSONResponse({"detail": problem}, status_code=422)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, _replay([{"type": "http.request", "body": body}]), send)
+
+
+def _replay(messages: list[dict[str, Any]]):
+    queue = list(messages)
+
+    async def receive() -> dict[str, Any]:
+        if queue:
+            return queue.pop(0)
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+def _error_items(errors: Any) -> list[dict[str, Any]]:
+    """Validation errors as plain JSON: type, location and message (never the input, which
+    may hold values JSON cannot carry)."""
+    items = []
+    for err in errors:
+        loc = [p if isinstance(p, int) else str(p) for p in err.get("loc", ())]
+        items.append({"type": str(err.get("type", "")), "loc": loc, "msg": str(err.get("msg", ""))})
+    return items
+
+
 def add_error_handlers(app: FastAPI) -> None:
     """Answer the project's errors with their message and status (`ERROR_STATUS`)."""
 
@@ -200,11 +292,15 @@ def add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_body(request: Request, exc: RequestValidationError) -> Response:
+        items = _error_items(exc.errors())
         parts = []
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body",))
-            parts.append(f"{loc}: {err.get('msg')}" if loc else str(err.get("msg")))
-        return JSONResponse(
-            {"detail": "; ".join(parts), "errors": jsonable_encoder(exc.errors())},
-            status_code=422,
-        )
+        for err in items:
+            if err["type"] == "json_invalid":
+                parts.append("the body is not valid JSON")
+                continue
+            loc = ".".join(str(p) for p in err["loc"] if p not in ("body",))
+            parts.append(f"{loc}: {err['msg']}" if loc else err["msg"])
+        detail = "; ".join(parts) or "the request is malformed"
+        if is_page(request):
+            return error_response(detail, 422, True)
+        return JSONResponse({"detail": detail, "errors": items}, status_code=422)

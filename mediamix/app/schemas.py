@@ -14,12 +14,85 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    FiniteFloat,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from mediamix.errors import SpecError
-from mediamix.schemas import COMBINES, FIT_METHODS, OBJECTIVES, RISKS, Schema
+from mediamix.schemas import (
+    COMBINES,
+    FIT_METHODS,
+    OBJECTIVES,
+    RISKS,
+    Schema,
+    format_validation_error,
+)
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+#: the deepest nesting of arrays and objects a JSON body or a stored document may have
+MAX_JSON_DEPTH = 32
+#: the largest id a scenario can have (SQL BIGINT); larger ids are refused, never looked up
+MAX_ID = 2**63 - 1
+
+
+def json_depth(value: Any) -> int:
+    """How deeply `value` nests lists and mappings (a scalar: 0), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if depth > MAX_JSON_DEPTH:
+            return depth  # deep enough to refuse: no need to walk the rest
+        stack.extend((c, depth + 1) for c in children)
+    return deepest
+
+
+def non_finite_path(value: Any, where: str = "") -> str | None:
+    """The key path of the first NaN or infinite number in `value` (None when all are finite)."""
+    stack: list[tuple[Any, str]] = [(value, where)]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return path or "value"
+        if isinstance(item, dict):
+            stack.extend((v, f"{path}.{k}" if path else str(k)) for k, v in item.items())
+        elif isinstance(item, list | tuple):
+            stack.extend((v, f"{path}[{i}]") for i, v in enumerate(item))
+    return None
+
+
+def check_document(value: Any, what: str) -> None:
+    """Refuse a stored document (a scenario's problem, a run summary) nested too deeply."""
+    depth = json_depth(value)
+    if depth > MAX_JSON_DEPTH:
+        raise SpecError(
+            f"{what} nests lists or mappings more than {MAX_JSON_DEPTH} levels deep;"
+            " send a flatter document"
+        )
+
+
+def checked(schema: type[BaseModel], data: Any, what: str) -> dict[str, Any]:
+    """`data` checked against `schema` (a :class:`SpecError` names the key path); returns
+    the mapping as given (unknown keys kept), so what is stored is what was sent."""
+    check_document(data, what)
+    try:
+        schema.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(format_validation_error(exc, what)) from None
+    return data
 
 
 def _vocabulary(words: tuple[str, ...], default: str, description: str) -> Any:
@@ -28,6 +101,160 @@ def _vocabulary(words: tuple[str, ...], default: str, description: str) -> Any:
 
 
 # ---------------------------------------------------------------------------- requests
+Number = FiniteFloat | None
+Text = Annotated[str, Field(max_length=1000)] | None
+
+
+class Document(BaseModel):
+    """Base of the stored documents: the keys the planner reads are typed, others are kept."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class ProblemChannel(Document):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    reference_spend: Number = None
+    current: Number = None
+
+
+class ScenarioProblem(Document):
+    """A saved scenario's problem (the YAML problem mapping): what pages, comparisons and
+    exports read of it. The solver's own checks run when the problem is solved."""
+
+    budget: Number = None
+    objective: Text = None
+    channels: list[ProblemChannel] = []
+
+
+class PlanChannel(Document):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    current: Number = None
+    recommended: Number = None
+    kpi: Number = None
+    marginal_return: Number = None
+    binding: str | bool | None = None
+
+
+class ScenarioPlan(Document):
+    """A saved scenario's plan (`Solution.to_dict()`): what pages, comparisons and the CSV
+    export read of it."""
+
+    status: Text = None
+    kpi: Number = None
+    spend_total: Number = None
+    allocation: dict[str, Number] = {}
+    marginal_return: dict[str, Number] = {}
+    channels: list[PlanChannel] = []
+    frontier: list[dict[str, Any]] | None = None
+
+
+class Interval(Document):
+    """A value with its interval: ``{mean, lower, upper}``."""
+
+    mean: FiniteFloat
+    lower: Number = None
+    upper: Number = None
+
+    @model_validator(mode="after")
+    def _pair(self) -> Interval:
+        if (self.lower is None) != (self.upper is None):
+            raise ValueError("give both 'lower' and 'upper' or neither")
+        return self
+
+
+class ChannelStats(Document):
+    roas: Interval | None = None
+    mroas: Interval | None = None
+    contribution: Interval | None = None
+
+
+class ReviewCheck(Document):
+    name: Text = None
+    subject: Text = None
+    verdict: Text = None
+    advice: Text = None
+
+
+class Review(Document):
+    badge: Text = None
+    verdict: Text = None
+    label: Text = None
+    counts: dict[str, int] = {}
+    checks: list[ReviewCheck] = []
+
+
+class RunSummary(Document):
+    """A run's summary (summary.json): the parts pages read are typed, the rest kept."""
+
+    method: Text = None
+    channels: dict[str, ChannelStats] = {}
+    review: Review | None = None
+    diagnostics: dict[str, Any] | None = None
+
+
+def _valid(schema: type[BaseModel], value: Any) -> bool:
+    try:
+        schema.model_validate(value)
+    except ValidationError:
+        return False
+    return True
+
+
+def readable_summary(raw: Any) -> dict[str, Any] | None:
+    """A stored summary as pages can show it: parts of the wrong shape are left out (a
+    channel's interval, the review, the diagnostics), the rest is kept as stored."""
+    if not isinstance(raw, dict):
+        return None
+    if _valid(RunSummary, raw):
+        return raw
+    out = dict(raw)
+    channels = raw.get("channels")
+    if channels is not None:
+        fixed: dict[str, Any] = {}
+        for name, stats in channels.items() if isinstance(channels, dict) else ():
+            if isinstance(stats, dict):
+                fixed[name] = {
+                    k: (v if k not in ChannelStats.model_fields or _valid(Interval, v) else None)
+                    for k, v in stats.items()
+                }
+        out["channels"] = fixed
+    for key, schema in (("review", Review), ("diagnostics", None)):
+        value = raw.get(key)
+        if value is not None and not (_valid(schema, value) if schema else isinstance(value, dict)):
+            out.pop(key)
+    if not isinstance(out.get("method", ""), str | None):
+        out.pop("method")
+    return out if _valid(RunSummary, out) else None
+
+
+def readable_problem(raw: Any) -> tuple[dict[str, Any], str | None]:
+    """A stored problem as pages can show it, and why it was cut (None: as stored). Wrong
+    channels are left out; a wrong budget or objective reads as missing."""
+    if isinstance(raw, dict) and _valid(ScenarioProblem, raw):
+        return raw, None
+    if not isinstance(raw, dict):
+        return {"channels": []}, "the stored problem is not a mapping"
+    out = dict(raw)
+    out["channels"] = (
+        [c for c in raw.get("channels") or [] if _valid(ProblemChannel, c)]
+        if isinstance(raw.get("channels"), list)
+        else []
+    )
+    for key in ("budget", "objective"):
+        if key in out and not _valid(ScenarioProblem, {key: out[key]}):
+            out.pop(key)
+    if not _valid(ScenarioProblem, out):
+        return {"channels": []}, "the stored problem has an unreadable shape"
+    return out, "parts of the stored problem have a wrong shape and are left out"
+
+
+def readable_plan(raw: Any) -> tuple[dict[str, Any] | None, str | None]:
+    """A stored plan as pages can show it, or None with the reason."""
+    if raw is None or (isinstance(raw, dict) and _valid(ScenarioPlan, raw)):
+        return raw, None
+    return None, "the stored plan has a wrong shape and is left out"
+
+
 class ResponseIn(Schema):
     """One channel's response curve (the `Response.to_dict()` mapping)."""
 
@@ -37,7 +264,7 @@ class ResponseIn(Schema):
     unit_price: float | list[float] = 1.0
     reference_spend: float | None = Field(default=None, ge=0)
     carryover: float | list[float] | None = None
-    kpi_value: float = 1.0
+    kpi_value: FiniteFloat = Field(default=1.0, gt=0)
 
 
 class RunImport(Schema):
@@ -45,7 +272,7 @@ class RunImport(Schema):
 
     name: Name
     responses: list[ResponseIn] = Field(min_length=1)
-    summary: dict[str, Any] | None = None
+    summary: RunSummary | None = None
 
     @field_validator("responses")
     @classmethod
@@ -116,6 +343,12 @@ class PlannerForm(Schema):
     def to_problem(self, responses: list[dict[str, Any]]) -> dict[str, Any]:
         """The allocation problem over ``responses`` (``Response.to_dict()`` mappings) as the
         mapping ``Problem.from_dict`` reads; ``sweep`` is not part of it."""
+        for i, r in enumerate(responses):
+            if not (isinstance(r, dict) and isinstance(r.get("name"), str) and r.get("family")):
+                raise SpecError(
+                    f"the run's response curve #{i + 1} is stored without a name or family;"
+                    " import the run again"
+                )
         names = [r["name"] for r in responses]
         for what, mapping in (("bounds", self.bounds), ("shares", self.shares)):
             unknown = sorted(set(mapping) - set(names))
@@ -171,8 +404,8 @@ class PlannerForm(Schema):
 class ScenarioIn(Schema):
     run_id: str = Field(min_length=1, max_length=32)
     name: Name
-    problem: dict[str, Any]
-    plan: dict[str, Any] | None = None
+    problem: ScenarioProblem
+    plan: ScenarioPlan | None = None
 
 
 class ScenarioPatch(Schema):
@@ -245,12 +478,45 @@ class PlanOut(BaseModel):
 
 
 class ScenarioOut(BaseModel):
+    """A saved scenario; ``damaged`` says which stored parts had a wrong shape (left out)."""
+
     id: int
     run_id: str
     name: str
     created_at: str
+    updated_at: str | None = None
     problem: dict[str, Any]
     plan: dict[str, Any] | None
+    damaged: str | None = None
+
+
+class ScenarioEvent(BaseModel):
+    """One change of a scenario: ``create``, ``rename`` or ``delete``, with its time."""
+
+    scenario_id: int
+    action: str
+    name: str
+    previous_name: str | None = None
+    at: str
+
+
+class ErrorOut(BaseModel):
+    """Every refusal: what went wrong and how to fix it, as one text."""
+
+    detail: str
+
+
+class ValidationErrorItem(BaseModel):
+    type: str
+    loc: list[str | int]
+    msg: str
+
+
+class ValidationErrorOut(BaseModel):
+    """A malformed request: ``detail`` names each field and fault; ``errors`` lists them."""
+
+    detail: str
+    errors: list[ValidationErrorItem] = []
 
 
 class Comparison(BaseModel):

@@ -5,6 +5,18 @@ when `MEDIAMIX_DATABASE_URL` is set. Opening a store upgrades its schema with th
 revisions shipped in `mediamix/app/migrations`, so saved runs and scenarios survive an
 upgrade of the package. Run directories are named by the server (a random id under
 `<home>/runs/`); names typed by users are stored as data and never become paths.
+
+Several servers may share one store. Each `Store` has its own `server_id`; a queued or
+running job belongs to the store that created it, which beats its heartbeat (`beat()`,
+every `HEARTBEAT_SECONDS` from the server) while it lives. `fail_interrupted()` marks as
+failed only the jobs of other servers whose heartbeat lapsed (older than
+`HEARTBEAT_GRACE_SECONDS`): a live server's jobs are never touched.
+
+Scenarios are checked on write (`ScenarioProblem`, `ScenarioPlan`, `RunSummary` in
+:mod:`mediamix.app.schemas`) and read defensively: a stored document of the wrong shape
+(an old row, a hand edit) is shown without its wrong parts and flagged `damaged`, so it
+never takes a page down. Deleting a scenario keeps its row (`deleted_at`); every create,
+rename and delete is logged in `scenario_events`.
 """
 
 from __future__ import annotations
@@ -16,15 +28,26 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Engine, and_, create_engine, event, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from mediamix.app.models import RunRow, ScenarioRow, utcnow
+from mediamix.app.models import RunRow, ScenarioEventRow, ScenarioRow, utcnow
+from mediamix.app.schemas import (
+    MAX_ID,
+    RunSummary,
+    ScenarioPlan,
+    ScenarioProblem,
+    check_document,
+    checked,
+    readable_plan,
+    readable_problem,
+    readable_summary,
+)
 from mediamix.errors import ConflictError, NotFoundError, SpecError
 from mediamix.jsonable import jsonable
 
@@ -33,7 +56,11 @@ ENV_DATABASE_URL = "MEDIAMIX_DATABASE_URL"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 RUN_STATUSES = ("queued", "running", "done", "failed")
 MAX_NAME_LENGTH = 200
+MAX_RUN_ID_LENGTH = 32
+HEARTBEAT_SECONDS = 5.0
+HEARTBEAT_GRACE_SECONDS = 3 * HEARTBEAT_SECONDS
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_LIVE_JOB = ("queued", "running")
 
 
 @dataclass(frozen=True)
@@ -52,6 +79,8 @@ class Run:
     summary: dict[str, Any] | None
     responses: list[dict[str, Any]] | None
     run_dir: Path
+    owner: str | None = None
+    heartbeat_at: datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready view (the run directory is internal and left out)."""
@@ -80,6 +109,8 @@ class Scenario:
     created_at: datetime
     problem: dict[str, Any]
     plan: dict[str, Any] | None
+    updated_at: datetime | None = None
+    damaged: str | None = None  # why parts of the stored problem / plan are left out
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -87,8 +118,30 @@ class Scenario:
             "run_id": self.run_id,
             "name": self.name,
             "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat() if self.updated_at else None,
             "problem": self.problem,
             "plan": self.plan,
+            "damaged": self.damaged,
+        }
+
+
+@dataclass(frozen=True)
+class ScenarioEvent:
+    """One line of a scenario's history."""
+
+    scenario_id: int
+    action: str  # create, rename or delete
+    name: str
+    previous_name: str | None
+    at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scenario_id": self.scenario_id,
+            "action": self.action,
+            "name": self.name,
+            "previous_name": self.previous_name,
+            "at": self.at.isoformat(),
         }
 
 
@@ -128,31 +181,61 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 def _run(row: RunRow) -> Run:
+    responses = row.responses
+    if responses is not None:
+        responses = (
+            [r for r in responses if isinstance(r, dict)] if isinstance(responses, list) else None
+        )
     return Run(
         id=row.id,
         name=row.name,
-        created_at=_aware(row.created_at),
+        created_at=_aware(row.created_at) or datetime.fromtimestamp(0, UTC),
         updated_at=_aware(row.updated_at),
         status=row.status,
         progress=float(row.progress or 0.0),
         message=row.message or "",
         method=row.method,
-        columns=row.columns,
-        summary=row.summary,
-        responses=row.responses,
+        columns=row.columns if isinstance(row.columns, dict) else None,
+        summary=readable_summary(row.summary),
+        responses=responses,
         run_dir=Path(row.run_dir),
+        owner=row.owner,
+        heartbeat_at=_aware(row.heartbeat_at),
     )
 
 
 def _scenario(row: ScenarioRow) -> Scenario:
+    problem, bad_problem = readable_problem(row.problem)
+    plan, bad_plan = readable_plan(row.plan)
+    damaged = "; ".join(m for m in (bad_problem, bad_plan) if m) or None
     return Scenario(
         id=row.id,
         run_id=row.run_id,
         name=row.name,
-        created_at=_aware(row.created_at),
-        problem=row.problem,
-        plan=row.plan,
+        created_at=_aware(row.created_at) or datetime.fromtimestamp(0, UTC),
+        problem=problem,
+        plan=plan,
+        updated_at=_aware(row.updated_at),
+        damaged=damaged,
     )
+
+
+def _scenario_id(scenario_id: Any) -> int:
+    """A scenario id as an int; one no database can hold is simply not found."""
+    try:
+        value = int(scenario_id)
+    except (TypeError, ValueError):
+        raise NotFoundError(f"scenario {scenario_id!r} not found; ids are whole numbers") from None
+    if not 1 <= value <= MAX_ID:
+        raise NotFoundError(f"scenario {value} not found; ids run from 1 to {MAX_ID}")
+    return value
+
+
+def _checked_run_id(run_id: Any) -> str:
+    run_id = str(run_id)
+    if len(run_id) > MAX_RUN_ID_LENGTH or _CONTROL.search(run_id):
+        raise NotFoundError(f"run {run_id[:40]!r} not found; list runs with GET /api/runs")
+    return run_id
 
 
 def alembic_config(connection) -> Any:
@@ -211,6 +294,7 @@ class Store:
         if migrate:
             upgrade(self.engine)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
+        self.server_id = uuid.uuid4().hex  # owner of the jobs this store creates
 
     @classmethod
     def open(cls, home: Path | str | None = None, url: str | None = None) -> Store:
@@ -239,10 +323,15 @@ class Store:
         responses: list[dict[str, Any]] | None = None,
         message: str = "",
     ) -> Run:
-        """Add a run; its directory `<home>/runs/<id>` is created here, named by the id."""
+        """Add a run; its directory `<home>/runs/<id>` is created here, named by the id.
+
+        A queued or running run is a job owned by this store (`server_id`)."""
         if status not in RUN_STATUSES:
             raise SpecError(f"status {status!r} is unknown; use one of {', '.join(RUN_STATUSES)}")
         name = clean_name(name, "run name")
+        summary = jsonable(summary)
+        if summary is not None:
+            checked(RunSummary, summary, "summary")
         run_id = uuid.uuid4().hex
         run_dir = self.home / "runs" / run_id
         run_dir.mkdir(parents=True, exist_ok=False)
@@ -257,9 +346,11 @@ class Store:
             message=message,
             method=method,
             columns=jsonable(columns),
-            summary=jsonable(summary),
+            summary=summary,
             responses=jsonable(responses),
             run_dir=str(run_dir),
+            owner=self.server_id if status in _LIVE_JOB else None,
+            heartbeat_at=now if status in _LIVE_JOB else None,
         )
         try:
             with self._tx() as s:
@@ -270,8 +361,9 @@ class Store:
         return _run(row)
 
     def get_run(self, run_id: str) -> Run:
+        run_id = _checked_run_id(run_id)
         with self._tx() as s:
-            row = s.get(RunRow, str(run_id))
+            row = s.get(RunRow, run_id)
             if row is None:
                 raise NotFoundError(f"run {run_id!r} not found; list runs with GET /api/runs")
             return _run(row)
@@ -292,29 +384,65 @@ class Store:
             )
         if "status" in fields and fields["status"] not in RUN_STATUSES:
             raise SpecError(f"status {fields['status']!r} is unknown; use one of {RUN_STATUSES}")
+        for key in ("summary", "responses", "columns"):
+            if key in fields:
+                fields[key] = jsonable(fields[key])
+                check_document(fields[key], key)
+        run_id = _checked_run_id(run_id)
         with self._tx() as s:
-            row = s.get(RunRow, str(run_id))
+            row = s.get(RunRow, run_id)
             if row is None:
                 raise NotFoundError(f"run {run_id!r} not found")
             for key, value in fields.items():
-                if key in ("summary", "responses", "columns"):
-                    value = jsonable(value)
                 setattr(row, key, value)
             row.updated_at = utcnow()
+            if row.owner == self.server_id:
+                row.heartbeat_at = row.updated_at
             s.flush()
             return _run(row)
 
-    def fail_interrupted(
-        self, message: str = "interrupted: the server stopped during the job"
-    ) -> int:
-        """Mark queued/running runs as failed (after a restart no thread works on them)."""
+    def beat(self) -> int:
+        """Say that this store's server still works on its queued and running jobs."""
         with self._tx() as s:
-            rows = s.scalars(select(RunRow).where(RunRow.status.in_(("queued", "running"))))
-            n = 0
-            for row in rows:
-                row.status, row.message, row.updated_at = "failed", message, utcnow()
-                n += 1
-            return n
+            result = s.execute(
+                update(RunRow)
+                .where(RunRow.owner == self.server_id, RunRow.status.in_(_LIVE_JOB))
+                .values(heartbeat_at=utcnow())
+            )
+            return result.rowcount or 0
+
+    def fail_interrupted(
+        self,
+        message: str | None = None,
+        *,
+        grace_seconds: float = HEARTBEAT_GRACE_SECONDS,
+    ) -> int:
+        """Mark as failed the queued / running jobs no live server works on: those of other
+        servers whose heartbeat is older than `grace_seconds` (jobs from before heartbeats:
+        their last update). This store's own jobs and live servers' jobs are left alone."""
+        if message is None:
+            message = (
+                "interrupted: the server working on the job stopped (no heartbeat for"
+                f" {grace_seconds:g} s); start it again"
+            )
+        cutoff = utcnow() - timedelta(seconds=grace_seconds)
+        last = func.coalesce(RunRow.updated_at, RunRow.created_at)
+        lapsed = or_(
+            RunRow.heartbeat_at < cutoff,
+            and_(RunRow.heartbeat_at.is_(None), or_(last.is_(None), last < cutoff)),
+        )
+        with self._tx() as s:
+            result = s.execute(
+                update(RunRow)
+                .where(
+                    RunRow.status.in_(_LIVE_JOB),
+                    or_(RunRow.owner.is_(None), RunRow.owner != self.server_id),
+                    lapsed,
+                )
+                .values(status="failed", message=message, updated_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+            return result.rowcount or 0
 
     # ----------------------------------------------------------- scenarios
     def save_scenario(
@@ -325,21 +453,27 @@ class Store:
         problem: dict[str, Any],
         plan: dict[str, Any] | None = None,
     ) -> Scenario:
-        """Save a plan under a name (unique per run)."""
+        """Save a plan under a name (unique among the run's live scenarios); the problem and
+        plan are checked (`ScenarioProblem`, `ScenarioPlan`) and stored as given."""
         name = clean_name(name, "scenario name")
         if not isinstance(problem, dict):
             raise SpecError("scenario problem must be a mapping (the YAML problem file's content)")
-        self.get_run(run_id)
+        run = self.get_run(run_id)
+        problem = checked(ScenarioProblem, jsonable(problem), "problem")
+        plan = jsonable(plan)
+        if plan is not None:
+            if not isinstance(plan, dict):
+                raise SpecError("scenario plan must be a mapping (the solved plan) or null")
+            checked(ScenarioPlan, plan, "plan")
+        now = utcnow()
         row = ScenarioRow(
-            run_id=run_id,
-            name=name,
-            created_at=utcnow(),
-            problem=jsonable(problem),
-            plan=jsonable(plan),
+            run_id=run.id, name=name, created_at=now, updated_at=now, problem=problem, plan=plan
         )
         try:
             with self._tx() as s:
                 s.add(row)
+                s.flush()
+                s.add(ScenarioEventRow(scenario_id=row.id, action="create", name=name, at=now))
         except IntegrityError as exc:
             raise ConflictError(
                 f"a scenario named {name!r} already exists for this run; pick another name"
@@ -347,39 +481,84 @@ class Store:
             ) from exc
         return _scenario(row)
 
+    @staticmethod
+    def _live(s: Session, scenario_id: Any) -> ScenarioRow:
+        sid = _scenario_id(scenario_id)
+        row = s.get(ScenarioRow, sid)
+        if row is None:
+            raise NotFoundError(f"scenario {sid} not found; list with GET /api/scenarios")
+        if row.deleted_at is not None:
+            when = _aware(row.deleted_at).strftime("%Y-%m-%d %H:%M UTC")
+            raise NotFoundError(
+                f"scenario {sid} ({row.name!r}) was deleted on {when};"
+                f" its history: GET /api/scenarios/{sid}/history"
+            )
+        return row
+
     def get_scenario(self, scenario_id: int) -> Scenario:
         with self._tx() as s:
-            row = s.get(ScenarioRow, int(scenario_id))
-            if row is None:
-                raise NotFoundError(
-                    f"scenario {scenario_id} not found; list with GET /api/scenarios"
-                )
-            return _scenario(row)
+            return _scenario(self._live(s, scenario_id))
 
     def list_scenarios(self, run_id: str | None = None) -> list[Scenario]:
-        """Saved scenarios (of one run, or all), oldest first."""
+        """Saved scenarios (of one run, or all; deleted ones left out), oldest first."""
         with self._tx() as s:
-            q = select(ScenarioRow).order_by(ScenarioRow.created_at, ScenarioRow.id)
+            q = (
+                select(ScenarioRow)
+                .where(ScenarioRow.deleted_at.is_(None))
+                .order_by(ScenarioRow.created_at, ScenarioRow.id)
+            )
             if run_id is not None:
-                q = q.where(ScenarioRow.run_id == run_id)
+                try:
+                    q = q.where(ScenarioRow.run_id == _checked_run_id(run_id))
+                except NotFoundError:
+                    return []  # no run has such an id
             return [_scenario(r) for r in s.scalars(q)]
 
     def rename_scenario(self, scenario_id: int, name: str) -> Scenario:
         name = clean_name(name, "scenario name")
         try:
             with self._tx() as s:
-                row = s.get(ScenarioRow, int(scenario_id))
-                if row is None:
-                    raise NotFoundError(f"scenario {scenario_id} not found")
-                row.name = name
+                row = self._live(s, scenario_id)
+                previous, row.name = row.name, name
+                row.updated_at = utcnow()
                 s.flush()
+                if previous != name:
+                    s.add(
+                        ScenarioEventRow(
+                            scenario_id=row.id,
+                            action="rename",
+                            name=name,
+                            previous_name=previous,
+                            at=row.updated_at,
+                        )
+                    )
                 return _scenario(row)
         except IntegrityError as exc:
             raise ConflictError(f"a scenario named {name!r} already exists for this run") from exc
 
     def delete_scenario(self, scenario_id: int) -> None:
+        """Delete a scenario: it leaves every list, its row and history stay."""
         with self._tx() as s:
-            row = s.get(ScenarioRow, int(scenario_id))
-            if row is None:
-                raise NotFoundError(f"scenario {scenario_id} not found")
-            s.delete(row)
+            row = self._live(s, scenario_id)
+            row.deleted_at = row.updated_at = utcnow()
+            s.add(
+                ScenarioEventRow(
+                    scenario_id=row.id, action="delete", name=row.name, at=row.deleted_at
+                )
+            )
+
+    def scenario_history(self, scenario_id: int) -> list[ScenarioEvent]:
+        """Every create, rename and delete of a scenario (deleted ones too), oldest first."""
+        sid = _scenario_id(scenario_id)
+        with self._tx() as s:
+            if s.get(ScenarioRow, sid) is None:
+                raise NotFoundError(f"scenario {sid} not found; list with GET /api/scenarios")
+            rows = s.scalars(
+                select(ScenarioEventRow)
+                .where(ScenarioEventRow.scenario_id == sid)
+                .order_by(ScenarioEventRow.at, ScenarioEventRow.id)
+            )
+            return [
+                ScenarioEvent(r.scenario_id, r.action, r.name, r.previous_name, _aware(r.at))
+                for r in rows
+            ]

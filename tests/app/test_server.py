@@ -446,8 +446,12 @@ def test_token_is_required_everywhere(store: Store) -> None:
         assert (
             client.get("/api/runs", headers={"Authorization": f"Bearer {token}"}).status_code == 200
         )
-        assert client.get("/login", params={"token": "wrong"}).status_code == 401
+        # The token goes in the login form's body, never in the address.
+        assert client.post("/login", data={"token": "wrong"}).status_code == 401
         r = client.get("/login", params={"token": token}, follow_redirects=False)
+        assert r.status_code == 200 and "set-cookie" not in r.headers
+        assert client.get("/runs").status_code == 401
+        r = client.post("/login", data={"token": token}, follow_redirects=False)
         assert r.status_code == 303
         cookie = r.headers["set-cookie"].lower()
         assert "httponly" in cookie and "samesite=strict" in cookie

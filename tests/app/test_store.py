@@ -120,8 +120,11 @@ def test_non_finite_numbers_are_stored_as_null(store: Store) -> None:
 def test_interrupted_jobs_are_marked_failed_and_scenarios_kept(store: Store) -> None:
     done = store.create_run("done", status="done")
     s = store.save_scenario(done.id, "keep me", problem=PROBLEM)
-    running = store.create_run("busy", status="running")
-    assert store.fail_interrupted() == 1
+    crashed = Store(store.url, store.home)  # a server that stopped during its job
+    running = crashed.create_run("busy", status="running")
+    crashed.close()
+    assert store.fail_interrupted() == 0  # its heartbeat is still fresh
+    assert store.fail_interrupted(grace_seconds=0.0) == 1  # ... and now it has lapsed
     assert store.get_run(running.id).status == "failed"
     assert "interrupted" in store.get_run(running.id).message
     assert store.get_run(done.id).status == "done"
@@ -163,7 +166,7 @@ def test_upgrade_from_first_revision_keeps_rows(db_url: str, tmp_path: Path) -> 
     engine.dispose()
 
     store = Store(db_url, tmp_path)  # opening upgrades to head
-    assert current_revision(store.engine) == "0002"
+    assert current_revision(store.engine) == "0003"
     run = store.get_run("r1")
     assert (run.name, run.status, run.method) == ("old run", "done", "nuts")
     assert run.summary == {"fit_seconds": 12.5}

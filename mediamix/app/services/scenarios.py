@@ -15,7 +15,7 @@ def compare_scenarios(scenarios: list[Scenario]) -> dict[str, Any]:
     channels: list[str] = []
     for s in scenarios:
         for ch in s.problem.get("channels") or []:
-            if ch.get("name") not in channels:
+            if isinstance(ch, dict) and ch.get("name") not in channels:
                 channels.append(ch.get("name"))
     cols = []
     for s in scenarios:
@@ -39,13 +39,28 @@ def compare_scenarios(scenarios: list[Scenario]) -> dict[str, Any]:
     return {"scenarios": cols, "channels": channels, "allocation": allocation}
 
 
+#: first characters that make a spreadsheet read a cell as a formula
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula (it starts with = + - @, a tab or a
+    line break) gets a leading apostrophe, so it shows as the text it is; numbers stay."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def scenario_csv(scenario: Scenario) -> str:
-    """The plan of a scenario as a CSV table, one row per channel (`PLAN_COLUMNS`)."""
+    """The plan of a scenario as a CSV table, one row per channel (`PLAN_COLUMNS`); text
+    cells are made spreadsheet-safe (`spreadsheet_safe`)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(PLAN_COLUMNS)
     for row in plan_rows(scenario.problem, scenario.plan):
-        writer.writerow([row[c] if row[c] is not None else "" for c in PLAN_COLUMNS])
+        writer.writerow(
+            [spreadsheet_safe(row[c]) if row[c] is not None else "" for c in PLAN_COLUMNS]
+        )
     return buf.getvalue()
 
 
