@@ -191,9 +191,12 @@ def simulate(
         )
 
 
+TOKEN_ENV = "MEDIAMIX_RTB_TOKEN"
+
+
 @rtb.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8080, show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
 @click.option(
     "--model",
     "model_path",
@@ -203,7 +206,14 @@ def simulate(
 )
 @click.option("--ctr", type=float, default=None, help="Constant CTR when there is no model.")
 @click.option("--cpc", type=float, required=True, help="Value of a click (currency).")
-@click.option("--budget", type=float, required=True, help="Daily budget (currency).")
+@click.option("--budget", type=float, required=True, help="Budget (currency) per period.")
+@click.option(
+    "--budget-period",
+    type=click.Choice(["day", "total"]),
+    default="day",
+    show_default=True,
+    help="day: the budget is per UTC day; total: for the whole life of the store.",
+)
 @click.option(
     "--win-prices",
     type=click.Path(dir_okay=False),
@@ -211,15 +221,91 @@ def simulate(
     help="Text file of logged winning prices (CPM, one a line) for first-price shading.",
 )
 @click.option("--ad-id", default="ad-1", show_default=True)
-def serve(host, port, model_path, ctr, cpc, budget, win_prices, ad_id) -> None:
-    """Run the OpenRTB 2.6 bidder: POST /openrtb2/bid, GET /win?price=, GET /status."""
+@click.option(
+    "--store",
+    "store_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="SQLite file of the bid ledger and spend (default: $MEDIAMIX_HOME/rtb.sqlite or "
+    "~/.mediamix/rtb.sqlite). One bidder process per store.",
+)
+@click.option(
+    "--bid-ttl",
+    type=click.FloatRange(min=0.001, max=86400),
+    default=60.0,
+    show_default=True,
+    help="Seconds a bid holds its reservation when no win or loss notice comes (its 'exp').",
+)
+@click.option(
+    "--tmax-margin-ms",
+    type=click.FloatRange(min=0, max=10_000),
+    default=10.0,
+    show_default=True,
+    help="No bid (nbr 15) when time since arrival + this margin exceeds the request's tmax.",
+)
+@click.option(
+    "--max-body-kb",
+    type=click.IntRange(min=1, max=64 * 1024),
+    default=1024,
+    show_default=True,
+    help="Largest bid request body (413 above it).",
+)
+@click.option(
+    "--notice-url",
+    default="",
+    help="Public base URL of this bidder for the win/loss URLs of its bids, e.g. "
+    "https://bidder.example.com (default: paths only).",
+)
+def serve(
+    host,
+    port,
+    model_path,
+    ctr,
+    cpc,
+    budget,
+    budget_period,
+    win_prices,
+    ad_id,
+    store_path,
+    bid_ttl,
+    tmax_margin_ms,
+    max_body_kb,
+    notice_url,
+) -> None:
+    """Run the OpenRTB 2.6 bidder: POST /openrtb2/bid, the win/loss notice URLs of its bids
+    (/win, /loss), GET /status.
+
+    Every bid reserves its cost until its win, loss or expiry is known, so spend never goes
+    past the budget; spend and the bid ledger are kept in the --store file. Listens on
+    127.0.0.1 unless --host says otherwise; any other address needs an access token in
+    $MEDIAMIX_RTB_TOKEN, which bid requests and /status must then send as
+    'Authorization: Bearer <token>' (win and loss URLs are signed instead).
+    """
+    import os
+
     import numpy as np
     import uvicorn
 
+    from mediamix.app.server import is_loopback
+    from mediamix.cli.report_cmds import MIN_TOKEN_LENGTH
     from mediamix.errors import DataError
     from mediamix.rtb.bidding import WinRateModel
-    from mediamix.rtb.server import Bidder, create_app
+    from mediamix.rtb.ledger import default_store_path
+    from mediamix.rtb.server import Bidder, create_app, stamped_http_protocol
 
+    token = os.environ.get(TOKEN_ENV) or None
+    if token is not None and len(token.strip()) < MIN_TOKEN_LENGTH:
+        raise SpecError(
+            f"{TOKEN_ENV} has {len(token.strip())} characters; use at least {MIN_TOKEN_LENGTH}"
+            " random ones, e.g. from: python -c 'import secrets; print(secrets.token_urlsafe())'"
+        )
+    if not is_loopback(host) and token is None:
+        raise SpecError(
+            f"refusing to listen on {host}: anyone who can reach it could send bid requests "
+            f"and read the spend. Set {TOKEN_ENV} to a long random string (bid requests and "
+            "/status must then send 'Authorization: Bearer <token>'), or keep the default "
+            "--host 127.0.0.1"
+        )
     model = None
     if model_path:
         from mediamix.rtb.ctr import load_ctr_model
@@ -232,8 +318,38 @@ def serve(host, port, model_path, ctr, cpc, budget, win_prices, ad_id) -> None:
         except (OSError, ValueError) as exc:
             raise DataError(f"cannot read winning prices from {win_prices!r}: {exc}") from None
         win_rate = WinRateModel.from_prices(prices)
-    bidder = Bidder(cpc=cpc, budget=budget, model=model, ctr=ctr, win_rate=win_rate, ad_id=ad_id)
-    uvicorn.run(create_app(bidder), host=host, port=port, log_level="warning", access_log=False)
+    store = store_path or default_store_path()
+    bidder = Bidder(
+        cpc=cpc,
+        budget=budget,
+        model=model,
+        ctr=ctr,
+        win_rate=win_rate,
+        ad_id=ad_id,
+        store=store,
+        bid_ttl=bid_ttl,
+        tmax_margin_ms=tmax_margin_ms,
+        budget_period=budget_period,
+        notice_url=notice_url,
+    )
+    status = bidder.status()
+    click.echo(
+        f"mediamix bidder on http://{host if ':' not in host else f'[{host}]'}:{port}/  "
+        f"store: {status['store']}  spent {status['spent']:g} of {budget:g} "
+        f"({status['period']}), {status['open_bids']} bids in flight"
+    )
+    app = create_app(bidder, token=token, max_body_bytes=max_body_kb * 1024)
+    try:
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            http=stamped_http_protocol(),
+            log_level="warning",
+            access_log=False,
+        )
+    finally:
+        bidder.close()
 
 
 COMMANDS: list = [rtb]

@@ -20,12 +20,27 @@ def load_ctr_model(path: str | Path) -> LogisticCTR | FactorizationMachineCTR:
         raise DataError(
             f"CTR model file {str(path)!r} does not exist; train one with `rtb train-ctr`"
         )
+    not_a_model = (
+        f"{str(path)!r} is not a mediamix CTR model file (an .npz archive written by "
+        "`rtb train-ctr --out`); a CSV of impressions is training data: "
+        "`rtb train-ctr --data FILE.csv --out model.npz` makes a model of it"
+    )
     try:
         with np.load(path, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))
             arrays = {k: z[k] for k in z.files if k != "meta"}
-    except (OSError, ValueError, KeyError) as exc:
-        raise DataError(f"{str(path)!r} is not a mediamix CTR model file ({exc})") from None
+    except (OSError, ValueError, KeyError, EOFError):
+        raise DataError(not_a_model) from None
+    try:
+        model = _build(meta, arrays)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise DataError(f"{not_a_model} ({exc.__class__.__name__}: {exc})") from None
+    if model is None:
+        raise DataError(f"{str(path)!r}: unknown CTR model kind {meta.get('kind')!r}")
+    return model
+
+
+def _build(meta: dict, arrays: dict):
     hasher = HashedOneHot(tuple(meta["fields"]), meta["n_bits"]) if meta.get("fields") else None
     if meta["kind"] == "logistic":
         model = LogisticCTR(hasher, meta["n_features"], C=meta["C"])
@@ -42,7 +57,7 @@ def load_ctr_model(path: str | Path) -> LogisticCTR | FactorizationMachineCTR:
         )
         model.V = arrays["V"]
     else:
-        raise DataError(f"{str(path)!r}: unknown model kind {meta['kind']!r}")
+        return None
     model.w0 = float(arrays["w0"])
     model.w = arrays["w"]
     model.validation_ = meta.get("validation", [])
