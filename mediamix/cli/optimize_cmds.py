@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import click
 
@@ -11,7 +12,10 @@ from mediamix.schemas import SOLVE_METHODS
 
 
 def parse_sweep(text: str) -> list[float]:
-    """``"A:B:S"`` -> ``[A, A+S, ..., B]`` (inclusive of B up to rounding)."""
+    """``"A:B:S"`` -> ``[A, A+S, ..., B]`` (inclusive of B up to rounding); at most
+    `mediamix.optimize.sweep.MAX_SWEEP_POINTS` budgets, counted before any is built."""
+    from mediamix.optimize.sweep import check_sweep_size
+
     try:
         a, b, s = (float(v) for v in str(text).split(":"))
     except ValueError:
@@ -20,8 +24,23 @@ def parse_sweep(text: str) -> list[float]:
         ) from None
     if not all(math.isfinite(v) for v in (a, b, s)) or s <= 0 or b < a:
         raise SpecError(f"--sweep needs STEP > 0 and TO >= FROM (got {text!r})")
+    if a < 0:
+        raise SpecError(f"--sweep budgets must be >= 0 (got FROM = {a:g} in {text!r})")
     k = int(math.floor((b - a) / s + 1e-9))
+    check_sweep_size(k + 1, f"--sweep {text}")
     return [a + i * s for i in range(k + 1)]
+
+
+def check_output_path(path: str | None, option: str) -> None:
+    """The folder of an output file must exist (checked before any work is done)."""
+    if path is None:
+        return
+    folder = Path(path).expanduser().parent
+    if not folder.is_dir():
+        raise SpecError(
+            f"{option} {path}: the folder '{folder}' does not exist. Fix: create it first "
+            f"(mkdir -p {folder}) or write somewhere else."
+        )
 
 
 @click.command("optimize")
@@ -64,6 +83,8 @@ def optimize_cmd(
 
     if (problem_file is None) == (run_dir is None):
         raise SpecError("give either PROBLEM.yaml or --run RUN_DIR (not both)")
+    check_output_path(output, "--output")
+    check_output_path(plot, "--plot")
     if problem_file is not None:
         problem = Problem.from_yaml(problem_file)
         if budget is not None:
@@ -89,8 +110,13 @@ def optimize_cmd(
             click.echo(f"wrote {plot}", err=True)
     text = plan.to_json() if fmt == "json" else plan.table()
     if output:
-        with open(output, "w") as fh:
-            fh.write(text + "\n")
+        try:
+            Path(output).write_text(text + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise SpecError(
+                f"--output {output}: cannot write the file ({exc.strerror}). Fix: check the "
+                "path and its permissions."
+            ) from None
         click.echo(f"wrote {output}")
     else:
         click.echo(text)

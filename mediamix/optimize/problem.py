@@ -21,12 +21,47 @@ from typing import Any
 
 import numpy as np
 
-from mediamix.errors import SpecError
+from mediamix.errors import InfeasibleError, SpecError
 from mediamix.optimize.response import Response
 from mediamix.optimize.schema import ProblemSpec, check_channel_keys, numbers, response_params
 from mediamix.schemas import COMBINES, OBJECTIVES, RISKS, SOLVE_METHODS, choice, validate
 
-__all__ = ["COMBINES", "OBJECTIVES", "RISKS", "SOLVE_METHODS", "Channel", "Group", "Problem"]
+__all__ = [
+    "COMBINES",
+    "MAX_AMOUNT",
+    "MAX_PERIODS",
+    "OBJECTIVES",
+    "RISKS",
+    "SOLVE_METHODS",
+    "Channel",
+    "Group",
+    "Problem",
+]
+
+# Size limits, checked when a problem is built (before any array is allocated):
+# money (budgets, bounds, targets) beyond 1e15 per period is a typing mistake or a unit
+# mistake (the solvers lose precision far below it: write money in thousands or millions);
+# a flighting plan of more than 520 periods (ten years of weeks) is refused, and so is one
+# whose adstock map (periods x (periods + carry-over tail) x channels x carry-over draws)
+# would exceed MAX_ADSTOCK_TERMS entries.
+MAX_AMOUNT = 1e15
+MAX_PERIODS = 520
+MAX_ADSTOCK_TERMS = 50_000_000
+_TAIL = 520  # the longest carry-over tail the adstock map adds (`linear.MAX_TAIL`)
+
+
+def _amount(value: Any, what: str, *, positive: bool = False) -> None:
+    """``value`` is a finite amount in [0, MAX_AMOUNT] (``> 0`` when ``positive``)."""
+    v = float(value)
+    if not math.isfinite(v):
+        raise SpecError(f"{what} must be a finite number (got {value})")
+    if v < 0 or (positive and v == 0):
+        raise SpecError(f"{what} must be {'> 0' if positive else '>= 0'} (got {value:g})")
+    if v > MAX_AMOUNT:
+        raise SpecError(
+            f"{what} is {v:g}, above the limit of {MAX_AMOUNT:g}; write money in larger units "
+            "(thousands or millions) so that budgets, bounds and curves stay below it"
+        )
 
 
 @dataclass(frozen=True)
@@ -130,12 +165,52 @@ class Problem:
             )
         if int(self.periods) != self.periods or self.periods < 1:
             raise SpecError(f"'periods' must be a positive integer (got {self.periods})")
-        if self.elastic_penalty is not None and self.elastic_penalty <= 0:
-            raise SpecError(f"elastic penalty must be > 0 (got {self.elastic_penalty})")
+        if self.periods > MAX_PERIODS:
+            raise SpecError(
+                f"'periods' is {self.periods}, above the limit of {MAX_PERIODS} planned periods "
+                "(ten years of weeks); plan a shorter horizon, or plan in longer periods"
+            )
+        if self.elastic_penalty is not None and not (
+            self.elastic_penalty > 0 and math.isfinite(self.elastic_penalty)
+        ):
+            raise SpecError(
+                f"elastic penalty must be a finite number > 0 (got {self.elastic_penalty})"
+            )
+        if not math.isfinite(self.kpi_value):
+            raise SpecError(
+                f"'kpi_value' must be a finite number (got {self.kpi_value}): it is the value "
+                "of one KPI unit, e.g. 1.0 or the margin per sale"
+            )
         if self.kpi_value <= 0:
             raise SpecError(f"'kpi_value' must be > 0 (got {self.kpi_value})")
         if self.budget is not None and not math.isfinite(self.budget):
             raise SpecError(f"'budget' must be a finite number (got {self.budget})")
+        if self.budget is not None and self.budget < 0:
+            raise SpecError(
+                f"'budget' must be >= 0 (got {self.budget:g}): it is the money there is to "
+                "spend per period"
+                + (
+                    "; `elastic` lets a plan overrun a budget, it does not make a negative "
+                    "budget meaningful"
+                    if self.elastic_penalty is not None
+                    else ""
+                )
+            )
+        if self.budget is not None:
+            _amount(self.budget, "'budget'")
+        for d, b in self.departments.items():
+            _amount(b, f"department '{d}' budget")
+        for key in ("kpi_target", "min_roas"):
+            if getattr(self, key) is not None:
+                v = float(getattr(self, key))
+                if not (math.isfinite(v) and v >= 0):
+                    raise SpecError(f"'{key}' must be a finite number >= 0 (got {v})")
+        if self.kpi_target is not None:
+            _amount(self.kpi_target, "'kpi_target'")
+        if self.max_cpa is not None:
+            _amount(self.max_cpa, "'max_cpa'", positive=True)
+        if not (math.isfinite(self.base) and self.base > 0):
+            raise SpecError(f"'base' must be a finite number > 0 (got {self.base})")
         if self.objective == "min_spend" and self.kpi_target is None:
             raise SpecError("objective 'min_spend' needs 'kpi_target' (the KPI to reach)")
         if self.objective == "kpi_at_min_roas" and (self.min_roas is None) == (
@@ -151,6 +226,17 @@ class Problem:
                     "or an upper bound on every channel)"
                 )
         for c in self.channels:
+            if not math.isfinite(c.lower) or (c.upper is not None and not math.isfinite(c.upper)):
+                raise SpecError(
+                    f"channel '{c.name}': bounds must be finite numbers (got [{c.lower}, "
+                    f"{c.upper}]); write null for no upper bound"
+                )
+            _amount(c.lower, f"channel '{c.name}': lower bound")
+            if c.upper is not None:
+                _amount(c.upper, f"channel '{c.name}': upper bound")
+            ref = c.response.reference_spend
+            if ref is not None:
+                _amount(ref, f"channel '{c.name}': reference_spend")
             if c.lower < 0 or (c.upper is not None and c.upper < c.lower):
                 raise SpecError(
                     f"channel '{c.name}': bounds must satisfy 0 <= lower <= upper "
@@ -164,7 +250,7 @@ class Problem:
                         f"departments: {sorted(self.departments)}"
                     )
                 total = sum(float(v) for v in c.shares.values())
-                if any(float(v) < 0 for v in c.shares.values()) or abs(total - 1) > 1e-6:
+                if not all(float(v) >= 0 for v in c.shares.values()) or not abs(total - 1) <= 1e-6:
                     raise SpecError(
                         f"channel '{c.name}': shares must be >= 0 and sum to 1 (sum is {total})"
                     )
@@ -173,14 +259,69 @@ class Problem:
             missing = sorted(set(g.channels) - known)
             if missing:
                 raise SpecError(f"group '{g.name}' names unknown channel(s) {missing}")
-        for h in self.history:
+            for side in ("min", "max"):
+                if getattr(g, side) is not None:
+                    _amount(getattr(g, side), f"group '{g.name}' {side}")
+        for h, values in self.history.items():
             if h not in known:
                 raise SpecError(f"history names unknown channel '{h}'")
+            for j, v in enumerate(values):
+                _amount(v, f"history of channel '{h}', value {j}")
+            if len(values) > MAX_PERIODS:
+                raise SpecError(
+                    f"history of channel '{h}' has {len(values)} values, above the limit of "
+                    f"{MAX_PERIODS}; the carry-in needs only the last few periods"
+                )
+        if self.periods > 1:
+            draws = max((np.size(c.response.carryover) for c in self.channels), default=1)
+            terms = self.periods * (self.periods + _TAIL) * self.n * max(draws, 1)
+            if terms > MAX_ADSTOCK_TERMS:
+                raise SpecError(
+                    f"the flighting plan is too large: {self.periods} periods x "
+                    f"{self.periods + _TAIL} periods with the carry-over tail x {self.n} "
+                    f"channels x {draws} carry-over draw(s) = {terms:,} adstock terms, above "
+                    f"the limit of {MAX_ADSTOCK_TERMS:,}; plan fewer periods or channels, or "
+                    "use fewer posterior draws"
+                )
         if self.combine == "multiplicative" and (self.periods > 1 or self.risk != "mean"):
             raise SpecError(
                 "combine 'multiplicative' supports one period and risk 'mean' (it maximises the "
                 "average log-KPI); use combine 'additive' for flighting or CVaR"
             )
+        if self.objective == "min_spend":
+            top = self.reachable_kpi()
+            if top is not None and top < float(self.kpi_target):
+                raise InfeasibleError(
+                    f"the KPI target {self.kpi_target:g} is out of reach: the response curves "
+                    f"give at most {top:.4g} in all, even with every channel at the most it "
+                    "may spend ("
+                    + (
+                        "its upper bound or the whole budget"
+                        if self._budget_binds()
+                        else "its upper bound, or without one any amount"
+                    )
+                    + f"). Fix: lower 'kpi_target' to {top:.4g} or less, or raise the bounds"
+                    + (" or the budget" if self._budget_binds() else "")
+                )
+
+    def _budget_binds(self) -> bool:
+        return self.budget is not None and self.elastic_penalty is None
+
+    def reachable_kpi(self) -> float | None:
+        """An upper bound on the KPI any plan can reach: every channel's (posterior-mean)
+        curve at its upper bound, at the total budget (when it is hard), or at `MAX_AMOUNT`,
+        summed -- ``None`` where it is not a simple sum (several periods, the multiplicative
+        combination). The curves increase with spend, so no plan reaches more."""
+        if self.periods != 1 or self.combine != "additive":
+            return None
+        total = 0.0
+        for c in self.channels:
+            top = MAX_AMOUNT if c.upper is None else c.upper
+            if self._budget_binds():
+                top = min(top, float(self.budget))
+            with np.errstate(all="ignore"):
+                total += float(c.response.mean(np.array([top]))[0])
+        return total if math.isfinite(total) else None
 
     # -- views -------------------------------------------------------------------------------
     @property
@@ -383,4 +524,6 @@ def _channel(c, i: int, kpi_value: float) -> Channel:
     if c.bounds is not None:
         lo = 0.0 if c.bounds[0] is None else c.bounds[0]
         hi = c.bounds[1]
+    if hi is not None and math.isinf(hi) and hi > 0:
+        hi = None  # `.inf` as the upper bound: no upper bound
     return Channel(resp, lo, hi, c.shares)
