@@ -2,7 +2,8 @@
 
 Each group of commands lives in its own module and is registered here. Heavy libraries
 (JAX, cvxpy) are imported inside the commands so `mediamix --help` stays fast. Errors of
-the project's own types are caught once here and printed as one message, no traceback.
+the project's own types are caught once here and printed as one message, no traceback (exit
+status 2); Ctrl+C prints "interrupted" (exit status 130; `mediamix fit` names its folder).
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ class _Group(click.Group):
         except MediamixError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
+        except KeyboardInterrupt:  # Ctrl+C: one line and the shell's status 128 + SIGINT
+            click.echo("interrupted", err=True)
+            sys.exit(130)
 
 
 @click.group(cls=_Group)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import sys
+import threading
 from pathlib import Path
 
 import click
 
-from mediamix.errors import SpecError
+from mediamix.errors import ConvergenceError, SpecError
 from mediamix.schemas import FIT_METHODS
 
 
@@ -69,30 +73,112 @@ def review_lines(review: dict | None, indent: str = "") -> list[str]:
     return out
 
 
-def review_verdict_line(review: dict | None) -> str:
+def review_verdict_line(review: dict | None, diagnostics: dict | None = None) -> str:
     """The last line of a fit: plain about a review that failed or a fit that did not
-    converge."""
+    converge (by the review, or by the fit diagnostics' loss check for SVI / MAP)."""
     if not review:
         return "model review: not available"
     n = review.get("counts") or {}
     names = sorted({c["name"] for c in review.get("checks") or [] if c["verdict"] == "fail"})
-    not_conv = "" if review.get("converged", True) else "; the fit did not converge"
+    converged = review.get("converged", True) and (diagnostics or {}).get("converged", True)
+    not_conv = "" if converged else "; the fit did not converge"
     if review.get("verdict") == "fail":
         return (
             f"REVIEW FAILED ({n.get('fail', 0)} failing: {', '.join(names)}{not_conv}): the fit "
             "ran, but these numbers are not fit to report; see the advice above"
         )
-    if not review.get("converged", True):
+    if not converged:
         return "NOT CONVERGED: the fit ran, but do not report these numbers; see the advice above"
     if review.get("verdict") == "review":
         return f"review: {n.get('review', 0)} check(s) to read before using these numbers (above)"
     return "review passed"
 
 
+def check_out(out: Path, force: bool) -> None:
+    """``fit --out``: an existing folder with files is replaced only with ``--force``, and only
+    when it is a run folder (so ``--force`` never wipes a folder of other files)."""
+    from mediamix.runs import layout as L
+
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    if not force:
+        raise SpecError(
+            f"'{out}' already exists and holds files; pass --force to replace it with the new "
+            "run (the old folder stays as it is until the new one is complete), or choose "
+            "another --out"
+        )
+    names = {e.name for e in out.iterdir()}
+    if not names & {L.META, L.SUMMARY, L.MODEL_DIR, L.POSTERIOR}:
+        raise SpecError(
+            f"'{out}' is not a run folder (no meta.json, summary.json or model/), so --force "
+            "does not replace it; choose another --out"
+        )
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """SIGTERM raises KeyboardInterrupt (as Ctrl+C does) while the block runs, so a stopped
+    fit cleans up the same way (main thread only)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
+        yield
+        return
+
+    def _raise(signum, frame):
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, _raise)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def interrupted(out: Path, exc: BaseException) -> None:
+    """The one line of a fit stopped by Ctrl+C / SIGTERM, then exit status 130."""
+    from mediamix.runs.layout import InterruptedAfterWrite
+
+    if isinstance(exc, InterruptedAfterWrite):
+        click.echo(f"interrupted; {out} holds the complete new run", err=True)
+    else:
+        click.echo(f"interrupted; {out} was left as it was", err=True)
+    sys.exit(130)
+
+
+def periods_line(fitted, method: str, n_channels: int) -> str:
+    """What was fitted: the likelihood's periods, the held-out ones and the warm-up."""
+    T = len(fitted.data.kpi)
+    held = T - fitted.n_train
+    w = fitted.window
+    n_fit = w.stop - w.start
+    extra = [f"{held} held out"] if held else []
+    if w.start:
+        extra.append(f"the first {w.start} only warm up the adstock")
+    more = f" ({'; '.join(extra)})" if extra else ""
+    return (f"fitted {n_channels} channels with {method} in {fitted.fit_seconds:.1f} s: "
+            f"{n_fit} of {T} periods fitted{more}")  # fmt: skip
+
+
+def non_finite_error(review: dict | None, out: Path) -> ConvergenceError | None:
+    """An error when the fit's results are not finite numbers (the review's ``finite`` check
+    failed): such a fit is never written."""
+    bad = [c for c in (review or {}).get("checks") or []
+           if c.get("name") == "finite" and c.get("verdict") == "fail"]  # fmt: skip
+    if not bad:
+        return None
+    return ConvergenceError(
+        f"the fit's results are not finite numbers: {bad[0].get('advice', '').strip()} Nothing "
+        f"was written; {out} was left as it was. Fix: check the data for huge or constant "
+        "values (`mediamix check`) and the settings for a non-finite kpi_value, then fit "
+        "again (more steps, or method nuts)"
+    )
+
+
 @click.command("fit")
 @click.argument("data", type=click.Path(exists=True, dir_okay=False))
 @click.option("--config", type=click.Path(exists=True, dir_okay=False), help="model YAML")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="run folder")
+@click.option("--force", is_flag=True,
+              help="replace an existing run folder (whole, once the new run is complete)")  # fmt: skip
 @click.option("--method", type=click.Choice(list(FIT_METHODS)), default="nuts",
               show_default=True)  # fmt: skip
 @click.option("--chains", type=int, default=None, help="NUTS chains  [default: 4]")
@@ -111,24 +197,41 @@ def review_verdict_line(review: dict | None) -> str:
               default=None, help="lift tests (CSV/Parquet: channel, start, end, spend_change, "
               "lift, lift_se[, measure_end])")  # fmt: skip
 @click.option("--quiet", is_flag=True, help="no progress bar")
-def fit_cmd(data, config, out, method, chains, draws, warmup, steps, seed, holdout, level, date,
-            kpi, channels, controls, experiments_path, quiet):  # fmt: skip
+def fit_cmd(data, config, out, force, method, chains, draws, warmup, steps, seed, holdout, level,
+            date, kpi, channels, controls, experiments_path, quiet):  # fmt: skip
     """Fit a media mix model to DATA (CSV/Parquet) and write the run folder RUN_DIR.
 
     Options that do not apply to the method (e.g. --chains with --method svi) are an error.
+    An existing --out folder is replaced only with --force; the new folder is written aside
+    and swapped in when complete, so an error or Ctrl+C leaves the old one as it was.
     """
+    out = Path(out)
+    with sigterm_as_interrupt():
+        try:
+            _fit(data, config, out, force, method, chains, draws, warmup, steps, seed, holdout,
+                 level, date, kpi, channels, controls, experiments_path, quiet)  # fmt: skip
+        except KeyboardInterrupt as exc:
+            interrupted(out, exc)
+
+
+def _fit(data, config, out, force, method, chains, draws, warmup, steps, seed, holdout, level,
+         date, kpi, channels, controls, experiments_path, quiet):  # fmt: skip
+    import math
     import warnings
 
     from mediamix.data import load_dataset
+    from mediamix.data.diagnostics import diagnostics
     from mediamix.data.experiments import read_experiments
     from mediamix.estimator import MMM
     from mediamix.inference import sampler
     from mediamix.inference.diagnostics import ConvergenceWarning
+    from mediamix.jsonable import jsonable
     from mediamix.model.spec import ModelSpec, config_experiments, load_config
     from mediamix.runs import RunDir
 
-    if not 0 < level < 1:
+    if not (math.isfinite(level) and 0 < level < 1):
         raise SpecError(f"--level must be between 0 and 1, e.g. 0.9 (got {level})")
+    check_out(out, force)
     given = {"chains": chains, "draws": draws, "warmup": warmup, "steps": steps}
     fit_with = sampler(method, **{k: v for k, v in given.items() if v is not None})
     data_cfg, spec = load_config(config) if config else ({}, ModelSpec())
@@ -139,13 +242,19 @@ def fit_cmd(data, config, out, method, chains, draws, warmup, steps, seed, holdo
     # --experiments wins over the config's experiments: entry
     source = experiments_path or (config_experiments(config) if config else None)
     exps = read_experiments(source, ds)
+    diag = diagnostics(ds)  # as `mediamix check`: its warnings belong in the fit's output
+    for check in diag.warnings:
+        click.echo(f"warning: data check {check.name} {check.subject}: {check.advice}", err=True)
+    checks = jsonable({"dataset": ds.summary(), **diag.to_dict()})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         fitted = MMM(spec).fit(ds, fit_with, seed=seed, holdout=holdout, progress=not quiet,
                                experiments=exps)  # fmt: skip
-    summary = RunDir(out).write(fitted, level=level)
-    click.echo(f"fitted {len(ds.channel_names)} channels on {ds.n_periods} periods with "
-               f"{method} in {fitted.fit_seconds:.1f} s")  # fmt: skip
+    error = non_finite_error(jsonable(fitted.review.to_dict()), out)
+    if error is not None:
+        raise error
+    summary = RunDir(out).write(fitted, checks=checks, level=level)
+    click.echo(periods_line(fitted, method, len(ds.channel_names)))
     for line in roas_lines(summary, level):
         click.echo(line)
     for x in summary.get("experiments") or []:
@@ -155,8 +264,8 @@ def fit_cmd(data, config, out, method, chains, draws, warmup, steps, seed, holdo
     for w in caught:
         if issubclass(w.category, ConvergenceWarning):
             click.echo(f"warning: {w.message}", err=True)
-    click.echo(f"wrote {Path(out) / 'summary.json'}")
-    click.echo(review_verdict_line(summary.get("review")))
+    click.echo(f"wrote {out / 'summary.json'}")
+    click.echo(review_verdict_line(summary.get("review"), summary.get("diagnostics")))
 
 
 @click.command("init-config")
@@ -169,7 +278,15 @@ def init_config_cmd(path, force):
     p = Path(path)
     if p.exists() and not force:
         raise SpecError(f"'{p}' exists; pass --force to overwrite it")
-    p.write_text(init_config_text())
+    if not p.parent.is_dir():
+        raise SpecError(
+            f"folder '{p.parent}' does not exist; create it first (mkdir -p {p.parent}) or give "
+            "another path"
+        )
+    try:
+        p.write_text(init_config_text(), encoding="utf-8")
+    except OSError as exc:
+        raise SpecError(f"cannot write '{p}': {exc.strerror}; give another path") from None
     click.echo(f"wrote {p}")
 
 

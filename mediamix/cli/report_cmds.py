@@ -97,6 +97,9 @@ def report(run_dir: str, out: str | None, title: str | None, png_dir: str | None
         raise ExportUnavailableError(png_support())
     output_path(run_dir, out)  # a bad --out fails before the (slow) reading
     run = load_run(run_dir)
+    for note in run.notes:  # a damaged file of the run: say so here too, not only in the HTML
+        if "could not be" in note:
+            click.echo(f"warning: {note}", err=True)
     path = write_report(run_dir, out, title=title, run=run)
     size = path.stat().st_size / 2**20
     click.echo(f"wrote {path} ({size:.1f} MiB); open it in a browser (no network needed)")

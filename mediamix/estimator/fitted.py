@@ -252,8 +252,9 @@ class FittedModel:
             d["holdout_periods"] = int(len(y) - n)
             d["holdout_mape"] = dg.mape(y[n:], ey[n:])
             d["holdout_r2"] = dg.r2(y[n:], ey[n:])
+        d.update(dg.loss_convergence(self.method, self.info))
         total = self.n_draws
-        msgs = dg.advice(d, self.method, total)
+        msgs = dg.advice({**d, "steps": self.info.get("steps")}, self.method, total)
         return dg.FitDiagnostics(method=self.method, warnings=tuple(msgs), **d)
 
     def compute_review(self, level: float = 0.9):
@@ -359,23 +360,51 @@ class FittedModel:
 
     @classmethod
     def load(cls, path: str | Path) -> FittedModel:
-        """A saved model (format 1 or 2) with the same numbers bit for bit."""
+        """A saved model (format 1 or 2) with the same numbers bit for bit. A damaged file is a
+        `SpecError` naming the file and the fix (never numpy's or h5py's own advice)."""
         files = layout.read_model(Path(path))
+        p = files.path
         meta = files.meta
-        data = ModelData.from_saved(files.arrays, meta["data"])
-        spec = ModelSpec.from_yaml(files.spec_text)
+        for key in ("method", "fit_seconds", "data"):
+            if key not in meta:
+                raise layout.damaged(p / layout.META, f"the key {key!r} is missing")
+        try:
+            data = ModelData.from_saved(files.arrays, meta["data"])
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise layout.damaged(
+                p / layout.DATA, f"its arrays do not match the model's meta.json: {exc!r}"
+            ) from None
+        try:
+            spec = ModelSpec.from_yaml(files.spec_text)
+        except Exception as exc:  # YAML syntax, wrong types, unknown settings
+            raise layout.damaged(p / layout.SPEC, f"not a valid model spec: {exc}") from None
         if "adstock_warmup" not in files.spec_text:  # saved before the warm-up setting
             spec = spec.replace(adstock_warmup="none")
-        scalers = ModelScalers.from_dict(files.scalers)
-        d = meta.get("diagnostics")
-        diag = dg.FitDiagnostics.from_dict(d) if d else None
-        exps = tuple(
-            Experiment.from_dict(e, "saved experiment") for e in meta.get("experiments") or ()
-        )
-        return cls(
-            spec, data, scalers, meta["n_train"], meta["method"], meta["fit_seconds"],
-            files.idata(), meta.get("info"), diag, exps, review=_saved_review(meta),
-        )  # fmt: skip
+        try:
+            scalers = ModelScalers.from_dict(files.scalers)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise layout.damaged(p / layout.SCALERS, f"not the model's scalers: {exc!r}") from None
+        try:
+            d = meta.get("diagnostics")
+            diag = dg.FitDiagnostics.from_dict(d) if d else None
+            exps = tuple(
+                Experiment.from_dict(e, "saved experiment") for e in meta.get("experiments") or ()
+            )
+            review = _saved_review(meta)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise layout.damaged(p / layout.META, f"unreadable diagnostics: {exc!r}") from None
+        idata = files.idata()
+        try:
+            return cls(
+                spec, data, scalers, meta["n_train"], meta["method"], meta["fit_seconds"],
+                idata, meta.get("info"), diag, exps, review=review,
+            )  # fmt: skip
+        except SpecError:
+            raise
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise layout.damaged(
+                p, f"its files do not fit together ({type(exc).__name__}: {exc})"
+            ) from None
 
 
 def _saved_review(meta: dict[str, Any]):

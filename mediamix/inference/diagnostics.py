@@ -2,6 +2,11 @@
 
 - Sampler health (NUTS): split R-hat (max over parameters), bulk and tail ESS (min),
   divergent transitions, BFMI per chain (ArviZ).
+- Optimiser health (SVI, MAP): ``loss_converged``. SVI: the loss still moved by more than
+  ``LOSS_RTOL`` (2%, relative to the final loss; falling, or rising as a noisy short run does)
+  from the ninth to the last tenth of the steps (`mediamix.inference.svi.loss_rel_change`), or
+  the trace holds a non-finite value or under 20 steps: not converged. MAP: it ran out of steps before a chunk improved the loss by less than its
+  tolerance (`mediamix.inference.map.RTOL`): not converged.
 - Fit quality (every method): posterior predictive coverage of the observed KPI by the
   central predictive interval, and with a hold-out, out-of-sample MAPE and R^2.
 """
@@ -17,6 +22,7 @@ import numpy as np
 RHAT_MAX = 1.01
 ESS_MIN = 400
 BFMI_MIN = 0.3
+LOSS_RTOL = 0.02
 
 
 class ConvergenceWarning(UserWarning):
@@ -39,10 +45,15 @@ class FitDiagnostics:
     holdout_r2: float | None = None
     in_sample_mape: float | None = None
     in_sample_r2: float | None = None
+    #: SVI / MAP: the loss's relative fall at the end of the run, and whether it levelled off
+    loss_rel_change: float | None = None
+    loss_converged: bool | None = None
     warnings: tuple[str, ...] = field(default=())
 
     @property
     def converged(self) -> bool:
+        if self.loss_converged is False:
+            return False
         return not any(w.startswith(("R-hat", "ESS", "divergen", "BFMI")) for w in self.warnings)
 
     def to_dict(self) -> dict[str, Any]:
@@ -53,7 +64,8 @@ class FitDiagnostics:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FitDiagnostics:
-        d = {k: v for k, v in d.items() if k != "converged"}
+        known = set(cls.__dataclass_fields__)
+        d = {k: v for k, v in d.items() if k in known}  # 'converged' is derived
         d["warnings"] = tuple(d.get("warnings", ()))
         return cls(**d)
 
@@ -80,9 +92,45 @@ def sampler_diagnostics(idata, var_names: list[str]) -> dict[str, Any]:
     return out
 
 
+def loss_convergence(method: str, info: dict[str, Any]) -> dict[str, Any]:
+    """``loss_rel_change`` and ``loss_converged`` of an SVI or MAP run from its info (module
+    docstring); empty for NUTS or a run that recorded neither."""
+    if method not in ("svi", "map"):
+        return {}
+    rel = info.get("loss_rel_change")
+    rel = None if rel is None else float(rel)
+    final = info.get("final_loss")
+    finite = final is None or bool(np.isfinite(final))
+    if method == "map":
+        got = info.get("loss_converged")
+        if got is None:  # saved before the flag: stopped before the step limit
+            run, steps = info.get("steps_run"), info.get("steps")
+            got = None if run is None or steps is None else int(run) < int(steps)
+        conv = None if got is None else bool(got) and finite
+    else:
+        conv = None if rel is None else bool(np.isfinite(rel) and abs(rel) <= LOSS_RTOL and finite)
+    rel = rel if rel is not None and np.isfinite(rel) else None
+    return {"loss_rel_change": rel, "loss_converged": conv}
+
+
 def advice(d: dict[str, Any], method: str, n_draws_total: int) -> list[str]:
     """Warnings with what to try, from the numbers in ``d``."""
     msgs = []
+    if d.get("loss_converged") is False:
+        steps = d.get("steps")
+        more = f" (e.g. --steps {2 * int(steps)})" if steps else ""
+        rel = d.get("loss_rel_change")
+        if method == "map":
+            fell = "it used every step before the loss stopped improving"
+        elif rel is not None:
+            moved = "fell" if rel > 0 else "rose"
+            fell = f"the loss still {moved} by {abs(rel):.1%} over the last tenth of the steps"
+        else:
+            fell = "the loss trace is too short (under 20 steps) or not finite"
+        msgs.append(
+            f"loss: the {method.upper()} fit has not converged ({fell}); its numbers are not "
+            f"the fit's answer. Run more steps{more}, or fit with method='nuts'."
+        )
     if method == "nuts":
         if d.get("max_rhat") is not None and not d["max_rhat"] <= RHAT_MAX:
             msgs.append(

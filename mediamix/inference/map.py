@@ -24,7 +24,8 @@ RTOL = 1e-5
 
 
 def _adam_early_stop(m, g, design, steps: int, seed: int, learning_rate: float, progress: bool):
-    """Adam on a cosine-decayed rate, stopped early; returns (params, final loss, steps run)."""
+    """Adam on a cosine-decayed rate, stopped early; returns (params, final loss, steps run,
+    the relative improvement of the last chunk, whether it stopped on the tolerance)."""
     import jax
     import optax
     from numpyro.infer import SVI, Trace_ELBO
@@ -37,7 +38,7 @@ def _adam_early_stop(m, g, design, steps: int, seed: int, learning_rate: float, 
     def chunk(st, d):
         return jax.lax.scan(lambda s, _: svi.update(s, d), st, None, length=CHUNK)
 
-    done, prev, loss = 0, np.inf, np.inf
+    done, prev, loss, rel, converged = 0, np.inf, np.inf, float("nan"), False
     while done < steps:
         state, losses = chunk(state, design)
         done += CHUNK
@@ -49,10 +50,13 @@ def _adam_early_stop(m, g, design, steps: int, seed: int, learning_rate: float, 
             )
         if progress:
             print(f"MAP step {done}: loss {loss:.4f}", flush=True)
+        if np.isfinite(prev):
+            rel = (prev - loss) / max(1.0, abs(loss))
         if prev - loss < RTOL * max(1.0, abs(loss)):
+            converged = True
             break
         prev = loss
-    return svi.get_params(state), loss, done
+    return svi.get_params(state), loss, done, rel, converged
 
 
 @dataclass(frozen=True)
@@ -77,8 +81,10 @@ class MAP:
         enable_compile_cache()
         m = functools.partial(model, structure=structure)
         g = AutoDelta(m, init_loc_fn=init_to_median(num_samples=15))
-        params, loss, done = _adam_early_stop(
+        params, loss, done, rel, converged = _adam_early_stop(
             m, g, design, self.steps, seed, self.learning_rate, progress
         )
         samples = guide_draws(m, g, params, design, 1, seed + 1)
-        return FitResult(samples, {}, {"steps": self.steps, "steps_run": done, "final_loss": loss})
+        info = {"steps": self.steps, "steps_run": done, "final_loss": loss,
+                "loss_rel_change": rel, "loss_converged": converged}  # fmt: skip
+        return FitResult(samples, {}, info)

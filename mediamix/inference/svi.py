@@ -20,6 +20,20 @@ from mediamix.inference.result import FitResult
 GUIDES = ("normal", "lowrank")
 
 
+def loss_rel_change(losses) -> float:
+    """How much the loss still fell at the end of the run: the median of the last tenth of
+    the steps below the median of the tenth before, relative to the final loss (at least 1);
+    > 0 while falling, about 0 once levelled off (`mediamix.inference.diagnostics`). NaN when
+    the trace holds a non-finite value or is shorter than 20 steps."""
+    L = np.asarray(losses, dtype=float)
+    n = len(L)
+    if n < 20 or not np.isfinite(L).all():
+        return float("nan")
+    before = float(np.median(L[int(n * 0.8) : int(n * 0.9)]))
+    last = float(np.median(L[int(n * 0.9) :]))
+    return (before - last) / max(abs(last), 1.0)
+
+
 def model_sites(m, design) -> list[str]:
     """Names of the latent and deterministic sites of the model (not the observed KPI)."""
     import jax
@@ -90,5 +104,6 @@ class SVI:
             "steps": self.steps,
             "final_loss": float(losses[-1]),
             "losses": losses[:: max(1, self.steps // 200)].tolist(),
+            "loss_rel_change": loss_rel_change(losses),
         }
         return FitResult(samples, {}, info)

@@ -35,14 +35,34 @@ Format 1 is the layout before the version was recorded: no run-level ``meta.json
 either in ``model/`` or in the run folder itself, and ``fit.csv`` / ``responses.json`` /
 ``data_checks.json`` possibly missing. Such folders are read as they are (missing tables are
 recomputed from the model) and :meth:`mediamix.runs.RunDir.migrate` writes what is missing.
+
+Complete folders, never half-written (:class:`Staging`): a writer puts every file into a hidden
+sibling ``.RUN.partial-PID-XXXX`` that holds the marker file ``.mediamix-partial`` while it is
+written; ``meta.json`` (the completeness marker) comes last. Only then is the marker removed and
+the staged folder swapped in for ``RUN`` in one step (``renameat2(RENAME_EXCHANGE)`` on Linux;
+elsewhere two renames, the old folder parked as ``.RUN.old-XXXX`` in between). The new folder
+replaces the old one whole: files of the run (:data:`RUN_FILES`, ``report.html`` and a format-1
+model at the root) that the new write does not produce are gone, so no stale ``plan.json`` or
+``validation.json`` survives; files the layout does not know (an uploaded ``data.csv``) are
+carried over. A failure or an interrupt before the swap leaves ``RUN`` as it was.
+
+Reading (:meth:`mediamix.runs.RunDir.read`) refuses, with the folder and the fix: a folder that
+holds ``.mediamix-partial`` (an unfinished write, e.g. a staging folder copied elsewhere), a
+damaged run ``meta.json``, and a missing ``RUN`` whose ``.RUN.old-*`` sibling shows that a swap
+was cut short. A folder without ``meta.json`` is read as format 1: folders written before the
+version was recorded stay readable (the staged writer never leaves such a folder behind).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
+import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,18 +101,49 @@ SCALERS = "scalers.json"
 DATA = "data.npz"
 MODEL_FILES = (POSTERIOR, SPEC, SCALERS, DATA, META)
 
+REPORT = "report.html"  # `mediamix report` writes it into the run folder by default
+#: every file a run folder may hold that belongs to the run (written by `mediamix fit`, a plan,
+#: `mediamix validate`, `mediamix design-test`)
+RUN_FILES = (META, SUMMARY, SUMMARY_CSV, MODEL_DIR, *TABLES.values(), RESPONSES, CHECKS, PLAN,
+             VALIDATION, TEST_DESIGN)  # fmt: skip
+#: what a rewrite of the folder replaces: the run's files, the report made from them and the
+#: model files of a format-1 folder that kept its model at the root
+REPLACED = frozenset(RUN_FILES) | {REPORT} | set(MODEL_FILES)
+#: the marker of a folder that is still being written (removed just before it is moved in)
+PARTIAL = ".mediamix-partial"
 
-def read_json(path: Path) -> Any:
+
+REFIT = "fit it again (`mediamix fit DATA --out RUN_DIR --force`)"
+
+
+def damaged(path: Path, what: str, fix: str = REFIT) -> SpecError:
+    """The error for a damaged file of a run: which file, what is wrong, and the fix."""
+    return SpecError(f"'{path}' is damaged ({what}). Fix: {fix}")
+
+
+def read_json(path: Path, fix: str = "re-create it or remove it") -> Any:
     """A JSON file, with a clear error when it is damaged."""
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise SpecError(f"'{path}' is not valid JSON ({exc}); re-create it or remove it") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise damaged(path, f"not valid JSON: {exc}", fix) from None
 
 
 def write_json(path: Path, value: Any) -> None:
-    """Strict JSON (no NaN), indented, with a trailing newline."""
-    Path(path).write_text(json.dumps(value, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    """Strict JSON (no NaN), indented, with a trailing newline; written to a hidden file next
+    to ``path`` and renamed over it, so a reader never sees half a file."""
+    path = Path(path)
+    text = json.dumps(value, indent=2, allow_nan=False) + "\n"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)  # as a plain write would leave it (mkstemp makes it private)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def is_model_dir(path: Path) -> bool:
@@ -108,12 +159,20 @@ def find_model_dir(run: Path) -> Path | None:
 
 
 def run_format(run: Path) -> int:
-    """The format version of a run folder (1 when it predates the version record)."""
+    """The format version of a run folder (1 when it predates the version record); a damaged
+    run ``meta.json`` is an error naming it."""
     meta = Path(run) / META
     if meta.is_file() and not is_model_dir(run):
-        got = read_json(meta)
-        if isinstance(got, dict) and isinstance(got.get("format_version"), int):
-            return int(got["format_version"])
+        got = read_json(meta, fix=f"{REFIT}; a folder written before format 2 has no meta.json")
+        version = got.get("format_version") if isinstance(got, dict) else None
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise damaged(meta, "not the meta.json of a run folder: no integer 'format_version'")
+        if version > FORMAT_VERSION:
+            raise SpecError(
+                f"'{run}' is a run folder of format {version}, newer than this mediamix reads "
+                f"({FORMAT_VERSION}). Fix: upgrade mediamix"
+            )
+        return version
     return 1
 
 
@@ -131,10 +190,22 @@ class ModelFiles:
     def idata(self):
         import arviz as az
 
-        idata = az.from_netcdf(str(self.path / POSTERIOR))
-        if hasattr(idata, "load"):
-            idata.load()
+        path = self.path / POSTERIOR
+        try:
+            idata = az.from_netcdf(str(path))
+            if hasattr(idata, "load"):
+                idata.load()
+        except Exception as exc:  # truncated or not netCDF: h5py/netCDF4/xarray errors vary
+            raise damaged(path, f"the posterior draws cannot be read: {type(exc).__name__}: "
+                          f"{_first_line(exc)}") from None  # fmt: skip
+        if not getattr(idata, "posterior", None):
+            raise damaged(path, "it holds no posterior group")
         return idata
+
+
+def _first_line(exc: BaseException, limit: int = 160) -> str:
+    text = (str(exc).strip().splitlines() or [""])[0]
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def write_model(path: Path, idata, spec_text: str, scalers: dict, arrays: dict, meta: dict) -> Path:
@@ -151,13 +222,47 @@ def write_model(path: Path, idata, spec_text: str, scalers: dict, arrays: dict, 
     return p
 
 
+#: the arrays every saved model's data.npz holds
+DATA_ARRAYS = ("dates", "kpi", "spend")
+
+
 def read_model_data(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Only the fitted data arrays and the meta of a saved model (no posterior, no spec)."""
+    """Only the fitted data arrays and the meta of a saved model (no posterior, no spec);
+    damaged files are an error naming the file and the fix."""
     p = Path(path)
-    meta = read_json(p / META)
-    with np.load(p / DATA) as z:
-        arrays = {k: z[k] for k in z.files}
+    meta = read_model_meta(p)
+    try:
+        with np.load(p / DATA, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except Exception as exc:  # not a zip, truncated, pickled objects: numpy's errors vary
+        what = "pickled objects, which are never loaded" if "pickle" in str(exc) else (
+            f"{type(exc).__name__}: {_first_line(exc)}")  # fmt: skip
+        raise damaged(
+            p / DATA, f"not a readable NumPy .npz archive of the fitted data: {what}"
+        ) from None
+    missing = [k for k in DATA_ARRAYS if k not in arrays]
+    if missing:
+        raise damaged(p / DATA, f"the arrays {missing} are missing")
+    n = len(arrays["kpi"])
+    if arrays["spend"].ndim != 2 or len(arrays["spend"]) != n or len(arrays["dates"]) != n:
+        raise damaged(p / DATA, "kpi, spend and dates disagree in length or shape")
     return arrays, meta
+
+
+def read_model_meta(path: Path) -> dict[str, Any]:
+    """The meta.json of a saved model, checked for the keys a model needs."""
+    p = Path(path) / META
+    meta = read_json(p, fix=REFIT)
+    if not isinstance(meta, dict):
+        raise damaged(p, f"expected a JSON object, got {type(meta).__name__}")
+    if "n_train" not in meta:
+        raise damaged(p, "the key 'n_train' is missing")
+    n_train = meta["n_train"]
+    if isinstance(n_train, bool) or not isinstance(n_train, int) or n_train < 1:
+        raise damaged(p, f"'n_train' must be a positive integer (got {n_train!r})")
+    if not isinstance(meta.get("data", {}), dict):
+        raise damaged(p, "'data' must be a JSON object")
+    return meta
 
 
 def read_model(path: Path) -> ModelFiles:
@@ -167,43 +272,160 @@ def read_model(path: Path) -> ModelFiles:
         if not (p / f).exists():
             raise SpecError(f"'{p}' is not a saved model folder: '{f}' is missing")
     arrays, meta = read_model_data(p)
-    return ModelFiles(
-        path=p,
-        spec_text=(p / SPEC).read_text(encoding="utf-8"),
-        scalers=read_json(p / SCALERS),
-        arrays=arrays,
-        meta=meta,
-    )
+    try:
+        spec_text = (p / SPEC).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise damaged(p / SPEC, f"not UTF-8 text: {exc}") from None
+    scalers = read_json(p / SCALERS, fix=REFIT)
+    if not isinstance(scalers, dict):
+        raise damaged(p / SCALERS, f"expected a JSON object, got {type(scalers).__name__}")
+    return ModelFiles(path=p, spec_text=spec_text, scalers=scalers, arrays=arrays, meta=meta)
 
 
 # ---- complete folders, never half-written -------------------------------------------------
-class Staging:
-    """Write a folder's files into a hidden sibling, then move them into place at once.
+class InterruptedAfterWrite(KeyboardInterrupt):
+    """Ctrl+C (or SIGTERM) arrived while a finished folder was being moved into place; the move
+    was completed first, so the folder at the target is the complete new one."""
 
-    Files of the target folder that the staging does not write (an uploaded ``data.csv``, a
-    ``report.html``) are kept. When writing fails the target is left as it was.
+
+class Staging:
+    """Write a folder's files into a hidden sibling, then swap it in for the target at once.
+
+    The new folder replaces the target whole (module docstring): files in :data:`REPLACED` that
+    the staging did not write are dropped, unless named in ``keep``; files the layout does not
+    know (an uploaded ``data.csv``) are carried over. When writing fails or is interrupted the
+    target is left as it was. SIGINT / SIGTERM arriving during the swap itself (in the main
+    thread) wait until it is done and are then raised as `InterruptedAfterWrite`.
     """
 
-    def __init__(self, target: Path) -> None:
+    def __init__(self, target: Path, keep: tuple[str, ...] | frozenset[str] = ()) -> None:
         self.target = Path(target)
+        self.keep = frozenset(keep)
 
     def __enter__(self) -> Path:
+        if self.target.exists() and not self.target.is_dir():
+            raise SpecError(f"'{self.target}' is a file, not a folder; give another folder")
         self.target.parent.mkdir(parents=True, exist_ok=True)
-        self.dir = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.", dir=self.target.parent))
+        _remove_stale_stagings(self.target)
+        self.dir = Path(
+            tempfile.mkdtemp(
+                prefix=f".{self.target.name}.partial-{os.getpid()}-", dir=self.target.parent
+            )  # fmt: skip
+        )
+        (self.dir / PARTIAL).write_text(f"unfinished write of {self.target}\n", encoding="utf-8")
         return self.dir
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        try:
-            if exc_type is None:
-                self.target.mkdir(parents=True, exist_ok=True)
-                old_meta = self.target / META
-                if old_meta.exists() and not (self.dir / META).exists():
-                    old_meta.unlink()
-                entries = sorted(self.dir.iterdir(), key=lambda e: e.name == META)
-                for entry in entries:  # meta.json last: it marks the folder complete
-                    dest = self.target / entry.name
-                    if dest.is_dir() and not dest.is_symlink():
-                        shutil.rmtree(dest)
-                    os.replace(entry, dest)
-        finally:
-            shutil.rmtree(self.dir, ignore_errors=True)
+        with _signals_held() as held:
+            try:
+                if exc_type is None:
+                    self._commit()
+            finally:
+                shutil.rmtree(self.dir, ignore_errors=True)
+        if held and exc_type is None:
+            raise InterruptedAfterWrite()
+
+    def _commit(self) -> None:
+        staged = {e.name for e in self.dir.iterdir()}
+        if self.target.is_dir():
+            for entry in self.target.iterdir():
+                if entry.name in staged or (entry.name in REPLACED and entry.name not in self.keep):
+                    continue
+                _link_tree(entry, self.dir / entry.name)
+        (self.dir / PARTIAL).unlink()
+        if self.target.is_dir():
+            _exchange(self.dir, self.target)  # self.dir now holds the old folder
+        else:
+            os.rename(self.dir, self.target)
+
+
+def _link_tree(src: Path, dst: Path) -> None:
+    """Hard-link (else copy) a file or folder of the old target into the staging folder."""
+    if src.is_symlink():
+        os.symlink(os.readlink(src), dst)
+    elif src.is_dir():
+        shutil.copytree(src, dst, symlinks=True, copy_function=_link_file)
+    else:
+        _link_file(src, dst)
+
+
+def _link_file(src, dst) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def _exchange(new: Path, target: Path) -> None:
+    """Swap two folders: one atomic ``renameat2(RENAME_EXCHANGE)`` where the system has it,
+    else the target is parked as ``.NAME.old-XXXX`` while ``new`` takes its name."""
+    if _renameat2_exchange(new, target):
+        return
+    aside = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+    aside.rmdir()
+    os.rename(target, aside)
+    os.rename(new, target)
+    os.rename(aside, new)
+
+
+def _renameat2_exchange(a: Path, b: Path) -> bool:
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+    import errno
+
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EPERM):
+        return False  # the file system cannot exchange: use the two renames
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _remove_stale_stagings(target: Path) -> None:
+    """Staging folders of ``target`` left by a process that no longer runs (killed hard)."""
+    prefix = f".{target.name}.partial-"
+    for cand in target.parent.glob(prefix + "*"):
+        pid = cand.name[len(prefix) :].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)) and (cand / PARTIAL).is_file():
+            shutil.rmtree(cand, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def parked(target: Path) -> list[Path]:
+    """Old folders of ``target`` parked by a swap that was cut short (see `_exchange`)."""
+    return sorted(Path(target).parent.glob(f".{Path(target).name}.old-*"))
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """SIGINT / SIGTERM wait until the block is done (main thread only); yields the list of
+    the signals that arrived."""
+    held: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield held
+        return
+    sigs = [signal.SIGINT] + ([signal.SIGTERM] if hasattr(signal, "SIGTERM") else [])
+    old = {}
+    try:
+        for sig in sigs:
+            old[sig] = signal.signal(sig, lambda signum, frame: held.append(signum))
+        yield held
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)

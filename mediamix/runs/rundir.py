@@ -66,9 +66,13 @@ class RunDir:
         return f"RunDir({str(self.path)!r})"
 
     # -- writing -------------------------------------------------------------------------
-    def write(self, fitted, plan=None, checks: dict | None = None, level: float = 0.9) -> dict:
+    def write(self, fitted, plan=None, checks: dict | None = None, level: float = 0.9,
+              keep: tuple[str, ...] = ()) -> dict:  # fmt: skip
         """Write every file of the layout from a `FittedModel` (and a `Plan`, data checks);
-        returns the content of summary.json. All files appear at once (staged, then moved)."""
+        returns the content of summary.json. All files appear at once (staged, then swapped in
+        for the folder, :class:`mediamix.runs.layout.Staging`): the new run replaces the old
+        one whole, so no ``plan.json``, ``validation.json`` or ``test_design.json`` of the old
+        run survives unless named in ``keep``; files the layout does not know are kept."""
         from mediamix.analysis import adstock_curves, fit_table, response_curves
 
         summary = jsonable(fitted.to_json(level))
@@ -76,7 +80,7 @@ class RunDir:
             from mediamix.data.diagnostics import checks_from_arrays
 
             checks = checks_from_arrays(fitted.data)
-        with L.Staging(self.path) as tmp:
+        with L.Staging(self.path, keep=keep) as tmp:
             L.write_json(tmp / L.SUMMARY, summary)
             fitted.save(tmp / L.MODEL_DIR)
             fitted.summary(level).to_csv(tmp / L.SUMMARY_CSV)
@@ -95,13 +99,14 @@ class RunDir:
         """Add (or replace) ``plan.json`` in an existing run."""
         if not self.path.is_dir():
             raise SpecError(f"run directory '{self.path}' does not exist; write the run first")
+        self.read()  # an unfinished or damaged folder gets no plan
         path = self.path / L.PLAN
         L.write_json(path, jsonable(_plan_dict(plan)))
         self._update_files()
         return path
 
     def _write_meta(self, folder: Path, **extra: Any) -> None:
-        files = sorted(p.name for p in folder.iterdir() if p.name != L.META)
+        files = sorted(p.name for p in folder.iterdir() if p.name not in (L.META, L.PARTIAL))
         meta = {
             "format_version": L.FORMAT_VERSION,
             "kind": "mediamix-run",
@@ -117,8 +122,7 @@ class RunDir:
         if L.run_format(self.path) < 2:
             return
         meta = L.read_json(meta_path)
-        owned = set(L.TABLES.values()) | {L.SUMMARY, L.SUMMARY_CSV, L.MODEL_DIR, L.RESPONSES,
-                                          L.CHECKS, L.PLAN}  # fmt: skip
+        owned = set(L.RUN_FILES) - {L.META}
         meta["files"] = sorted(p.name for p in self.path.iterdir() if p.name in owned)
         L.write_json(meta_path, meta)
 
@@ -131,8 +135,17 @@ class RunDir:
         return L.run_format(self.path)
 
     def read(self) -> RunView:
-        """A lazy view of the folder (errors name the folder and the fix)."""
+        """A lazy view of the folder (errors name the folder and the fix). Refused: a missing
+        folder, a file, an unfinished write (the ``.mediamix-partial`` marker) and a damaged
+        run ``meta.json``; a folder without ``meta.json`` is read as format 1."""
         if not self.path.exists():
+            aside = L.parked(self.path)
+            if aside:
+                raise SpecError(
+                    f"run directory '{self.path}' is missing, but '{aside[-1]}' holds the run "
+                    "folder it replaced (the replacement was cut short). Fix: rename it back "
+                    f"(mv '{aside[-1]}' '{self.path}') or fit again"
+                )
             raise SpecError(
                 f"run directory '{self.path}' does not exist. Fix: run `mediamix fit DATA --out "
                 f"{self.path}` first, or give the folder it wrote"
@@ -141,6 +154,13 @@ class RunDir:
             raise SpecError(
                 f"'{self.path}' is a file; give the run folder `mediamix fit --out` wrote"
             )
+        if (self.path / L.PARTIAL).exists():
+            raise SpecError(
+                f"'{self.path}' is an unfinished run folder: its write was interrupted before "
+                f"it was complete (the marker '{L.PARTIAL}' is still there). Fix: fit again "
+                "(`mediamix fit DATA --out RUN_DIR --force`) and delete this folder"
+            )
+        L.run_format(self.path)  # a damaged meta.json is an error naming it
         return RunView(self.path)
 
     def migrate(self) -> int:
@@ -155,15 +175,10 @@ class RunDir:
             raise SpecError(
                 f"'{self.path}' holds no saved model, so it cannot be migrated; fit it again"
             )
-        plan = view.plan
-        model_at_root = view.model_dir == self.path
-        self.write(fitted, checks=view.checks, level=view.level)
-        if plan is not None:
-            L.write_json(self.path / L.PLAN, plan)
-        if model_at_root:  # the model files now live in model/
-            for f in L.MODEL_FILES:
-                if f != L.META:
-                    (self.path / f).unlink(missing_ok=True)
+        # the model files of a format-1 folder at its root are replaced by model/; the plan and
+        # the validation results stay with the run
+        self.write(fitted, checks=view.checks, level=view.level,
+                   keep=(L.PLAN, L.VALIDATION, L.TEST_DESIGN, L.REPORT))  # fmt: skip
         self._update_files()
         return old
 
