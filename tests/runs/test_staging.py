@@ -1,0 +1,231 @@
+"""Staging: a folder is replaced whole or not at all. Writes fail, are interrupted or killed at
+several points; the target is always the old folder intact or the new one complete."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from mediamix.errors import SpecError
+from mediamix.runs import RunDir
+from mediamix.runs import layout as L
+
+
+def _tree(path: Path) -> dict[str, str]:
+    """Every file under ``path`` (relative name -> content)."""
+    return {str(p.relative_to(path)): p.read_text() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def _old_run(path: Path) -> dict[str, str]:
+    path.mkdir(parents=True)
+    (path / L.MODEL_DIR).mkdir()
+    (path / L.MODEL_DIR / L.POSTERIOR).write_text("old posterior")
+    for name in (L.SUMMARY, L.PLAN, L.CHECKS, L.VALIDATION, L.TEST_DESIGN, L.REPORT):
+        (path / name).write_text(f"old {name}")
+    (path / "data.csv").write_text("uploaded")
+    (path / L.META).write_text(json.dumps({"format_version": 2, "kind": "mediamix-run"}))
+    return _tree(path)
+
+
+NEW = {L.SUMMARY: "new summary", f"{L.MODEL_DIR}/{L.POSTERIOR}": "new posterior",
+       L.CHECKS: "new checks", L.META: '{"format_version": 2}'}  # fmt: skip
+
+
+def _write_new(tmp: Path, fail_after: int | None = None, exc=RuntimeError) -> None:
+    for i, (name, text) in enumerate(NEW.items()):
+        if fail_after is not None and i == fail_after:
+            raise exc("disk full")
+        (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp / name).write_text(text)
+
+
+def test_the_new_folder_replaces_the_old_one_whole(tmp_path):
+    target = tmp_path / "run"
+    _old_run(target)
+    with L.Staging(target) as tmp:
+        assert (tmp / L.PARTIAL).is_file()  # marked unfinished while it is written
+        _write_new(tmp)
+    # no stale plan / validation / design / report / data checks of the old run
+    assert _tree(target) == {**NEW, "data.csv": "uploaded"}  # unknown files carried over
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no staging, nothing parked
+
+
+def test_keep_carries_named_files_of_the_old_run(tmp_path):
+    target = tmp_path / "run"
+    _old_run(target)
+    with L.Staging(target, keep=(L.PLAN,)) as tmp:
+        _write_new(tmp)
+    assert (target / L.PLAN).read_text() == f"old {L.PLAN}"
+    assert not (target / L.VALIDATION).exists()
+
+
+@pytest.mark.parametrize("fail_after", [0, 1, 2, 3])
+@pytest.mark.parametrize("exc", [RuntimeError, KeyboardInterrupt])
+def test_a_write_that_fails_or_is_interrupted_leaves_the_old_folder(tmp_path, fail_after, exc):
+    target = tmp_path / "run"
+    before = _old_run(target)
+    with pytest.raises(exc, match="disk full"):
+        with L.Staging(target) as tmp:
+            _write_new(tmp, fail_after, exc)
+    assert _tree(target) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+@pytest.mark.parametrize("where", ["_link_tree", "_exchange"])
+def test_a_failure_while_moving_in_leaves_the_old_folder(tmp_path, monkeypatch, where):
+    target = tmp_path / "run"
+    before = _old_run(target)
+
+    def boom(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(L, where, boom)
+    with pytest.raises(OSError, match="No space left"):
+        with L.Staging(target) as tmp:
+            _write_new(tmp)
+    assert _tree(target) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_the_two_rename_swap_without_renameat2(tmp_path, monkeypatch):
+    target = tmp_path / "run"
+    _old_run(target)
+    monkeypatch.setattr(L, "_renameat2_exchange", lambda a, b: False)
+    with L.Staging(target) as tmp:
+        _write_new(tmp)
+    assert _tree(target) == {**NEW, "data.csv": "uploaded"}
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_a_swap_cut_between_its_renames_names_the_parked_folder(tmp_path, monkeypatch):
+    target = tmp_path / "run"
+    before = _old_run(target)
+    monkeypatch.setattr(L, "_renameat2_exchange", lambda a, b: False)
+    real, calls = os.rename, []
+
+    def rename(a, b):
+        calls.append(a)
+        if len(calls) == 2:  # the process dies after parking the old folder
+            raise KeyboardInterrupt
+        return real(a, b)
+
+    monkeypatch.setattr(L.os, "rename", rename)
+    with pytest.raises(KeyboardInterrupt):
+        with L.Staging(target) as tmp:
+            _write_new(tmp)
+    parked = L.parked(target)
+    assert len(parked) == 1 and _tree(parked[0]) == before  # nothing lost
+    with pytest.raises(SpecError, match=r"is missing, but .*\.run\.old-.* holds the run folder"):
+        RunDir(target).read()
+
+
+def test_signals_during_the_swap_wait_until_it_is_done(tmp_path, monkeypatch):
+    target = tmp_path / "run"
+    _old_run(target)
+    real = L._exchange
+
+    def exchange(a, b):
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl+C in the middle of the swap
+        time.sleep(0.05)
+        real(a, b)
+
+    monkeypatch.setattr(L, "_exchange", exchange)
+    with pytest.raises(L.InterruptedAfterWrite):
+        with L.Staging(target) as tmp:
+            _write_new(tmp)
+    assert _tree(target) == {**NEW, "data.csv": "uploaded"}  # the swap was completed
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_an_unfinished_folder_and_a_damaged_meta_are_refused(tmp_path):
+    unfinished = tmp_path / ".run.partial-1-x"
+    unfinished.mkdir()
+    (unfinished / L.PARTIAL).write_text("")
+    (unfinished / L.SUMMARY).write_text("{}")
+    with pytest.raises(SpecError, match="unfinished run folder.*--force"):
+        RunDir(unfinished).read()
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / L.META).write_text("{not json")
+    with pytest.raises(SpecError, match=r"bad/meta.json' is damaged \(not valid JSON.*Fix: fit"):
+        RunDir(bad).read()
+    (bad / L.META).write_text('["a list"]')
+    with pytest.raises(SpecError, match="not the meta.json of a run folder"):
+        RunDir(bad).read()
+    (bad / L.META).write_text('{"format_version": 99}')
+    with pytest.raises(SpecError, match="format 99, newer than this mediamix reads"):
+        RunDir(bad).read()
+
+
+def test_a_folder_written_before_the_marker_is_still_read(tmp_path):
+    old = tmp_path / "old"  # format 1: no meta.json, no marker
+    old.mkdir()
+    (old / L.SUMMARY).write_text('{"level": 0.8}')
+    view = RunDir(old).read()
+    assert view.format_version == 1 and view.level == 0.8
+
+
+def test_write_json_never_leaves_half_a_file(tmp_path, monkeypatch):
+    path = tmp_path / "plan.json"
+    L.write_json(path, {"a": 1})
+    real = os.replace
+    monkeypatch.setattr(L.os, "replace", lambda a, b: (_ for _ in ()).throw(OSError("full")))
+    with pytest.raises(OSError):
+        L.write_json(path, {"a": 2})
+    monkeypatch.setattr(L.os, "replace", real)
+    assert json.loads(path.read_text()) == {"a": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["plan.json"]
+    with pytest.raises(ValueError):  # strict JSON: NaN is refused, the old file stays
+        L.write_json(path, {"a": float("nan")})
+    assert json.loads(path.read_text()) == {"a": 1}
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from mediamix.runs import layout as L
+    target, n = Path(sys.argv[1]), 0
+    while True:
+        n += 1
+        with L.Staging(target) as tmp:
+            for i in range(20):
+                (tmp / f"part{i}.txt").write_text(str(n))
+                time.sleep(0.002)
+            (tmp / "meta.json").write_text(str(n))
+        print(n, flush=True)
+    """
+)
+
+
+def test_a_writer_killed_at_any_moment_leaves_a_complete_folder(tmp_path):
+    """SIGKILL (nothing can be cleaned up) at several moments of a writer rewriting a folder
+    in a loop: the folder is always one whole generation, never a mix; the next writer
+    removes the dead one's staging folder."""
+    target = tmp_path / "run"
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    for delay in (0.3, 0.45, 0.6, 0.75):
+        proc = subprocess.Popen([sys.executable, str(script), str(target)],
+                                stdout=subprocess.PIPE, text=True)  # fmt: skip
+        proc.stdout.readline()  # one generation is complete
+        time.sleep(delay)
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
+        files = _tree(target)
+        assert len(files) == 21, sorted(files)
+        assert len(set(files.values())) == 1  # every file from the same generation
+    stale = [p for p in tmp_path.iterdir() if p.name.startswith(".run.partial-")]
+    with L.Staging(target) as tmp:
+        (tmp / "meta.json").write_text("last")
+    assert not any(p.exists() for p in stale)
+    assert _tree(target)["meta.json"] == "last"
