@@ -199,7 +199,9 @@ class Problem:
         if self.budget is not None:
             _amount(self.budget, "'budget'")
         for d, b in self.departments.items():
-            _amount(b, f"department '{d}' budget")
+            # a department's budget is what it has left: below zero when it has overspent
+            # already (hard: infeasible, naming it; with `elastic`: the overrun is reported)
+            _amount(abs(float(b)) if math.isfinite(float(b)) else b, f"department '{d}' budget")
         for key in ("kpi_target", "min_roas"):
             if getattr(self, key) is not None:
                 v = float(getattr(self, key))
