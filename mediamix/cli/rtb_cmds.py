@@ -194,6 +194,16 @@ def simulate(
 TOKEN_ENV = "MEDIAMIX_RTB_TOKEN"
 
 
+def _is_loopback(host: str) -> bool:
+    """The planner's rule (127.0.0.0/8, ::1, localhost), without loading the planner for the
+    default address."""
+    if host in ("127.0.0.1", "localhost", "::1"):
+        return True
+    from mediamix.app.server import is_loopback
+
+    return is_loopback(host)
+
+
 @rtb.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
@@ -286,7 +296,6 @@ def serve(
     import numpy as np
     import uvicorn
 
-    from mediamix.app.server import is_loopback
     from mediamix.cli.report_cmds import MIN_TOKEN_LENGTH
     from mediamix.errors import DataError
     from mediamix.rtb.bidding import WinRateModel
@@ -299,7 +308,7 @@ def serve(
             f"{TOKEN_ENV} has {len(token.strip())} characters; use at least {MIN_TOKEN_LENGTH}"
             " random ones, e.g. from: python -c 'import secrets; print(secrets.token_urlsafe())'"
         )
-    if not is_loopback(host) and token is None:
+    if not _is_loopback(host) and token is None:
         raise SpecError(
             f"refusing to listen on {host}: anyone who can reach it could send bid requests "
             f"and read the spend. Set {TOKEN_ENV} to a long random string (bid requests and "

@@ -137,3 +137,47 @@ def test_simulate_text_table():
     lines = res.output.strip().splitlines()
     assert lines[0].split()[0] == "strategy" and len(lines) == 4
     assert lines[3].startswith("truthful+multiplier")
+
+
+SERVE = ["rtb", "serve", "--cpc", "1", "--ctr", "0.01", "--budget", "10"]
+
+
+@pytest.mark.parametrize(
+    "args,env,match",
+    [
+        (["--port", "99999"], {}, "99999 is not in the range 0<=x<=65535"),
+        (["--budget", "inf"], {}, "budget must be a finite number >= 0 and <= 1e+12, got inf"),
+        (["--budget", "nan"], {}, "budget must be >= 0"),
+        (["--budget", "-1"], {}, "budget must be >= 0, got -1"),
+        (["--cpc", "0"], {}, "cpc must be > 0, got 0.0"),
+        (["--cpc", "nan"], {}, "cpc must be > 0"),
+        (["--ctr", "2"], {}, "ctr must be in [0, 1], got 2.0"),
+        (["--host", "0.0.0.0"], {}, "refusing to listen on 0.0.0.0"),
+        (["--host", "::"], {}, "Set MEDIAMIX_RTB_TOKEN"),
+        (["--host", "0.0.0.0"], {"MEDIAMIX_RTB_TOKEN": "short"}, "use at least 16"),
+        (["--host", "0.0.0.0"], {"MEDIAMIX_RTB_TOKEN": " " * 20}, "has 0 characters"),
+        (["--bid-ttl", "0"], {}, "--bid-ttl"),
+        (["--budget-period", "week"], {}, "'week' is not one of 'day', 'total'"),
+    ],
+)
+def test_serve_refuses_bad_arguments_with_exit_2(tmp_path, args, env, match):
+    env = {"MEDIAMIX_RTB_TOKEN": None, "MEDIAMIX_HOME": str(tmp_path), **env}
+    argv = SERVE + args + ["--store", str(tmp_path / "rtb.sqlite")]
+    res = CliRunner(env=env).invoke(cli, argv)
+    assert res.exit_code == 2, res.output
+    assert match in res.output
+    assert "Traceback" not in res.output
+
+
+def test_serve_refuses_files_that_are_not_models_or_prices(tmp_path):
+    garbage = tmp_path / "garbage.csv"
+    garbage.write_text("site,click\na,1\nb,0\n")
+    store = ["--store", str(tmp_path / "rtb.sqlite")]
+    res = CliRunner().invoke(cli, SERVE + ["--model", str(garbage)] + store)
+    assert res.exit_code == 2
+    assert "garbage.csv' is not a mediamix CTR model file" in res.output
+    assert "rtb train-ctr --data FILE.csv" in res.output and "allow_pickle" not in res.output
+    res = CliRunner().invoke(cli, SERVE + ["--win-prices", str(garbage)] + store)
+    assert res.exit_code == 2 and "cannot read winning prices" in res.output
+    res = CliRunner().invoke(cli, SERVE + ["--store", str(tmp_path)])
+    assert res.exit_code == 2 and "is a directory" in res.output

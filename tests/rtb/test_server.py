@@ -213,3 +213,89 @@ def test_cli_serve_answers_over_real_http(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def start_server(*args: str):
+    """`mediamix rtb serve ARGS` on a free loopback port: (process, base URL)."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, "-c", "from mediamix.cli import main; main()", "rtb", "serve",
+           "--port", str(port), *args]  # fmt: skip
+    server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 30
+    while True:
+        try:
+            httpx.get(url + "/healthz", timeout=1)
+            return server, url
+        except httpx.HTTPError:
+            if server.poll() is not None:
+                raise AssertionError(server.stderr.read().decode()) from None
+            assert time.time() < deadline, "server did not start"
+            time.sleep(0.1)
+
+
+def stop(server) -> None:
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def test_cli_serve_keeps_spend_across_a_restart_and_survives_deep_json(tmp_path):
+    import subprocess
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    store = str(tmp_path / "rtb.sqlite")
+    args = ("--store", store, "--ctr", "0.01", "--cpc", "1.5", "--budget", "0.05")
+    server, url = start_server(*args)
+    try:
+        with httpx.Client(base_url=url) as c, ThreadPoolExecutor(20) as pool:
+            # 20 concurrent requests over real HTTP (no deadline): bids for at most the budget
+            no_tmax = request(tmax=None)
+            answers = list(pool.map(lambda _: c.post("/openrtb2/bid", json=no_tmax), range(20)))
+            made = [r.json()["seatbid"][0]["bid"][0] for r in answers if r.status_code == 200]
+            assert sum(b["price"] for b in made) <= 50.0 + 1e-9 and len(made) == 4
+            assert sorted(b["price"] for b in made) == [5.0, 15.0, 15.0, 15.0]
+            won = (made[0]["price"] + made[1]["price"]) / 1000
+            for b in made[:2]:
+                assert c.get(notice(b, b["price"])).status_code == 204
+            # 100 000 nested arrays: 400 naming the limit, and the connection still answers
+            deep = b'{"id":"x","imp":[{"id":"1"}],"site":{},"ext":' + b"[" * 100_000
+            r = c.post("/openrtb2/bid", content=deep + b"]" * 100_000 + b"}")
+            assert r.status_code == 400 and "the limit is 32" in r.json()["error"]
+            assert c.get("/healthz").status_code == 200
+            r = c.post("/openrtb2/bid", json=request(tmax=1))
+            assert r.status_code == 200 and r.json() == {"id": "req-1", "nbr": 15}
+            r = c.post("/openrtb2/bid", content=b"x" * (2**20 + 1))
+            assert r.status_code == 413
+            assert c.get("/status").json()["spent"] == pytest.approx(won)
+        # a second bidder on the same store is refused
+        other = subprocess.run(
+            [sys.executable, "-c", "from mediamix.cli import main; main()", "rtb", "serve",
+             "--port", "0", *args], capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert other.returncode == 2 and "in use by another bidder" in other.stderr
+    finally:
+        stop(server)
+    server, url = start_server(*args)
+    try:
+        with httpx.Client(base_url=url) as c:
+            status = c.get("/status").json()
+            assert status["spent"] == pytest.approx(won)  # the two wins survived
+            assert status["reserved"] == pytest.approx(0.05 - won)  # the two bids in flight
+            assert c.get(notice(made[0], made[0]["price"])).status_code == 409  # replay
+            assert c.get(notice(made[2], made[2]["price"])).status_code == 204
+            third = made[2]["price"] / 1000
+            assert c.get("/status").json()["spent"] == pytest.approx(won + third)
+    finally:
+        stop(server)
