@@ -13,6 +13,8 @@
       events_column: events        # text column ("na" or an event name) -> 0/1 columns
       geo: null
       n_params: null               # parameters for the row rule; null = estimated
+      date_format: null            # e.g. "%d/%m/%Y"; null = detected (one format per column)
+      decimal: null                # "." or ","; null = detected from the file
 
 Every fault is one `SpecError` naming the key path, e.g.
 ``data.chanels: unknown keys in the data section: 'chanels'; allowed: ... Did you mean
@@ -33,7 +35,7 @@ import pandas as pd
 from mediamix.errors import SpecError, did_you_mean
 
 DATA_KEYS = ("path", "sql", "date", "kpi", "channels", "controls", "events_column", "geo",
-             "n_params")  # fmt: skip
+             "n_params", "date_format", "decimal")  # fmt: skip
 SQL_KEYS = ("url", "query")
 CHANNEL_KEYS = ("name", "spend", "activity")
 REQUIRED = ("date", "kpi", "channels")
@@ -70,6 +72,27 @@ def _column(value: Any, where: str) -> str:
     if not text:
         raise SpecError(f"{where}: expected a column name, got an empty string")
     return text
+
+
+def _date_format(value: Any, where: str) -> str | None:
+    """A strftime format for the date column (``"%d/%m/%Y"``), or None."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or "%" not in value:
+        raise SpecError(
+            f"{where}: expected a date format with strftime codes such as '%d/%m/%Y' or "
+            f"'%m/%d/%Y', got {_got(value)}"
+        )
+    return value
+
+
+def _decimal(value: Any, where: str) -> str | None:
+    """The decimal mark of the file's numbers: '.' or ',', or None (detected)."""
+    if value is None:
+        return None
+    if value not in (".", ","):
+        raise SpecError(f"{where}: expected '.' or ',' (the decimal mark), got {_got(value)}")
+    return value
 
 
 def _optional_column(value: Any, where: str) -> str | None:
@@ -126,6 +149,8 @@ class DataConfig:
     events_column: str | None = None
     geo: str | None = None
     n_params: int | None = None
+    date_format: str | None = None
+    decimal: str | None = None
 
     @classmethod
     def parse(
@@ -197,6 +222,8 @@ class DataConfig:
             events_column=_optional_column(section.get("events_column"), at("events_column")),
             geo=_optional_column(section.get("geo"), at("geo")),
             n_params=n_params,
+            date_format=_date_format(section.get("date_format"), at("date_format")),
+            decimal=_decimal(section.get("decimal"), at("decimal")),
         )
 
     def override(
@@ -209,6 +236,8 @@ class DataConfig:
         channels: Sequence[Any] | None = None,
         controls: Sequence[str] | None = None,
         geo: str | None = None,
+        date_format: str | None = None,
+        decimal: str | None = None,
     ) -> DataConfig:
         """The section with command-line values on top (``None`` keeps the section's).
 
@@ -236,6 +265,10 @@ class DataConfig:
             changes["controls"] = _columns(list(controls), "--controls")
         if geo is not None:
             changes["geo"] = _column(geo, "--geo")
+        if date_format is not None:
+            changes["date_format"] = _date_format(date_format, "--date-format")
+        if decimal is not None:
+            changes["decimal"] = _decimal(decimal, "--decimal")
         return replace(self, **changes)
 
     def require(self, where: str = "data") -> None:
@@ -275,7 +308,7 @@ class DataConfig:
         self.require()
         if self.sql is not None:
             return read_sql(self.sql.url, self.sql.query)
-        return read_table(self.resolve_path(base_dir))
+        return read_table(self.resolve_path(base_dir), decimal=self.decimal)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data, the keys set only (parses back to the same config)."""
@@ -332,7 +365,9 @@ def expand_events(
         raise SpecError(f"{where}: events_column '{column}' is not a column of the data.{hint}")
     values = frame[column].astype(str).str.strip()
     names = sorted(v for v in values.unique() if v.lower() not in _NO_EVENT)
+    attrs = dict(frame.attrs)
     frame = frame.drop(columns=[column]).copy()
+    frame.attrs.update(attrs)
     new = []
     for v in names:
         col = event_column_name(v)

@@ -142,20 +142,25 @@ class Dataset:
         controls: Sequence[str] | None = None,
         geo: str | None = None,
         n_params: int | None = None,
+        date_format: str | None = None,
+        decimal: str | None = None,
     ) -> Dataset:
         """Validate a DataFrame and build a Dataset.
 
         ``channels``: spend column names, ``"spend:activity"`` strings, mappings
         ``{name, spend, activity}`` or `ChannelSpec`. ``n_params`` sets the row rule
         ``rows >= max(20, 3 * n_params)``; by default `validation.estimate_n_params`.
+        ``date_format`` (strftime codes, e.g. ``"%d/%m/%Y"``) reads the date column with that
+        format instead of detecting one; ``decimal`` (``"."`` or ``","``) is the decimal mark
+        of text cells (default: the reader's ``frame.attrs["decimal"]``, else detected).
         """
         spec = DataSpec.build(date, kpi, channels, controls, geo)
-        return _validate(frame, spec, n_params)
+        return _validate(frame, spec, n_params, date_format=date_format, decimal=decimal)
 
     @classmethod
     def from_csv(cls, path: str | Path, **kwargs: Any) -> Dataset:
-        """Read a CSV file, then as `from_frame`."""
-        return cls.from_frame(read_table(path), **kwargs)
+        """Read a CSV file (`mediamix.data.loaders.read_table`), then as `from_frame`."""
+        return cls.from_frame(read_table(path, decimal=kwargs.get("decimal")), **kwargs)
 
     @classmethod
     def from_parquet(cls, path: str | Path, **kwargs: Any) -> Dataset:
@@ -326,6 +331,8 @@ def load_dataset(
     controls: Sequence[str] | None = None,
     geo: str | None = None,
     query: str | None = None,
+    date_format: str | None = None,
+    decimal: str | None = None,
     where: str = "data",
 ) -> tuple[Dataset, list[str]]:
     """The one way from a config's ``data:`` section (plus command-line values) to a Dataset.
@@ -333,12 +340,21 @@ def load_dataset(
     ``source``: a data file (CSV/Parquet; replaces the section's ``path``/``sql``) or, with
     ``query``, a SQLAlchemy URL; ``None`` uses the section's. ``date``, ``kpi``,
     ``channels``, ``controls`` and ``geo`` override the section's roles (``controls=[]``
-    clears them). A relative ``path`` is relative to ``base_dir`` (the config's folder).
+    clears them); ``date_format`` and ``decimal`` override the section's (see
+    `Dataset.from_frame`). A relative ``path`` is relative to ``base_dir`` (the config's folder).
     Returns ``(dataset, event_columns)``: the 0/1 columns made from ``events_column``, which
     are among the dataset's controls and are the model's events.
     """
     cfg = DataConfig.parse(section, where).override(
-        source, query=query, date=date, kpi=kpi, channels=channels, controls=controls, geo=geo
+        source,
+        query=query,
+        date=date,
+        kpi=kpi,
+        channels=channels,
+        controls=controls,
+        geo=geo,
+        date_format=date_format,
+        decimal=decimal,
     )
     cfg.require(where)
     frame = cfg.read_frame(base_dir)
@@ -357,20 +373,31 @@ def load_dataset(
         controls=ctrls,
         geo=cfg.geo,
         n_params=cfg.n_params,
+        date_format=cfg.date_format,
+        decimal=cfg.decimal or frame.attrs.get("decimal"),
     )
     return ds, events
 
 
-def _validate(frame: pd.DataFrame, spec: DataSpec, n_params: int | None) -> Dataset:
+def _validate(
+    frame: pd.DataFrame,
+    spec: DataSpec,
+    n_params: int | None,
+    date_format: str | None = None,
+    decimal: str | None = None,
+) -> Dataset:
     """Run every check in order; return the sorted, typed Dataset."""
     if not isinstance(frame, pd.DataFrame):
         raise DataError(f"expected a pandas DataFrame, got {type(frame).__name__}.")
+    decimal = decimal or frame.attrs.get("decimal")
     v.check_columns(frame, spec.roles())
     if len(frame) == 0:
         raise DataError("the data have no rows. Fix: check the file or the SQL query.")
     frame = frame.reset_index(drop=True)
     notes: list[str] = []
-    dates = v.parse_dates(frame, spec.date)
+    dates, date_style = v.parse_dates_with_format(frame, spec.date, date_format)
+    if date_style and not date_format:
+        notes.append(f"dates in '{spec.date}' read as {date_style}.")
     out = pd.DataFrame({spec.date: dates})
     if spec.geo:
         geo = frame[spec.geo]
@@ -388,7 +415,7 @@ def _validate(frame: pd.DataFrame, spec: DataSpec, n_params: int | None) -> Data
             numeric.append((c.activity, f"activity of channel '{c.name}'"))
     numeric += [(k, "control") for k in spec.controls]
     for col, role in numeric:
-        out[col] = v.to_numeric(frame, col, role, dates)
+        out[col] = v.to_numeric(frame, col, role, dates, decimal=decimal)
     for c in spec.channels:
         v.check_nonnegative(out[c.spend].to_numpy(), c.spend, f"spend of '{c.name}'", dates)
         if c.activity:
@@ -431,7 +458,11 @@ def _validate(frame: pd.DataFrame, spec: DataSpec, n_params: int | None) -> Data
         if c.activity:
             v.check_channel_spends(out[c.activity].to_numpy(), c.activity, c.name, "activity")
     v.check_kpi_varies(out[spec.kpi].to_numpy(), spec.kpi)
+    v.check_kpi_positive(out[spec.kpi].to_numpy(), spec.kpi)
     for k in spec.controls:
         if np.ptp(out[k].to_numpy()) == 0:
-            notes.append(f"control '{k}' is constant; it cannot be told apart from the intercept.")
+            notes.append(
+                f"control '{k}' is constant; it cannot be told apart from the intercept. "
+                "Fix: drop it from the controls."
+            )
     return Dataset(frame=out, spec=spec, freq=freq, notes=tuple(notes))

@@ -8,7 +8,13 @@ and advice. Thresholds (rules of thumb used in MMM practice):
   other channels and the controls, with an intercept): warn when ``VIF >= 10``;
 - spend variation, coefficient of variation ``CV = sd / mean``: warn when ``CV < 0.2``;
 - share of periods with zero spend: warn when ``>= 0.5``;
-- history length: warn when fewer than 5 periods per model parameter (an error below 3).
+- history length: warn when fewer than 5 periods per model parameter (an error below 3);
+- negative KPI cells: warn when any (a KPI whose mean is <= 0 is refused when the data are
+  read);
+- a constant control: warn (it is aliased with the intercept).
+
+A value that cannot be computed (NaN or infinite) is never ``ok``: its verdict is ``warn``
+and the advice says so.
 """
 
 from __future__ import annotations
@@ -80,7 +86,7 @@ def correlation_matrix(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=float)
     xc = x - x.mean(axis=0)
     sd = np.sqrt((xc**2).sum(axis=0))
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         r = (xc.T @ xc) / np.outer(sd, sd)
     np.fill_diagonal(r, 1.0)
     return r
@@ -111,8 +117,20 @@ def vif(x: np.ndarray, extra: np.ndarray | None = None) -> np.ndarray:
     return out
 
 
+NOT_FINITE = "could not be computed (the value is not finite): check the inputs for extreme values."
+
+
+def _verdict(value: float, bad: bool) -> str:
+    return "warn" if bad or not np.isfinite(value) else "ok"
+
+
 def diagnostics(dataset: Dataset, n_params: int | None = None) -> Diagnostics:
     """Run every check on ``dataset``; ``n_params`` defaults to `estimate_n_params`."""
+    with np.errstate(all="ignore"):
+        return _diagnostics(dataset, n_params)
+
+
+def _diagnostics(dataset: Dataset, n_params: int | None) -> Diagnostics:
     names = dataset.channel_names
     media = dataset.media
     spend = dataset.spend
@@ -129,8 +147,10 @@ def diagnostics(dataset: Dataset, n_params: int | None = None) -> Diagnostics:
                     f"{names[i]} ~ {names[j]}",
                     float(r),
                     CORR_WARN,
-                    "warn" if bad else "ok",
-                    (
+                    _verdict(float(r), bad),
+                    f"{names[i]} ~ {names[j]}: correlation {NOT_FINITE[:-1]} or a constant input."
+                    if not np.isfinite(r)
+                    else (
                         f"{names[i]} and {names[j]} move together (r = {r:.2f}); the model "
                         "cannot split their effects well. Consider merging them, an informative "
                         "prior (ROI or experiment), or varying one of them on purpose."
@@ -149,8 +169,10 @@ def diagnostics(dataset: Dataset, n_params: int | None = None) -> Diagnostics:
                 name,
                 float(value),
                 VIF_WARN,
-                "warn" if bad else "ok",
-                (
+                _verdict(float(value), bad),
+                f"{name}: VIF {NOT_FINITE}"
+                if np.isnan(value)
+                else (
                     f"{name} is largely explained by the other channels/controls "
                     f"(VIF = {value:.1f}); its effect estimate will be unstable. Use priors "
                     "or merge correlated channels."
@@ -171,8 +193,10 @@ def diagnostics(dataset: Dataset, n_params: int | None = None) -> Diagnostics:
                 name,
                 cv,
                 CV_WARN,
-                "warn" if bad else "ok",
-                (
+                _verdict(cv, bad),
+                f"{name}: spend variation {NOT_FINITE}"
+                if not np.isfinite(cv)
+                else (
                     f"{name}'s spend barely varies (CV = {cv:.2f}); the data say little about "
                     "its response curve. Rely on priors/experiments, or vary spend on purpose."
                 )
@@ -220,6 +244,48 @@ def diagnostics(dataset: Dataset, n_params: int | None = None) -> Diagnostics:
             else "enough history for the number of parameters.",
         )
     )
+    kpi = getattr(dataset, "kpi_values", None)
+    if kpi is not None:
+        kpi = np.asarray(kpi, dtype=float)
+        neg = np.flatnonzero(kpi < 0)
+        dates = getattr(dataset, "dates", None)
+        shown = [f"{dates[i]:%Y-%m-%d}" if dates is not None else f"row {i + 1}" for i in neg[:5]]
+        where = ", ".join(shown) + (f" and {len(neg) - 5} more" if len(neg) > 5 else "")
+        checks.append(
+            Check(
+                "kpi_negative",
+                getattr(dataset, "kpi_name", "KPI"),
+                float(len(neg)),
+                0.0,
+                "warn" if len(neg) else "ok",
+                (
+                    f"the KPI is negative in {len(neg)} period(s) ({where}); a KPI such as "
+                    "sales cannot be below 0. Check those values (returns netted into the wrong "
+                    "period? a sign error?)."
+                )
+                if len(neg)
+                else "the KPI is never negative.",
+            )
+        )
+    controls = np.asarray(dataset.control_values, dtype=float)
+    for k, name in enumerate(dataset.control_names):
+        spread = float(np.ptp(controls[:, k])) if len(controls) else 0.0
+        checks.append(
+            Check(
+                "control_variation",
+                name,
+                spread,
+                0.0,
+                "warn" if spread == 0 else "ok",
+                (
+                    f"control '{name}' has the same value in every period, so it is aliased "
+                    "with the intercept and its effect cannot be estimated. Fix: drop it from "
+                    "the controls."
+                )
+                if spread == 0
+                else "varies over the periods.",
+            )
+        )
     return Diagnostics(tuple(checks), tuple(names), np.asarray(corr), tuple(dataset.notes))
 
 

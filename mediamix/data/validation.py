@@ -16,6 +16,20 @@ import pandas as pd
 from mediamix.errors import DataError
 
 FREQ_NAMES = {"D": "daily", "W": "weekly", "M": "monthly"}
+# The largest magnitude accepted in a numeric column. Real KPIs, spends and controls stay far
+# below it (1e15 is a thousand trillion per period); below it float64 keeps whole amounts
+# exact (up to 2**53 ~ 9e15) and sums, squares and products of a long series stay finite, so
+# no check or fit overflows. Larger values are typos or unit mix-ups.
+MAX_ABS_VALUE = 1e15
+# cells that mean "no value" (pandas' list of missing-value markers, compared in lower case)
+NA_TOKENS = frozenset(
+    ["#n/a", "#n/a n/a", "#na", "-1.#ind", "-1.#qnan", "-nan", "1.#ind", "1.#qnan", "<na>",
+     "n/a", "na", "null", "nan", "none", "nat"]
+)  # fmt: skip
+# day/month/year with one separator: 04/01/2021, 4.1.21, 04-01-2021
+_DMY = r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})$"
+_YMD = r"^(\d{4})([/.])(\d{1,2})\2(\d{1,2})$"
+_TZ = r"(?:Z|[+-]\d{2}:?\d{2})$"
 _FREQ_UNIT = {"D": "day", "W": "week", "M": "month"}
 _MAX_LISTED = 5
 
@@ -27,6 +41,36 @@ def estimate_n_params(n_channels: int, n_controls: int, n_seasonal_terms: int = 
     ``4 * n_channels`` (one adstock, three saturation parameters) + ``n_controls``.
     """
     return 3 + n_seasonal_terms + 4 * n_channels + n_controls
+
+
+def count_model_parameters(
+    channel_params: Sequence[int],
+    n_controls: int,
+    *,
+    seasonality_order: int = 2,
+    trend: str = "linear",
+    trend_changepoints: int = 0,
+    day_of_week: bool = False,
+    noise_params: int = 1,
+) -> int:
+    """The parameters a model with these terms fits (the count the row rule uses).
+
+    ``1`` (intercept) + trend (``linear``: 1, ``piecewise``: 1 + ``trend_changepoints``,
+    ``none``: 0) + ``2 * seasonality_order`` (a sine and a cosine per Fourier order) + ``6``
+    weekday effects when ``day_of_week`` + ``sum(channel_params)`` (each channel's effect,
+    adstock and saturation parameters) + ``n_controls`` (events included) + ``noise_params``
+    (sigma; 2 with a Student-t's degrees of freedom).
+    """
+    trend_terms = {"none": 0, "linear": 1}.get(trend, 1 + int(trend_changepoints))
+    return (
+        1
+        + trend_terms
+        + 2 * int(seasonality_order)
+        + (6 if day_of_week else 0)
+        + int(sum(channel_params))
+        + int(n_controls)
+        + int(noise_params)
+    )
 
 
 def min_rows_required(n_params: int) -> int:
@@ -66,8 +110,16 @@ def closest_column(name: str, columns: Sequence[str]) -> str | None:
 
 
 def check_columns(frame: pd.DataFrame, required: dict[str, str]) -> None:
-    """Every column in ``required`` (column -> role, e.g. "spend of channel 'tv'") exists."""
+    """Every column in ``required`` (column -> role, e.g. "spend of channel 'tv'") exists,
+    once."""
+    names = [str(c) for c in frame.columns]
     for col, role in required.items():
+        if names.count(col) > 1:
+            raise DataError(
+                f"column '{col}' ({role}) appears {names.count(col)} times in the data's header; "
+                "mediamix cannot tell which one is meant. Fix: rename or delete the repeated "
+                "column."
+            )
         if col not in frame.columns:
             close = closest_column(col, list(frame.columns))
             hint = f" Did you mean '{close}'?" if close else ""
@@ -79,8 +131,23 @@ def check_columns(frame: pd.DataFrame, required: dict[str, str]) -> None:
             )
 
 
-def parse_dates(frame: pd.DataFrame, date_col: str) -> pd.Series:
-    """Parse the date column; empty or unparseable values are errors naming the rows."""
+def parse_dates(frame: pd.DataFrame, date_col: str, date_format: str | None = None) -> pd.Series:
+    """Parse the date column (see `parse_dates_with_format`)."""
+    return parse_dates_with_format(frame, date_col, date_format)[0]
+
+
+def parse_dates_with_format(
+    frame: pd.DataFrame, date_col: str, date_format: str | None = None
+) -> tuple[pd.Series, str | None]:
+    """Parse the date column with ONE format for the whole column; returns ``(dates, name)``,
+    ``name`` the format read when it is not ISO (``"DD/MM/YYYY"``), else None.
+
+    ``date_format`` (strftime codes, ``"%d/%m/%Y"``) is used as given. Otherwise: ISO dates
+    (``2021-01-04``, with a time or a UTC offset, which is dropped); or day/month/year
+    numbers with one separator, read day-first when some first field is above 12, month-first
+    when some second field is, and refused as ambiguous when none is; or the one format
+    pandas infers from the first cell. Empty or unreadable cells are errors naming the rows.
+    """
     raw = frame[date_col]
     empty = raw.isna() | (raw.astype(str).str.strip() == "")
     if empty.any():
@@ -90,44 +157,180 @@ def parse_dates(frame: pd.DataFrame, date_col: str) -> pd.Series:
             "Fix: fill in the date of each period or delete those rows."
         )
     if pd.api.types.is_datetime64_any_dtype(raw):
-        return pd.to_datetime(raw).reset_index(drop=True)
-    parsed = pd.to_datetime(raw, errors="coerce", format="mixed")
+        parsed = pd.to_datetime(raw).reset_index(drop=True)
+        if getattr(parsed.dt, "tz", None) is not None:
+            parsed = parsed.dt.tz_localize(None)
+        return parsed, None
+    text = raw.astype(str).str.strip().reset_index(drop=True)
+    name: str | None = None
+    if date_format:
+        parsed = _to_datetime(text, date_format)
+        name = date_format
+        expected = f"the format {date_format!r} given by date_format"
+    else:
+        iso = _to_datetime(text.str.replace(_TZ, "", regex=True), "ISO8601")
+        dmy = text.str.extract(_DMY)
+        ymd = text.str.extract(_YMD)
+        n_iso, n_dmy, n_ymd = (
+            int(iso.notna().sum()),
+            int(dmy[0].notna().sum()),
+            int(ymd[0].notna().sum()),
+        )
+        if n_iso and n_iso >= max(n_dmy, n_ymd):
+            parsed, expected = iso, "ISO dates (YYYY-MM-DD)"
+        elif n_dmy and n_dmy >= n_ymd:
+            fmt, name = _day_month_format(text, dmy, date_col)
+            parsed, expected = _to_datetime(text, fmt), f"dates as {name}"
+        elif n_ymd:
+            seps = ymd[1].dropna().unique()
+            sep = seps[0] if len(seps) == 1 else "/"
+            name = f"YYYY{sep}MM{sep}DD"
+            parsed = _to_datetime(text, f"%Y{sep}%m{sep}%d")
+            expected = f"dates as {name}"
+        else:
+            parsed = _to_datetime(text, None)
+            expected = f"dates in the format of row 1 ({text.iloc[0]!r})"
     bad = parsed.isna().to_numpy()
     if bad.any():
         rows = list(np.flatnonzero(bad) + 1)
-        value = raw.iloc[int(np.flatnonzero(bad)[0])]
+        value = text.iloc[int(np.flatnonzero(bad)[0])]
         raise DataError(
             f"column '{date_col}' (date) has a value that is not a date at {_rows_text(rows)}: "
-            f"{value!r}. Fix: write dates as YYYY-MM-DD."
+            f"{value!r} (the column holds {expected}). Fix: write every date in one format, "
+            "preferably YYYY-MM-DD."
         )
-    if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_localize(None)
-    return parsed.reset_index(drop=True)
+    return parsed.reset_index(drop=True), name
+
+
+def _to_datetime(text: pd.Series, fmt: str | None) -> pd.Series:
+    """``text`` parsed with one format (None: the one pandas infers from the first cell);
+    unreadable cells NaT."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            out = pd.to_datetime(text, format=fmt, errors="coerce")
+        except (ValueError, TypeError):
+            return pd.Series(pd.NaT, index=text.index)
+    if getattr(out.dt, "tz", None) is not None:
+        out = out.dt.tz_localize(None)
+    return out
+
+
+def _day_month_format(text: pd.Series, parts: pd.DataFrame, date_col: str) -> tuple[str, str]:
+    """The strftime format and its name for a column of ``a/b/year`` dates: day-first when
+    some ``a`` is above 12, month-first when some ``b`` is; ambiguous or both: an error."""
+    ok = parts[0].notna()
+    a = parts.loc[ok, 0].astype(int)
+    b = parts.loc[ok, 2].astype(int)
+    seps = parts.loc[ok, 1].unique()
+    years = parts.loc[ok, 3].str.len().unique()
+    if len(seps) > 1 or len(years) > 1:
+        raise DataError(
+            f"column '{date_col}' (date) mixes date styles ({', '.join(map(repr, seps))} "
+            f"separators or 2- and 4-digit years). Fix: write every date in one format, "
+            "preferably YYYY-MM-DD."
+        )
+    sep, ycode = seps[0], "%Y" if years[0] == 4 else "%y"
+    yname = "YYYY" if years[0] == 4 else "YY"
+    day_first, month_first = bool((a > 12).any()), bool((b > 12).any())
+    dmy = (f"%d{sep}%m{sep}{ycode}", f"DD{sep}MM{sep}{yname}")
+    mdy = (f"%m{sep}%d{sep}{ycode}", f"MM{sep}DD{sep}{yname}")
+    if day_first and month_first:
+        i, j = (
+            int(np.flatnonzero((a > 12).to_numpy())[0]),
+            int(np.flatnonzero((b > 12).to_numpy())[0]),
+        )
+        raise DataError(
+            f"column '{date_col}' (date) has day-first dates ({text[ok].iloc[i]!r}, row "
+            f"{a.index[i] + 1}) and month-first dates ({text[ok].iloc[j]!r}, row {b.index[j] + 1}) "
+            "in one column. Fix: write every date in one format, preferably YYYY-MM-DD."
+        )
+    if day_first:
+        return dmy
+    if month_first:
+        return mdy
+    example = text[ok].iloc[0]
+    raise DataError(
+        f"column '{date_col}' (date): the dates (e.g. {example!r}) can be read as "
+        f"{dmy[1]} (day first) or as {mdy[1]} (month first); no day above 12 tells which. "
+        f"Fix: set date_format: '{dmy[0]}' (or '{mdy[0]}') in the data section, or pass "
+        f"--date-format '{dmy[0]}' to mediamix check; or write the dates as YYYY-MM-DD."
+    )
 
 
 def to_numeric(
-    frame: pd.DataFrame, col: str, role: str, dates: pd.Series | None = None
+    frame: pd.DataFrame,
+    col: str,
+    role: str,
+    dates: pd.Series | None = None,
+    decimal: str | None = None,
 ) -> np.ndarray:
-    """The column as float64; non-numeric values and empty cells are errors naming the rows."""
+    """The column as float64; every cell that is not a usable number is an error naming the
+    column, the row(s), the value and the fix.
+
+    Text cells are read with ``decimal`` as the decimal mark (None: the mark the column's own
+    cells show, see `mediamix.data.loaders.number_format`); a cell written with the other
+    mark is refused rather than guessed. Missing-value markers (``n/a``, ``NaN``), empty and
+    infinite cells, and values beyond ``MAX_ABS_VALUE`` are refused too.
+    """
+    from mediamix.data.loaders import _to_float, number_format
+
     raw = frame[col].reset_index(drop=True)
     if pd.api.types.is_bool_dtype(raw):
         raw = raw.astype(float)
+    marker = np.zeros(len(raw), dtype=bool)
     if pd.api.types.is_numeric_dtype(raw):
         values = raw.to_numpy(dtype=float, na_value=np.nan)
         nonnum = np.zeros(len(raw), dtype=bool)
+        other_mark = nonnum
     else:
-        text = raw.astype("string").str.strip().str.replace(",", "", regex=False)
-        blank = raw.isna().to_numpy() | (text.fillna("") == "").to_numpy()
-        conv = pd.to_numeric(text.where(~blank), errors="coerce")
-        values = conv.to_numpy(dtype=float, na_value=np.nan)
-        nonnum = np.isnan(values) & ~blank
+        is_text = raw.map(lambda x: isinstance(x, str)).to_numpy(dtype=bool)
+        text = raw.map(lambda x: x.strip() if isinstance(x, str) else "").astype(object)
+        direct = pd.to_numeric(raw.where(~is_text), errors="coerce").to_numpy(dtype=float)
+        blank = (~is_text & np.isnan(direct)) | (is_text & (text == "").to_numpy())
+        marker = is_text & text.str.lower().isin(NA_TOKENS).to_numpy()
+        cells = text[is_text & ~blank & ~marker]
+        mark = decimal or number_format(cells)[0]
+        parsed = _to_float(text, mark).to_numpy(dtype=float)
+        values = np.where(is_text, parsed, direct)
+        nonnum = is_text & ~blank & ~marker & np.isnan(values)
+        other = "," if mark == "." else "."
+        other_mark = nonnum & _to_float(text, other).notna().to_numpy()
+        values = np.where(blank | marker, np.nan, values)
     if nonnum.any():
         idx = np.flatnonzero(nonnum)
+        d = None if dates is None else [dates.iloc[i] for i in idx[:_MAX_LISTED]]
+        value = raw.iloc[int(idx[0])]
+        if other_mark[idx[0]]:
+            mark_name = "a decimal comma" if other == "," else "a decimal point"
+            other_value = _to_float(pd.Series([str(value).strip()], dtype=object), other).iloc[0]
+            raise DataError(
+                f"column '{col}' ({role}) has the value {value!r} at "
+                f"{_rows_text(list(idx + 1), d)}, written with {mark_name}, but the other "
+                f"numbers use {mark!r} as the decimal mark; it is refused rather than guessed "
+                f"({other_value:g}? a typo?). Fix: write it with {mark!r} as the decimal mark "
+                f"(e.g. {other_value:g}); "
+                f"if the whole file uses {other!r} decimals, set decimal: {other!r} in the data "
+                f"section (mediamix check --decimal {other!r})."
+            )
+        # a text column: name its first cell that is not a number (markers included)
+        idx = np.flatnonzero(nonnum | marker)
         d = None if dates is None else [dates.iloc[i] for i in idx[:_MAX_LISTED]]
         raise DataError(
             f"column '{col}' ({role}) has a non-numeric value {raw.iloc[int(idx[0])]!r} at "
             f"{_rows_text(list(idx + 1), d)}. Fix: write plain numbers (no currency signs or "
             "text); use 0 for periods without activity."
+        )
+    if marker.any():
+        idx = np.flatnonzero(marker)
+        d = None if dates is None else [dates.iloc[i] for i in idx[:_MAX_LISTED]]
+        raise DataError(
+            f"column '{col}' ({role}) has a missing value at {_rows_text(list(idx + 1), d)}: "
+            f"the cell says {str(raw.iloc[int(idx[0])]).strip()!r}, a missing-value marker, not "
+            "a number. Fix: fill in the value (use 0 when nothing was spent), or drop those "
+            "periods."
         )
     nan = np.isnan(values) | np.isinf(values)
     if nan.any():
@@ -137,6 +340,16 @@ def to_numeric(
         raise DataError(
             f"column '{col}' ({role}) has {what} at {_rows_text(list(idx + 1), d)}. "
             "Fix: fill in the value (use 0 when nothing was spent), or drop those periods."
+        )
+    huge = np.abs(values) > MAX_ABS_VALUE
+    if huge.any():
+        idx = np.flatnonzero(huge)
+        d = None if dates is None else [dates.iloc[i] for i in idx[:_MAX_LISTED]]
+        raise DataError(
+            f"column '{col}' ({role}) has the value {values[idx[0]]:g} at "
+            f"{_rows_text(list(idx + 1), d)}, beyond the limit |value| <= {MAX_ABS_VALUE:g} "
+            "(larger numbers overflow the computations). Fix: correct the value (a typo or a "
+            "unit mix-up?), or rescale the column, e.g. to thousands."
         )
     return values
 
@@ -228,14 +441,17 @@ def check_regular(dates: pd.Series, date_col: str, freq: str, rows: np.ndarray) 
         )
 
 
-def check_enough_rows(n_rows: int, n_params: int, freq: str) -> None:
-    """At least ``max(20, 3 * n_params)`` periods (see `min_rows_required`)."""
+def check_enough_rows(n_rows: int, n_params: int, freq: str, terms: str | None = None) -> None:
+    """At least ``max(20, 3 * n_params)`` periods (see `min_rows_required`); ``terms`` says
+    which model terms weigh most, for the message."""
     need = min_rows_required(n_params)
     if n_rows < need:
+        detail = f" ({terms})" if terms else ""
         raise DataError(
             f"the data have {n_rows} {FREQ_NAMES.get(freq, '')} rows but the model has about "
-            f"{n_params} parameters; the rule is at least max(20, 3 x parameters) = {need} rows. "
-            "Fix: provide a longer history, use fewer channels/controls, or aggregate channels."
+            f"{n_params} parameters{detail}; the rule is at least max(20, 3 x parameters) = "
+            f"{need} rows. Fix: provide a longer history, use fewer channels/controls, or "
+            "aggregate channels" + (", or lower seasonality_order." if terms else ".")
         )
 
 
@@ -246,6 +462,21 @@ def check_channel_spends(values: np.ndarray, col: str, channel: str, kind: str =
             f"channel '{channel}': column '{col}' ({kind}) is 0 in all {len(values)} rows, so its "
             f"effect cannot be estimated. Fix: remove '{channel}' from the channels "
             "or check that the right column is used."
+        )
+
+
+def check_kpi_positive(values: np.ndarray, col: str) -> None:
+    """The KPI's mean is positive: the model measures effects relative to it (it scales the
+    KPI by its mean), so a KPI centred on zero or negative cannot be modelled. A few negative
+    cells are a warning (`mediamix.data.diagnostics`), not an error."""
+    mean = float(np.mean(values))
+    if mean <= 0:
+        n_neg = int(np.sum(values < 0))
+        raise DataError(
+            f"column '{col}' (KPI) has mean {mean:g} <= 0 ({n_neg} of {len(values)} values are "
+            "negative); the model measures media effects relative to the KPI's mean and needs "
+            "a positive KPI such as sales, revenue or conversions. Fix: use the KPI's level, not "
+            "a change, a margin that can be negative or a centred/standardised version."
         )
 
 

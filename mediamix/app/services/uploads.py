@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,15 +52,14 @@ class Columns:
 
 
 def read_csv(csv_bytes: bytes):
-    """The upload as a DataFrame (the data layer then checks columns and values)."""
-    import pandas as pd
+    """The upload as a DataFrame, read by the data layer's one CSV reader
+    (`mediamix.data.loaders.read_csv_bytes`), so an upload is read, accepted or refused
+    exactly as the same file given to ``mediamix check`` or ``fit``."""
+    from mediamix.data.loaders import read_csv_bytes
 
     if not csv_bytes.strip():
         raise DataError("the uploaded file is empty; upload a CSV with a header row")
-    try:
-        return pd.read_csv(io.BytesIO(csv_bytes))
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise DataError(f"the upload is not a readable CSV file ({exc})") from None
+    return read_csv_bytes(csv_bytes, "the upload")
 
 
 def validate_upload(csv_bytes: bytes, columns: Columns):
