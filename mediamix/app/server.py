@@ -28,6 +28,7 @@ import ipaddress
 import logging
 import socket
 import threading
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -66,7 +67,8 @@ def weak_token_reason(token: str) -> str | None:
 
     The rule: at least `MIN_TOKEN_LENGTH` characters; no spaces or control characters (a
     header value loses them); at least `MIN_TOKEN_DISTINCT` different characters; not a short
-    piece repeated (`abcabc...`) and not a run with one step (`abcdef...`, `0123...`)."""
+    piece repeated (`abcabc...`) and not a run where 80 % of the steps between neighbours are
+    the same (`abcdef...`, `0123...`)."""
     n = len(token)
     if n < MIN_TOKEN_LENGTH:
         return f"has {n} characters; use at least {MIN_TOKEN_LENGTH} random ones"
@@ -81,8 +83,8 @@ def weak_token_reason(token: str) -> str | None:
     for k in range(1, n // 2 + 1):
         if n % k == 0 and token[:k] * (n // k) == token:
             return f"repeats {token[:k]!r}; use random characters"
-    steps = {ord(b) - ord(a) for a, b in zip(token, token[1:], strict=False)}
-    if len(steps) == 1:
+    steps = Counter(ord(b) - ord(a) for a, b in zip(token, token[1:], strict=False))
+    if steps.most_common(1)[0][1] >= 0.8 * (n - 1):
         return "is a simple run of characters; use random ones"
     return None
 

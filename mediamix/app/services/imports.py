@@ -3,12 +3,14 @@ curves sent as JSON. Either becomes a finished run the planner can plan with."""
 
 from __future__ import annotations
 
+import math
 import shutil
 from pathlib import Path
 from typing import Any
 
 from mediamix.app.services.planning import check_responses
 from mediamix.app.store import Run, Store
+from mediamix.errors import SpecError
 from mediamix.jsonable import jsonable
 
 REPORT_FILE = "report.html"  # `mediamix report` writes it into the run folder
@@ -20,8 +22,10 @@ def import_responses(
     responses: list[dict[str, Any]],
     summary: dict[str, Any] | None = None,
 ) -> Run:
-    """A finished run from response curves given directly (`Response.to_dict()` mappings)."""
+    """A finished run from response curves given directly (`Response.to_dict()` mappings);
+    each curve must rise with spend (`check_rising`) and its KPI value be > 0."""
     check_responses(responses)
+    check_rising(responses)
     return store.create_run(
         name,
         method="import",
@@ -30,6 +34,38 @@ def import_responses(
         responses=responses,
         message="imported",
     )
+
+
+def check_rising(responses: list[dict[str, Any]], points: int = 21) -> None:
+    """Refuse a curve that falls as spend grows (a sign slip such as ``a: -2``) or that gives
+    no finite KPI, naming the channel, the spends and the KPI at each; and a KPI value <= 0."""
+    import numpy as np
+
+    from mediamix.optimize.response import Response
+
+    for d in responses:
+        value = d.get("kpi_value", 1.0)
+        if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+            raise SpecError(f"channel {d.get('name')!r}: kpi_value must be > 0 (got {value!r})")
+        r = Response.from_dict(d)
+        top = float(r.plot_range())
+        top = top if math.isfinite(top) and top > 0 else 1.0
+        spend = np.linspace(0.0, top, points)
+        kpi = np.asarray(r.mean(spend), dtype=float)
+        if not np.all(np.isfinite(kpi)):
+            raise SpecError(
+                f"channel {r.name!r}: the response curve gives no finite KPI between spend 0"
+                f" and {top:.4g}; check its parameters {dict(d.get('params') or {})}"
+            )
+        drop = np.diff(kpi) < -1e-9 * max(1.0, float(np.abs(kpi).max()))
+        if drop.any():
+            i = int(np.argmax(drop))
+            raise SpecError(
+                f"channel {r.name!r}: the response curve falls as spend grows (KPI"
+                f" {kpi[i]:.4g} at spend {spend[i]:.4g}, {kpi[i + 1]:.4g} at {spend[i + 1]:.4g});"
+                f" a media response must rise with spend: check the sign of its parameters"
+                f" {dict(d.get('params') or {})}"
+            )
 
 
 def import_run_dir(store: Store, run_dir: Path | str, name: str | None = None) -> Run:
