@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -243,6 +245,31 @@ def start_server(*args: str):
             time.sleep(0.1)
 
 
+def one_connection(url: str, bodies: list[bytes]) -> list[int]:
+    """POST each body to /openrtb2/bid over ONE keep-alive connection; the status codes."""
+    import socket
+
+    host, port = url.removeprefix("http://").split(":")
+    codes = []
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        reader = sock.makefile("rb")
+        for body in bodies:
+            head = (
+                f"POST /openrtb2/bid HTTP/1.1\r\nHost: {host}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+            )
+            sock.sendall(head.encode() + body)
+            status = reader.readline()
+            assert status, "the server closed the connection"
+            length = 0
+            while (line := reader.readline()) not in (b"\r\n", b""):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            reader.read(length)
+            codes.append(int(status.split()[1]))
+    return codes
+
+
 def stop(server) -> None:
     server.terminate()
     server.wait(timeout=10)
@@ -273,7 +300,9 @@ def test_cli_serve_keeps_spend_across_a_restart_and_survives_deep_json(tmp_path)
             deep = b'{"id":"x","imp":[{"id":"1"}],"site":{},"ext":' + b"[" * 100_000
             r = c.post("/openrtb2/bid", content=deep + b"]" * 100_000 + b"}")
             assert r.status_code == 400 and "the limit is 32" in r.json()["error"]
-            assert c.get("/healthz").status_code == 200
+            deep += b"]" * 100_000 + b"}"
+            ok = json.dumps(request(tmax=None, cur=["EUR"])).encode()  # a no-bid: 204
+            assert one_connection(url, [deep, ok, deep, ok]) == [400, 204, 400, 204]
             r = c.post("/openrtb2/bid", json=request(tmax=1))
             assert r.status_code == 200 and r.json() == {"id": "req-1", "nbr": 15}
             r = c.post("/openrtb2/bid", content=b"x" * (2**20 + 1))
