@@ -631,3 +631,22 @@ def test_a_failed_runs_report_is_a_404_naming_the_run(client: TestClient, store:
     run = store.create_run("sales model", status="failed", message="column 'x' is missing")
     r = client.get(f"/runs/{run.id}/report")
     assert r.status_code == 404 and "'sales model'" in r.text
+
+
+def test_an_upload_filename_never_becomes_a_path(store: Store, tmp_path: Path) -> None:
+    import pandas as pd
+
+    weeks = pd.date_range("2024-01-07", periods=60, freq="7D").strftime("%Y-%m-%d")
+    rows = "\n".join(f"{w},{100 + i},{10 + i % 3},{5 + i % 2}" for i, w in enumerate(weeks))
+    data = ("week,sales,tv,search\n" + rows + "\n").encode()
+    with TestClient(create_app(store, executor=NoJobs())) as c:
+        r = c.post(
+            "/api/runs",
+            data={"date": "week", "kpi": "sales", "channels": "tv,search"},
+            files={"file": ("../../../../tmp/evil.csv", data)},
+        )
+        assert r.status_code == 202, r.text
+        run = store.get_run(r.json()["run"]["id"])
+    assert (run.run_dir / "data.csv").read_bytes() == data
+    assert run.run_dir.parent == store.home / "runs"
+    assert not any(p.name == "evil.csv" for p in tmp_path.rglob("*"))
