@@ -86,7 +86,7 @@ class BidRequest(OpenRTBObject):
     """A bid request: an id, one or more impressions, and exactly one of ``site`` or ``app``."""
 
     id: str = Field(min_length=1)
-    imp: list[Imp] = Field(min_length=1, max_length=MAX_IMPS)
+    imp: list[Imp] = Field(min_length=1)
     site: Site | None = None
     app: App | None = Field(default=None, validate_default=True)
     device: Device | None = None
@@ -95,6 +95,15 @@ class BidRequest(OpenRTBObject):
     tmax: int | None = Field(default=None, ge=0)
     cur: list[str] | None = None
     test: int = 0
+
+    @field_validator("imp", mode="before")
+    @classmethod
+    def _bounded_imps(cls, imps: Any) -> Any:
+        if isinstance(imps, list) and len(imps) > MAX_IMPS:  # before any imp is validated
+            raise ValueError(
+                f"at most {MAX_IMPS} impressions per request (this one has {len(imps)})"
+            )
+        return imps
 
     @field_validator("imp")
     @classmethod

@@ -92,7 +92,11 @@ def test_more_imps_than_the_limit_is_400_naming_it():
     imps = [{"id": str(i)} for i in range(MAX_IMPS + 1)]
     r = c.post("/openrtb2/bid", json=request(imp=imps))
     assert r.status_code == 400
-    assert "imp" in r.json()["error"] and f"at most {MAX_IMPS}" in r.json()["error"]
+    assert (
+        "imp" in r.json()["error"]
+        and f"at most {MAX_IMPS} impressions per request (this one has {MAX_IMPS + 1})"
+        in r.json()["error"]
+    )
     r = c.post("/openrtb2/bid", json=request(imp=imps[:MAX_IMPS]))
     assert r.status_code == 200 and len(r.json()["seatbid"][0]["bid"]) == MAX_IMPS
 
@@ -152,3 +156,45 @@ def test_an_internal_error_is_500_with_a_body_and_the_next_request_is_answered(m
     assert r.status_code == 500 and "internal error" in r.json()["error"]
     monkeypatch.undo()
     assert c.post("/openrtb2/bid", json=request()).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body,code,text",
+    [
+        (b'{"id":"r","imp":[{"id":"1","bidfloor":NaN}],"site":{}}', 400, "a finite number"),
+        (b'{"id":"r","imp":[{"id":"1","bidfloor":Infinity}],"site":{}}', 400, "a finite number"),
+        (b'{"id":"r","imp":[{"id":"1","bidfloor":-1}],"site":{}}', 400, "greater than or equal"),
+        (b'{"id":123,"imp":[{"id":"1"}],"site":{}}', 400, "id: expected a string, got 123"),
+        (b'{"id":"r","imp":[{"id":"1","bidfloor":20.0}],"site":{}}', 200, None),  # = value
+        (b'{"id":"r","imp":[{"id":"1","bidfloor":20.000001}],"site":{}}', 204, None),
+    ],
+)
+def test_floors_at_above_and_outside_the_value(body, code, text):
+    c, _ = client()  # value 1000 x 2.0 x 0.01 = 20 CPM
+    r = c.post("/openrtb2/bid", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == code
+    if text is not None:
+        assert text in r.json()["error"]
+    if code == 200:
+        assert r.json()["seatbid"][0]["bid"][0]["price"] == 20.0
+
+
+@pytest.mark.parametrize(
+    "price,text",
+    [
+        ("-5", "finite CPM >= 0, got -5"),
+        ("abc", "price: expected a number, got 'abc'"),
+        ("inf", "price: expected a finite number, got 'inf'"),
+        ("nan", "price: expected a finite number, got 'nan'"),
+        ("${AUCTION_PRICE}", "price: expected a number, got '${AUCTION_PRICE}'"),
+        (None, "price: missing; the win URL of our bids carries price=${AUCTION_PRICE}"),
+    ],
+)
+def test_win_prices_that_are_not_finite_cpms_are_400(price, text):
+    c, b = client()
+    bid = c.post("/openrtb2/bid", json=request()).json()["seatbid"][0]["bid"][0]
+    url = bid["nurl"].replace("price=${AUCTION_PRICE}&", "" if price is None else f"price={price}&")
+    r = c.get(url)
+    assert r.status_code == 400 and r.json()["reason"] == "bad_price"
+    assert text in r.json()["error"]
+    assert b.spent == 0.0 and b.status()["open_bids"] == 1
