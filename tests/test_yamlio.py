@@ -138,7 +138,9 @@ def test_non_utf8_files_name_the_byte_offset_and_the_fix(tmp_path: Path):
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("model:\n\tform: additive\n", "is not valid YAML: while scanning for the next token"),
+        ("model:\n\tform: additive\n", "is not valid YAML: while scanning for the next token; "
+         "found character that cannot start any token; line 2, column 1 (a tab: YAML indents "
+         "with spaces only; replace the tabs by spaces)"),
         ("- 1\n- 2\n", "must hold a mapping (key: value lines), not list"),
         ("just a sentence\n", "must hold a mapping (key: value lines), not str"),
         ("model: !!python/object/apply:os.system ['touch TOUCHED']\n",
