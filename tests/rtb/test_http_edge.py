@@ -198,3 +198,49 @@ def test_win_prices_that_are_not_finite_cpms_are_400(price, text):
     assert r.status_code == 400 and r.json()["reason"] == "bad_price"
     assert text in r.json()["error"]
     assert b.spent == 0.0 and b.status()["open_bids"] == 1
+
+
+def test_the_server_protocol_stamps_each_request_with_its_arrival():
+    """Under uvicorn the deadline counts from when the request's bytes were read, not from
+    when its turn in the event loop came."""
+    import asyncio
+    import socket
+    import threading
+
+    import httpx
+    import uvicorn
+
+    from mediamix.rtb.server import ARRIVED_KEY, stamped_http_protocol
+
+    seen = []
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        seen.append(scope.get(ARRIVED_KEY))
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, http=stamped_http_protocol(), lifespan="off",
+        log_level="warning",
+    )  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started:
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.05)
+        before = time.monotonic()
+        with httpx.Client() as c:
+            for _ in range(3):  # keep-alive: every request on the connection is stamped
+                assert c.get(f"http://127.0.0.1:{port}/").status_code == 204
+        assert len(seen) == 3 and all(before <= t <= time.monotonic() for t in seen)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
