@@ -26,6 +26,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from mediamix.errors import SpecError
+from mediamix.optimize.plan import MARGINAL_KEYS, decimals, fmt_amount
 
 PALETTE = (
     "#636EFA",
@@ -398,22 +399,43 @@ def response_curves(
 
 
 def adstock_curves(
-    curves: pd.DataFrame, level: float = 0.9, title: str = "Adstock decay"
+    curves: pd.DataFrame,
+    level: float = 0.9,
+    title: str = "Adstock decay",
+    facet: bool | None = None,
+    cols: int = 3,
 ) -> go.Figure:
     """Share of a period's media effect felt at each lag, per channel, with bands.
 
     ``curves``: rows ``channel, lag, mean[, lower, upper]`` (as
-    `mediamix.analysis.adstock_curves`).
+    `mediamix.analysis.adstock_curves`). ``facet`` (default: when there are two channels or
+    more) draws small multiples, one panel per channel (``cols`` per row) on shared axes, so
+    that bands do not hide each other and the decays compare at a glance.
     """
     _require(curves, ["channel", "lag", "mean"], "adstock curves")
-    fig = go.Figure()
+    names = list(dict.fromkeys(curves["channel"]))
+    if facet is None:
+        facet = len(names) > 1
+    ncol = max(1, min(int(cols), len(names)))
+    nrow = -(-len(names) // ncol) if facet else 1
+    if facet:
+        from plotly.subplots import make_subplots
+
+        fig = make_subplots(
+            rows=nrow, cols=ncol, subplot_titles=names, shared_xaxes="all", shared_yaxes="all",
+            horizontal_spacing=0.05, vertical_spacing=0.3 / max(nrow, 1),
+        )  # fmt: skip
+    else:
+        fig = go.Figure()
     has_band = {"lower", "upper"} <= set(curves.columns)
-    for i, name in enumerate(dict.fromkeys(curves["channel"])):
+    for i, name in enumerate(names):
+        where = {"row": i // ncol + 1, "col": i % ncol + 1} if facet else {}
         part = curves[curves["channel"] == name].sort_values("lag")
         color = channel_color(i)
         x = part["lag"].astype(int).tolist()
         if has_band:
-            fig.add_traces(_band(x, part["lower"], part["upper"], color, f"{name} band", name))
+            for tr in _band(x, part["lower"], part["upper"], color, f"{name} band", name):
+                fig.add_trace(tr, **where)
         fig.add_trace(
             go.Scatter(
                 x=x,
@@ -422,11 +444,18 @@ def adstock_curves(
                 name=name,
                 legendgroup=name,
                 line={"color": color},
-            )  # fmt: skip
-        )
+            ),
+            **where,
+        )  # fmt: skip
     sub = f" ({level:.0%} bands)" if has_band else ""
     fig.update_layout(hovermode="closest")
-    return _layout(fig, title + sub, "lag (periods after the spend)", "share of the effect")
+    if not facet:
+        return _layout(fig, title + sub, "lag (periods after the spend)", "share of the effect")
+    _layout(fig, title + sub, "", "")
+    fig.update_layout(height=120 + 240 * nrow, showlegend=False)
+    fig.update_xaxes(title_text="lag (periods after the spend)", row=nrow)
+    fig.update_yaxes(title_text="share of the effect", col=1)
+    return fig
 
 
 # ------------------------------------------------------------------------------- plan
@@ -485,16 +514,23 @@ EXPLANATION_COLUMNS = (
     "current",
     "recommended",
     "change",
-    "expected KPI",
+    "incremental KPI",
     "marginal return",
     "binding bound",
+    "why",
 )
 
 
 def explanation_rows(plan: Mapping[str, Any]) -> list[list[str]]:
-    """The explanation table as text cells, one row per channel (see EXPLANATION_COLUMNS)."""
+    """The explanation table as text cells, one row per channel (see EXPLANATION_COLUMNS):
+    spend per period and KPI at one precision per column, the marginal return at the plan,
+    the bound it sits on and why it moves (the plan's ``reason``)."""
     out = []
-    for r in _plan_channels(plan):
+    rows = _plan_channels(plan)
+    ds = decimals([v for r in rows for v in (r.get("current"), r.get("recommended"))])
+    dk = decimals([r.get("kpi") for r in rows], 4)
+    dm = decimals([v for r in rows for k in MARGINAL_KEYS if (v := r.get(k)) is not None], 3)
+    for r in rows:
         change = r.get("change")
         if change is None:
             ch = ""
@@ -505,28 +541,32 @@ def explanation_rows(plan: Mapping[str, Any]) -> list[list[str]]:
         out.append(
             [
                 str(r["name"]),
-                _num(r.get("current")),
-                _num(r.get("recommended")),
+                fmt_amount(r.get("current"), ds),
+                fmt_amount(r.get("recommended"), ds),
                 ch,
-                _num(r.get("kpi")),
-                _num(r.get("marginal_return")),
+                fmt_amount(r.get("kpi"), dk),
+                fmt_amount(r.get("marginal_return"), dm),
                 r.get("binding") or "",
+                r.get("reason") or "",
             ]
         )
     return out
 
 
 def fmt_number(v: Any) -> str:
-    """A number for a table cell: thousands separators for large values, 4 significant
-    digits otherwise, scientific for the very large or small; '' for None / NaN."""
+    """A number for a table cell in plain notation: thousands separators from 1,000 up, 4
+    significant digits below (0.0001234 stays 0.0001234); scientific only beyond 1e15 or
+    below 1e-9, where plain digits stop being readable; '' for None / NaN."""
     f = _finite(v)
     if f is None:
         return ""
     a = abs(f)
-    if a >= 1e15 or 0 < a < 1e-3:
+    if a >= 1e15 or 0 < a < 1e-9:
         return f"{f:.3e}"
     if a >= 1000:
         return f"{f:,.0f}"
+    if a < 1e-3:
+        return np.format_float_positional(f, precision=4, unique=True, fractional=False, trim="-")
     return f"{f:.4g}"
 
 
@@ -562,13 +602,37 @@ def frontier(
     points: Sequence[Mapping[str, Any]],
     chosen: Mapping[str, float] | None = None,
     title: str = "Efficient frontier",
+    capped: Sequence[Sequence[str]] | None = None,
 ) -> go.Figure:
     """Budget -> optimal expected KPI (``points``: ``[{budget, kpi}, ...]``, as the
-    ``frontier`` of a plan). ``chosen`` (``{"budget": .., "kpi": ..}``) marks the plan."""
+    ``frontier`` of a plan). ``chosen`` (``{"budget": .., "kpi": ..}``) marks the plan.
+
+    ``capped`` (one list per point, as `mediamix.optimize.plan.frontier_caps`) names the
+    channels at their upper bound at each budget: those points are drawn hollow with the
+    names on hover, and from the first budget where every channel is capped a dashed line
+    says that the bounds, not saturation, flatten the curve.
+    """
+    caps = [list(c) for c in capped] if capped is not None else [[] for _ in points]
+    if len(caps) != len(points):
+        raise SpecError(f"frontier: 'capped' has {len(caps)} entries for {len(points)} points")
     pts = sorted(
-        ({"budget": _finite(p.get("budget")), "kpi": _finite(p.get("kpi"))} for p in points),
+        (
+            {
+                "budget": _finite(p.get("budget")),
+                "kpi": _finite(p.get("kpi")),
+                "cap": c,
+                "all": bool(c) and len(c) == len(p.get("allocation") or {}),
+            }
+            for p, c in zip(points, caps)
+        ),
         key=lambda p: (p["budget"] is None, p["budget"] or 0.0),
     )
+    hover = [
+        "at the upper bound: " + ", ".join(p["cap"])
+        if p["cap"]
+        else "no channel at its upper bound"
+        for p in pts
+    ]
     fig = go.Figure(
         go.Scatter(
             x=[p["budget"] for p in pts],
@@ -576,6 +640,9 @@ def frontier(
             mode="lines+markers",
             name="optimal KPI",
             line={"color": PALETTE[0]},
+            marker={"symbol": ["circle-open" if p["cap"] else "circle" for p in pts], "size": 9},
+            customdata=hover,
+            hovertemplate="budget %{x:,.0f}: KPI %{y:,.4g}<br>%{customdata}<extra></extra>",
         )  # fmt: skip
     )
     if chosen is not None:
@@ -588,6 +655,18 @@ def frontier(
                 marker={"size": 12, "symbol": "star", "color": PALETTE[1]},
             )  # fmt: skip
         )
+    flat = [p for p in pts if p["all"]]
+    if flat and flat[0]["budget"] is not None:
+        x0 = flat[0]["budget"]
+        fig.add_shape(
+            type="line", name="bounds", x0=x0, x1=x0, xref="x", y0=0, y1=1, yref="paper",
+            line={"dash": "dash", "color": "#b7791f"},
+        )  # fmt: skip
+        fig.add_annotation(
+            x=x0, y=0.05, xref="x", yref="paper", xanchor="right", showarrow=False,
+            text="every channel at its upper bound:<br>the bounds, not saturation, flatten it",
+            font={"color": "#6b4600", "size": 11},
+        )  # fmt: skip
     fig.update_layout(hovermode="closest")
     return _layout(fig, title, "budget", "expected KPI")
 

@@ -16,6 +16,14 @@ from typing import Any
 import plotly.graph_objects as go
 
 from mediamix.errors import SpecError
+from mediamix.optimize.plan import (
+    decimals,
+    fmt_amount,
+    fmt_gap,
+    frontier_caps,
+    frontier_notes,
+    kpi_label,
+)
 from mediamix.report import figures as F
 from mediamix.report.run import RunData, load_run
 
@@ -26,6 +34,7 @@ FIGURE_CONFIG = {"displaylogo": False, "responsive": True}
 
 # Section headings (stable: the tests and the web page look for them).
 SECTIONS = {
+    "summary": "Summary",
     "review": "Model review",
     "data": "Data checks",
     "fit": "Model fit vs actual",
@@ -48,6 +57,10 @@ class Section:
     title: str
     text: list[str] = field(default_factory=list)
     blocks: list[tuple[str, Any]] = field(default_factory=list)  # ("figure", html) | ("table", t)
+    items: list[tuple[str, str]] = field(default_factory=list)  # (heading, sentence), shown first
+
+    def item(self, head: str, text: str) -> None:
+        self.items.append((head, text))
 
     def figure(self, name: str, fig: go.Figure) -> None:
         self.blocks.append(("figure", (name, fig)))
@@ -201,9 +214,228 @@ def _review_section(review: dict[str, Any] | None, lvl: float) -> Section:
     return s
 
 
+# Reading order after the summary and the review: the answer (returns, the plan, the
+# curves behind it), then how the model sees the past, then how far to trust it, the data
+# checks last.
+ORDER = (
+    "summary",
+    "review",
+    "roas",
+    "plan",
+    "curves",
+    "decomposition",
+    "fit",
+    "sampler",
+    "adstock",
+    "experiments",
+    "validation",
+    "data",
+)
+
+
 def sections(run: RunData) -> list[Section]:
-    """The report's sections for the data ``run`` holds, in reading order (the model review
-    first)."""
+    """The report's sections for the data ``run`` holds, in reading order: the summary (what
+    each channel returned, what the plan recommends and gains, the review's verdict) first,
+    then the model review, the detail, the data checks last."""
+    found = {s.key: s for s in _all_sections(run)}
+    summary = summary_section(run)
+    if summary is not None:
+        found["summary"] = summary
+    return [found[k] for k in ORDER if k in found]
+
+
+def _span(t: Any, d: int | None = None) -> str:
+    """``mean [lower, upper]``, at ``d`` decimals when given; the interval is left out when it
+    collapses to the point (a MAP fit)."""
+    if not isinstance(t, dict) or t.get("mean") is None:
+        return ""
+    f = (lambda v: _fmt(v)) if d is None else (lambda v: fmt_amount(v, d))
+    lo, hi = t.get("lower"), t.get("upper")
+    if lo is None or hi is None or (float(lo) == float(hi) == float(t["mean"])):
+        return f(t["mean"])
+    return f"{f(t['mean'])} [{f(lo)}, {f(hi)}]"
+
+
+def summary_section(run: RunData) -> Section | None:
+    """The executive summary: the verdict, what media and each channel returned with the
+    interval, what the plan recommends and its gain over today's plan with the interval."""
+    if run.summary is None and not run.plan:
+        return None
+    s = Section("summary", SECTIONS["summary"])
+    lvl = run.level
+    if run.summary is not None:
+        banner = review_banner(run.summary.get("review"))
+        s.item("Model review", f"{banner['title']}: {banner['text']}")
+    window = (run.summary or {}).get("window") or {}
+    kpi = (run.summary or {}).get("kpi") or {}
+    where = ""
+    if window.get("start"):
+        where = f" from {window['start']} to {window['end']}"
+        if window.get("periods"):
+            where += f" ({window['periods']} periods)"
+    media = kpi.get("media")
+    if isinstance(media, dict) and media.get("mean") is not None:
+        line = f"{_span(media)} of the KPI{where}"
+        if kpi.get("total"):
+            share = float(media["mean"]) / float(kpi["total"])
+            line += f": {share:.0%} of the total {_fmt(kpi['total'])}"
+        s.item("What media brought", line + "; each channel in the table below.")
+    if run.plan:
+        for head, text in plan_summary(run.plan):
+            s.item(head, text)
+        table = gain_table(run.plan)
+        if table is not None:
+            s.table(table)
+    chans = run.channels
+    plan_rows = {r.get("name"): r for r in (run.plan or {}).get("channels") or []}
+    if chans:
+        head = ["channel", "spend over the window", "incremental KPI", "ROAS", "marginal ROAS"]
+        if plan_rows:
+            head += ["plan: spend per period", "change"]
+        dr = decimals([(c.get(k) or {}).get(x) for c in chans.values()
+                       for k in ("roas", "mroas") for x in ("mean", "upper")])  # fmt: skip
+        rows = []
+        for name, c in chans.items():
+            row = [name, _fmt(c.get("spend")), _span(c.get("contribution"), 0),
+                   _span(c.get("roas"), dr), _span(c.get("mroas"), dr)]  # fmt: skip
+            if plan_rows:
+                pr = plan_rows.get(name) or {}
+                row += [_plan_move(pr), _change_text(pr)]
+            rows.append(row)
+        s.table(
+            _table(
+                head,
+                rows,
+                caption=f"what each channel returned{where}: mean [{lvl:.0%} interval]. ROAS: "
+                "KPI value per unit spent; marginal ROAS: what the next unit returns",
+            )
+        )
+    return s
+
+
+def _plan_move(row: dict[str, Any]) -> str:
+    cur, rec = row.get("current"), row.get("recommended")
+    if rec is None:
+        return ""
+    if cur is None:
+        return _fmt(rec)
+    return f"{_fmt(cur)} → {_fmt(rec)}"
+
+
+def _change_text(row: dict[str, Any]) -> str:
+    ch = row.get("change")
+    if ch is None:
+        cur = row.get("current")
+        return "new" if cur is not None and float(cur) == 0 and row.get("recommended") else ""
+    return f"{float(ch):+.0%}"
+
+
+def plan_summary(plan: dict[str, Any]) -> list[tuple[str, str]]:
+    """The plan as (heading, sentence) items: what moves where at what total, the expected
+    gain with its interval, and why each cut channel is cut."""
+    out = []
+    rows = plan.get("channels") or []
+    moved = [r for r in rows if r.get("change") is not None and abs(float(r["change"])) >= 0.005]
+    ups = [r for r in moved if float(r["change"]) > 0]
+    downs = [r for r in moved if float(r["change"]) < 0]
+
+    def names(rs):
+        parts = [f"{r['name']} ({float(r['change']):+.0%})" for r in rs]
+        return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+    periods = int(plan.get("periods") or 1)
+    per = "per period" if periods == 1 else f"over the {periods} planned periods"
+    total = plan.get("spend_total")
+    today = None
+    if rows and all(r.get("current") is not None for r in rows):
+        today = sum(float(r["current"]) for r in rows) * periods
+    if total is not None and today is not None and abs(float(total) - today) <= 1e-6 * today:
+        budget = f"the same {_fmt(total)} {per} in all"
+    else:
+        budget = f"{_fmt(total)} {per} in all" + (f" (today {_fmt(today)})" if today else "")
+    if ups and downs:
+        what = f"move spend from {names(downs)} to {names(ups)}, {budget}"
+    elif moved:
+        what = f"change {names(moved)}, {budget}"
+    else:
+        what = f"keep today's split, {budget}"
+    out.append(("What the plan recommends", f"{what} ({fmt_gap(plan.get('gap'))})."))
+    gain = plan.get("gain") or {}
+    ref = plan.get("reference") or {}
+    draws = (plan.get("outcome") or {}).get("draws") or 0
+    label = kpi_label(periods, plan.get("objective") == "log_kpi").removeprefix("expected ")
+    d = decimals([plan.get("kpi"), ref.get("kpi")], 4)
+    if gain.get("mean") is not None:
+        g = fmt_amount(gain["mean"], d, sign=True)
+        if draws > 1 and gain.get("p5") is not None:
+            g += f" [{fmt_amount(gain['p5'], d, True)}, {fmt_amount(gain['p95'], d, True)}]"
+        rel = gain.get("relative")
+        if rel is not None:
+            g += f" ({100 * float(rel):+.1f}%)"
+        text = f"{g} in {label}, against today's plan"
+        if draws > 1 and gain.get("share_positive") is not None:
+            text += (
+                f"; 90% interval over the posterior draws, better in "
+                f"{100 * float(gain['share_positive']):.0f}% of them"
+            )
+        else:
+            text += " (one draw: no interval)"
+        out.append(("Expected uplift", text + "."))
+    elif ref.get("kpi") is not None and plan.get("kpi") is not None:
+        diff = float(plan["kpi"]) - float(ref["kpi"])
+        out.append(
+            (
+                "Expected uplift",
+                f"{fmt_amount(diff, d, True)} in {label}, against today's plan (the plan file "
+                "holds no per-draw gain, so no interval; re-run the optimizer to get one).",
+            )
+        )
+    for r in downs:
+        if r.get("reason"):
+            out.append((f"Why {r['name']} is cut", f"{r['reason']}."))
+    return out
+
+
+def gain_table(plan: dict[str, Any]) -> dict[str, Any] | None:
+    """Today's plan, the recommendation and the gain: expected KPI with its interval, spend."""
+    ref = plan.get("reference") or {}
+    if ref.get("kpi") is None:
+        return None
+    out = plan.get("outcome") or {}
+    gain = plan.get("gain") or {}
+    many = (out.get("draws") or 0) > 1
+    d = decimals([plan.get("kpi"), ref.get("kpi")], 4)
+
+    def cell(mean, lo, hi, sign=False):
+        t = fmt_amount(mean, d, sign)
+        if many and lo is not None and hi is not None:
+            t += f" [{fmt_amount(lo, d, sign)}, {fmt_amount(hi, d, sign)}]"
+        return t
+
+    rows = plan.get("channels") or []
+    periods = int(plan.get("periods") or 1)
+    cur_spend = None
+    if rows and all(r.get("current") is not None for r in rows):
+        cur_spend = sum(float(r["current"]) for r in rows) * periods
+    body = [
+        ["today's plan", cell(ref["kpi"], ref.get("p5"), ref.get("p95")), _fmt(cur_spend)],
+        ["recommended", cell(plan.get("kpi"), out.get("p5"), out.get("p95")),
+         _fmt(plan.get("spend_total"))],
+    ]  # fmt: skip
+    if gain.get("mean") is not None:
+        body.append(["gain", cell(gain["mean"], gain.get("p5"), gain.get("p95"), True), ""])
+    label = kpi_label(periods, plan.get("objective") == "log_kpi")
+    return _table(
+        ("", label, "spend"),
+        body,
+        caption="mean [90% interval] over the posterior draws; the gain is computed draw by draw"
+        if many
+        else "the response curves have one draw: no interval",
+    )
+
+
+def _all_sections(run: RunData) -> list[Section]:
+    """Every section but the summary, for the data ``run`` holds (``sections`` orders them)."""
     out: list[Section] = []
     lvl = run.level
     if run.summary is not None:
@@ -389,20 +621,22 @@ def _experiments_section(exps: list[dict[str, Any]], lvl: float) -> Section:
 
 def _plan_section(plan: dict[str, Any]) -> Section:
     s = Section("plan", SECTIONS["plan"])
-    outcome = plan.get("outcome") or {}
-    line = (
-        f"Status {plan.get('status', '?')}, method {plan.get('method', '?')}, objective "
-        f"{plan.get('objective', '?')}; total spend {_fmt(plan.get('spend_total'))}, expected KPI "
-        f"{_fmt(plan.get('kpi'))}"
+    label = kpi_label(int(plan.get("periods") or 1), plan.get("objective") == "log_kpi")
+    s.text.append(
+        f"Status {plan.get('status', '?')}: {fmt_gap(plan.get('gap'))} (method "
+        f"{plan.get('method', '?')}, objective {plan.get('objective', '?')}). The KPI here is "
+        f"the {label.removeprefix('expected ')}: what the response curves give, without the "
+        "baseline."
     )
-    if outcome.get("p5") is not None:
-        line += f" (5% {_fmt(outcome['p5'])}, 95% {_fmt(outcome.get('p95'))})"
-    if plan.get("gap") is not None:
-        line += f"; optimality gap {_fmt(plan['gap'])}"
-    s.text.append(line + ".")
-    ref = plan.get("reference") or {}
-    if ref.get("kpi") is not None:
-        s.text.append(f"Expected KPI of the current allocation: {_fmt(ref['kpi'])}.")
+    table = gain_table(plan)
+    if table is not None:
+        s.table(table)
+    else:
+        outcome = plan.get("outcome") or {}
+        line = f"{label.capitalize()}: {_fmt(plan.get('kpi'))}"
+        if outcome.get("p5") is not None and (outcome.get("draws") or 0) > 1:
+            line += f" [{_fmt(outcome['p5'])}, {_fmt(outcome.get('p95'))}]"
+        s.text.append(f"{line}; total spend {_fmt(plan.get('spend_total'))}.")
     s.figure("allocation", F.plan_allocation(plan))
     s.table(_table(F.EXPLANATION_COLUMNS, F.explanation_rows(plan), caption="Why this plan"))
     depts = plan.get("departments") or {}
@@ -441,7 +675,8 @@ def _plan_section(plan: dict[str, Any]) -> Section:
         )
     if plan.get("frontier"):
         chosen = {"budget": plan.get("spend_total"), "kpi": plan.get("kpi")}
-        s.figure("frontier", F.frontier(plan["frontier"], chosen))
+        s.figure("frontier", F.frontier(plan["frontier"], chosen, capped=frontier_caps(plan)))
+        s.text += frontier_notes(plan)
     s.text += [f"note: {m}" for m in plan.get("messages") or []]
     return s
 
@@ -526,6 +761,7 @@ def render(run: RunData, title: str | None = None) -> str:
             "key": sec.key,
             "title": sec.title,
             "text": sec.text,
+            "items": sec.items,
             "blocks": [
                 (k, Markup(figure_html(b[1], div_id=f"figure-{b[0]}")) if k == "figure" else b)
                 for k, b in sec.blocks

@@ -188,7 +188,7 @@ def test_sampler_rows_show_present_values_in_their_units():
 @pytest.mark.parametrize(
     ("value", "text"),
     [(1234567.0, "1,234,567"), (3.14159, "3.142"), (None, ""), (float("nan"), ""),
-     (2e-5, "2.000e-05"), (0, "0")],
+     (2e-5, "0.00002"), (1e-10, "1.000e-10"), (0, "0")],
 )  # fmt: skip
 def test_fmt_number(value, text):
     assert F.fmt_number(value) == text

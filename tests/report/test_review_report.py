@@ -1,5 +1,5 @@
-"""The model review leads the report: a verdict banner at the top, the checks (failing
-first), prior-data conflict, and a failing or non-converged fit that never looks done."""
+"""The model review leads the report: a verdict banner at the top, the summary that quotes
+it, then the checks (failing first), prior-data conflict, and a failing or non-converged fit that never looks done."""
 
 from __future__ import annotations
 
@@ -47,10 +47,14 @@ def test_the_review_comes_first_and_a_failure_is_plain(tmp_path: Path):
     banner = re.search(r'<div class="verdict verdict-([a-z-]+)" id="review-verdict"', html)
     assert banner and banner.group(1) == "fail"
     assert html.index('id="review-verdict"') < html.index("<section")
-    first = re.search(r'<section id="([a-z_]+)">', html).group(1)
-    assert first == "review" and f"<h2>{SECTIONS['review']}</h2>" in html
+    # the summary leads (it quotes the verdict), the review's checks come right after it
+    order = re.findall(r'<section id="([a-z_]+)">', html)
+    assert order[:2] == ["summary", "review"] and f"<h2>{SECTIONS['review']}</h2>" in html
+    summary = html[html.index('<section id="summary">') : html.index('<section id="review">')]
+    assert "<dt>Model review</dt><dd>REVIEW FAILED: 1 check(s) fail" in summary
     assert "REVIEW FAILED" in html and "not fit to report" in html
-    body = html[html.index('<section id="review">') : html.index("</section>")]
+    start = html.index('<section id="review">')
+    body = html[start : html.index("</section>", start)]
     # failing checks first, highlighted
     assert body.index("baseline") < body.index("spend_variation") < body.index("the chains agree")
     assert '<tr class="fail">' in body and '<tr class="warn">' in body
