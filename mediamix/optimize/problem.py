@@ -233,17 +233,17 @@ class Problem:
                     f"channel '{c.name}': bounds must be finite numbers (got [{c.lower}, "
                     f"{c.upper}]); write null for no upper bound"
                 )
+            if c.lower < 0 or (c.upper is not None and c.upper < c.lower):
+                raise SpecError(
+                    f"channel '{c.name}': bounds must satisfy 0 <= lower <= upper "
+                    f"(got [{c.lower}, {c.upper}])"
+                )
             _amount(c.lower, f"channel '{c.name}': lower bound")
             if c.upper is not None:
                 _amount(c.upper, f"channel '{c.name}': upper bound")
             ref = c.response.reference_spend
             if ref is not None:
                 _amount(ref, f"channel '{c.name}': reference_spend")
-            if c.lower < 0 or (c.upper is not None and c.upper < c.lower):
-                raise SpecError(
-                    f"channel '{c.name}': bounds must satisfy 0 <= lower <= upper "
-                    f"(got [{c.lower}, {c.upper}])"
-                )
             if c.shares:
                 unknown = sorted(set(c.shares) - set(self.departments))
                 if unknown:

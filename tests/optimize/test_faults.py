@@ -199,7 +199,7 @@ def test_kpi_value_must_be_finite(objective, value):
     [
         ("bounds: [90, 20]", "channel 'search': bounds must satisfy 0 <= lower <= upper (got "
                              "[90.0, 20.0])"),
-        ("bounds: [-10, 80]", "channel 'search': lower bound must be >= 0 (got -10)"),
+        ("bounds: [-10, 80]", "channel 'search': bounds must satisfy 0 <= lower <= upper (got [-10.0, 80.0])"),
         ("bounds: [1, 2, 3]", "problem.channels[0].bounds: "),
         ("bounds: [.nan, 80]", "channel 'search': bounds must be finite numbers (got [nan, 80.0])"),
         ("bounds: [0, .nan]", "channel 'search': bounds must be finite numbers (got [0.0, nan])"),
