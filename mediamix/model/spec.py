@@ -274,6 +274,12 @@ class ModelSpec:
         """
         channels = list(channel_names)
         controls = list(control_names)
+        if freq in PERIODS_PER_YEAR and freq != "D" and self.day_of_week:
+            raise SpecError(
+                f"day_of_week: weekday effects need daily data; these data are "
+                f"{_FREQ_WORDS[freq]} (every row falls on the same weekday, so the effects "
+                "cannot be told from the intercept). Fix: remove day_of_week or set it to false."
+            )
         if freq in PERIODS_PER_YEAR and self.seasonality_order is not None:
             top = max_seasonality_order(freq)
             if self.seasonality_order > top:

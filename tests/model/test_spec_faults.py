@@ -239,3 +239,14 @@ def test_fit_with_an_empty_config_asks_for_the_columns(tmp_path):
     for text in ("", "# nothing but a comment\n"):
         res = fit(tmp_path, text)
         assert res.exit_code == 2 and "'date'" in res.output, res.output
+
+
+def test_weekday_effects_need_daily_data():
+    ModelSpec(day_of_week=True).validate_for(CHANNELS, CONTROLS, "D")
+    ModelSpec(day_of_week=False).validate_for(CHANNELS, CONTROLS, "W")
+    for freq, words in (("W", "weekly"), ("M", "monthly")):
+        with pytest.raises(SpecError) as err:
+            ModelSpec(day_of_week=True).validate_for(CHANNELS, CONTROLS, freq)
+        assert str(err.value).startswith(
+            f"day_of_week: weekday effects need daily data; these data are {words}"
+        )
