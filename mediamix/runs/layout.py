@@ -299,7 +299,9 @@ class Staging:
     """
 
     def __init__(self, target: Path, keep: tuple[str, ...] | frozenset[str] = ()) -> None:
-        self.target = Path(target)
+        target = Path(target)
+        # a link to a run folder (runs/latest): the folder it points to is replaced, the link stays
+        self.target = target.resolve() if target.is_symlink() else target
         self.keep = frozenset(keep)
 
     def __enter__(self) -> Path:

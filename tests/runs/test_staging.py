@@ -229,3 +229,15 @@ def test_a_writer_killed_at_any_moment_leaves_a_complete_folder(tmp_path):
         (tmp / "meta.json").write_text("last")
     assert not any(p.exists() for p in stale)
     assert _tree(target)["meta.json"] == "last"
+
+
+def test_a_link_to_a_run_folder_stays_a_link(tmp_path):
+    real = tmp_path / "run-1"
+    _old_run(real)
+    link = tmp_path / "latest"
+    link.symlink_to(real, target_is_directory=True)
+    with L.Staging(link) as tmp:
+        _write_new(tmp)
+    assert link.is_symlink() and link.resolve() == real.resolve()
+    assert _tree(real) == {**NEW, "data.csv": "uploaded"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest", "run-1"]
