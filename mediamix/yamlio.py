@@ -29,6 +29,9 @@ MAX_ALIAS_NODES = 10_000
 # The deepest nesting of flow brackets (``[`` / ``{``) read; deeper text is refused before it
 # is parsed (the parser's time grows with the square of the depth).
 MAX_NESTING = 100
+# The largest YAML file or text read (parsing takes about ten seconds per megabyte on a busy
+# machine; a hand-written config is a few kilobytes, a problem with 20,000 channels ~1.5 MB).
+MAX_YAML_BYTES = 16 * 2**20
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
@@ -52,6 +55,12 @@ def _looks_like_path(value: str | Path) -> bool:
 
 def _read_utf8(p: Path, what: str) -> str:
     """The file's text; a byte that is not UTF-8 is an error naming it, its offset and line."""
+    size = p.stat().st_size
+    if size > MAX_YAML_BYTES:
+        raise SpecError(
+            f"{what} file '{p}' is {size:,} bytes; the limit is {MAX_YAML_BYTES:,} bytes "
+            f"({MAX_YAML_BYTES // 2**20} MiB) of YAML. Fix: check that this is the right file."
+        )
     data = p.read_bytes()
     try:
         return data.decode("utf-8")
@@ -182,6 +191,11 @@ def parse_yaml(text: str, where: str = "config") -> Any:
 
     if _LOADER is None:
         _LOADER = _loader_class()
+    if len(text) > MAX_YAML_BYTES:
+        raise SpecError(
+            f"{where} is refused: {len(text):,} characters; the limit is {MAX_YAML_BYTES:,} "
+            f"({MAX_YAML_BYTES // 2**20} MiB) of YAML."
+        )
     try:
         check_nesting(text)
     except _Refused as exc:

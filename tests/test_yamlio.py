@@ -37,7 +37,7 @@ import time  # noqa: E402
 from click.testing import CliRunner  # noqa: E402
 
 from mediamix.cli import cli  # noqa: E402
-from mediamix.yamlio import MAX_ALIAS_NODES, MAX_NESTING, parse_yaml  # noqa: E402
+from mediamix.yamlio import MAX_ALIAS_NODES, MAX_NESTING, MAX_YAML_BYTES, parse_yaml  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -192,3 +192,17 @@ def test_cli_refuses_bad_yaml_with_exit_2_and_no_traceback(command, text, tmp_pa
     assert any(w in res.output for w in ("refused", "not UTF-8 text"))
     assert time.perf_counter() - t0 < 30
     assert not (tmp_path / "out").exists()
+
+
+def test_a_file_beyond_the_size_limit_is_refused_unread(tmp_path: Path):
+    big = tmp_path / "big.yaml"
+    with open(big, "wb") as fh:
+        fh.truncate(MAX_YAML_BYTES + 1)  # sparse: no disk written, no byte read
+    with pytest.raises(SpecError) as err:
+        read_yaml(big, "problem")
+    assert str(err.value) == (
+        f"problem file '{big}' is 16,777,217 bytes; the limit is 16,777,216 bytes (16 MiB) of "
+        "YAML. Fix: check that this is the right file."
+    )
+    with pytest.raises(SpecError, match=r"^config is refused: 16,777,217 characters; the limit"):
+        parse_yaml("#" * (MAX_YAML_BYTES + 1))
