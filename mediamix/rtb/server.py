@@ -483,7 +483,7 @@ class Bidder:
         if row is not None:
             return row
         stored = self.ledger.get(bid_id)
-        if stored is None:
+        if stored is None or stored.campaign != self.ad_id or stored.state == "open":
             raise self._refuse(404, "unknown", f"bid {bid_id!r} is not one of our bids")
         at = stored.expires_at if stored.state == "expired" else stored.settled_at
         when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at or 0))

@@ -277,3 +277,16 @@ def test_a_ledger_that_cannot_be_written_means_no_bid_with_nbr_1(monkeypatch):
 def test_bidder_settings_out_of_range_are_refused(kw, match):
     with pytest.raises(SpecError, match=match):
         bidder(**kw)
+
+
+def test_a_bid_of_another_campaign_in_the_same_store_is_unknown(tmp_path):
+    store = tmp_path / "rtb.sqlite"
+    first = bidder(store=store, ad_id="ad-a")
+    (bid,) = bids_of(TestClient(create_app(first)).post("/openrtb2/bid", json=request()))
+    first.close()
+    other = bidder(store=store, ad_id="ad-b")  # same store (same signing secret)
+    c = TestClient(create_app(other))
+    r = c.get(win_url(bid, 15))
+    assert r.status_code == 404 and "not one of our bids" in r.json()["error"]
+    assert other.spent == 0.0 and other.remaining == pytest.approx(0.05)
+    other.close()
