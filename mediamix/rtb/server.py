@@ -215,6 +215,8 @@ class Bidder:
         self.budget_period = budget_period
         self.notice_url = notice_url.rstrip("/")
         self.max_open_bids = int(max_open_bids)
+        if model is not None:  # the first prediction imports the hasher's code: not on a bid
+            model.predict_one(dict.fromkeys(model.hasher.fields, ""))
         self._budget = round(budget * NANOS_PER_UNIT)
         self._lock = threading.Lock()
         self.ledger = store if isinstance(store, Ledger) else Ledger(store)
