@@ -217,9 +217,7 @@ def fmt_gap(gap) -> str:
         return "certified optimal"
     if g < 1e-6:
         return "certified within 0.0001% of the global optimum"
-    return (
-        f"certified within {fmt_amount(100 * g, decimals([100 * g], 2, 4))}% of the global optimum"
-    )
+    return f"certified within {100 * g:.2g}% of the global optimum"  # >= 0.0001: never 1e-05
 
 
 def _interval(mean, lo, hi, d: int, sign: bool = False, draws: int | None = None) -> str:

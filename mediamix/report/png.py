@@ -1,7 +1,7 @@
 """Static PNG export of the figures (for slides).
 
-Plotly renders static images with the optional ``kaleido`` package (``pip install
-kaleido``), which drives a Chrome or Chromium already on the machine (Debian's
+Plotly renders static images with the optional ``kaleido`` package (the ``png`` extra:
+``pip install 'mediamix[png]'``), which drives a Chrome or Chromium already on the machine (Debian's
 ``chromium`` works; kaleido finds it on the PATH, or set ``BROWSER_PATH``). Without them
 the export stops with a clear message; the HTML report never needs them.
 """
@@ -29,9 +29,9 @@ def png_support() -> str | None:
         import kaleido  # noqa: F401
     except ImportError:
         return (
-            "PNG export needs the optional package 'kaleido' (pip install kaleido) and a "
-            "Chrome/Chromium browser (e.g. apt-get install chromium); the HTML report works "
-            "without them"
+            "PNG export needs the optional package 'kaleido', the 'png' extra "
+            "(pip install 'mediamix[png]', or pip install kaleido), and a Chrome/Chromium "
+            "browser (e.g. apt-get install chromium); the HTML report works without them"
         )
     return None
 

@@ -174,6 +174,7 @@ def test_formatters():
     assert fmt_gap(0.0) == "certified optimal"
     assert fmt_gap(3.5e-7) == "certified within 0.0001% of the global optimum"
     assert fmt_gap(0.0123) == "certified within 1.2% of the global optimum"
+    assert fmt_gap(1e-5) == "certified within 0.001% of the global optimum"
     assert fmt_gap(None) == "not certified"
 
 
