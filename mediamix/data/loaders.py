@@ -55,18 +55,16 @@ _INF = {"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
 _TRUE, _FALSE = {"true"}, {"false"}
 
 
-def _mantissa_has_digit(text: pd.Series) -> pd.Series:
-    return text.str.replace(r"[eE][+-]?\d+$", "", regex=True).str.contains(r"\d", regex=True)
-
-
 def _matches(text: pd.Series, decimal: str) -> pd.Series:
-    """Which cells are numbers written with ``decimal`` as the decimal mark."""
+    """Which cells have the shape of a number written with ``decimal`` as the decimal mark
+    (a shape without digits, such as ``.`` or ``e5``, then fails the conversion)."""
     pattern = _POINT if decimal == "." else _COMMA
-    return text.str.fullmatch(pattern).fillna(False).astype(bool) & _mantissa_has_digit(text)
+    return text.str.fullmatch(pattern).fillna(False).astype(bool)
 
 
 def _to_float(text: pd.Series, decimal: str) -> pd.Series:
-    """Cells that `_matches` ``decimal`` as floats (others NaN); ``inf`` reads as infinity."""
+    """Cells that are numbers written with ``decimal`` as the decimal mark, as floats (others
+    NaN); ``inf`` reads as infinity."""
     ok = _matches(text, decimal)
     other = "," if decimal == "." else "."
     t = text.where(ok, "").str.replace(_SPACE, "", regex=True).str.replace(other, "", regex=False)
@@ -89,15 +87,25 @@ def parse_number(text: str, decimal: str) -> float | None:
 
 def cell_formats(text: pd.Series) -> pd.Series:
     """Per cell, the decimal mark it must be written with: ``"."`` or ``","`` when it reads
-    as a number only that way (``12004.29``, ``158,815.78`` / ``158815,78``, ``0,5``), else
-    None: the same either way, either way with different values (``1,234``), or not a
+    as a number only that way (``12004.29``, ``158,815.78`` / ``158815,78``, ``0,500``),
+    else None: the same either way, either way with different values (``1,234``), or not a
     number."""
     text = text.astype(str).str.strip()
-    point, comma = _matches(text, "."), _matches(text, ",")
+    digit = text.str.contains(r"\d", regex=True).fillna(False).astype(bool)
+    point, comma = _matches(text, ".") & digit, _matches(text, ",") & digit
     out = pd.Series(None, index=text.index, dtype=object)
     out[point & ~comma] = "."
     out[comma & ~point] = ","
     return out
+
+
+def _votes(cells: pd.Series) -> tuple[int, int]:
+    fmts = cell_formats(cells)
+    return int((fmts == ".").sum()), int((fmts == ",").sum())
+
+
+# the decimal-mark vote reads this many rows first; all of them only when those say nothing
+VOTE_ROWS = 1000
 
 
 def number_format(cells: pd.Series, separator: str = ",") -> tuple[str, str | None]:
@@ -110,8 +118,7 @@ def number_format(cells: pd.Series, separator: str = ",") -> tuple[str, str | No
     caller can refuse it.
     """
     cells = pd.Series(cells, dtype=object).astype(str).str.strip()
-    fmts = cell_formats(cells)
-    n_point, n_comma = int((fmts == ".").sum()), int((fmts == ",").sum())
+    n_point, n_comma = _votes(cells)
     if n_comma > n_point:
         return ",", None
     if n_point > 0 or separator != ";":
@@ -183,7 +190,13 @@ def _column_values(raw: pd.Series, decimal: str) -> pd.Series:
     if len(cells) and not blank.any() and cells.str.lower().isin(_TRUE | _FALSE).all():
         return cells.str.lower().isin(_TRUE)
     if len(cells):
-        nums = _to_float(cells, decimal)
+        nums = None
+        if decimal == ".":  # fast path: plain numbers parse as they are
+            fast = pd.to_numeric(cells, errors="coerce")
+            if fast.notna().all():  # ("nan" reads as NaN, so markers take the slow path)
+                nums = fast.astype(float)
+        if nums is None:
+            nums = _to_float(cells, decimal)
         if nums.notna().all():
             return nums.reindex(raw.index).rename(raw.name)
     return raw.where(~blank, np.nan)
@@ -220,26 +233,27 @@ def read_csv_bytes(
             "cannot tell which one is meant. Fix: rename or delete the repeated column."
         )
     _check_field_counts(text, sep, len(header), label)
-    try:
-        frame = pd.read_csv(
-            io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False
-        )
-    except (ValueError, pd.errors.ParserError) as exc:
-        msg = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise DataError(
-            f"could not read {label} as CSV ({_SEP_NAMES.get(sep, repr(sep))}-separated): {msg}. "
-            "Fix: check that every row has as many fields as the header (quote values that "
-            "contain the separator)."
-        ) from None
-    frame = frame.fillna("")
-    cells = (
-        pd.concat([frame[c] for c in frame.columns]) if len(frame) else pd.Series([], dtype=object)
-    )
+
+    def parse(**kw) -> pd.DataFrame:
+        try:
+            return pd.read_csv(io.StringIO(text), sep=sep, keep_default_na=False, **kw)
+        except (ValueError, pd.errors.ParserError) as exc:
+            msg = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            raise DataError(
+                f"could not read {label} as CSV ({_SEP_NAMES.get(sep, repr(sep))}-separated): "
+                f"{msg}. Fix: check that every row has as many fields as the header (quote "
+                "values that contain the separator)."
+            ) from None
+
     mark = decimal
     if mark is None:
-        mark, ambiguous = number_format(cells, sep)
+        # the vote reads text cells: the first VOTE_ROWS rows, all rows when those say nothing
+        raw = parse(dtype=str, na_filter=False, nrows=VOTE_ROWS).fillna("")
+        if len(raw) == VOTE_ROWS and sum(_votes(_cells(raw))) == 0:
+            raw = parse(dtype=str, na_filter=False).fillna("")
+        mark, ambiguous = number_format(_cells(raw), sep)
         if ambiguous is not None:
-            col, row = _find_cell(frame, ambiguous)
+            col, row = _find_cell(raw, ambiguous)
             raise DataError(
                 f"{label}: cannot tell the decimal mark of this ';'-separated file: column "
                 f"'{col}' row {row} has {ambiguous!r}, which is {parse_number(ambiguous, '.'):g} "
@@ -247,9 +261,28 @@ def read_csv_bytes(
                 "Fix: set decimal: ',' or decimal: '.' in the data section (mediamix check "
                 "--decimal), or write the numbers without thousands separators."
             )
-    out = pd.DataFrame({c: _column_values(frame[c], mark) for c in frame.columns})
+    # pandas' parser reads the plain numbers with that mark (no thousands separator, so a
+    # number written any other way stays text); the text columns get the careful reading
+    frame = parse(decimal=mark, na_values=[""])
+    out = pd.DataFrame(
+        {
+            c: frame[c]
+            if pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c])
+            else _column_values(
+                frame[c].astype(object).where(frame[c].notna(), "").astype(str), mark
+            )
+            for c in frame.columns
+        }
+    )
     out.attrs["decimal"] = mark
     return out
+
+
+def _cells(frame: pd.DataFrame) -> pd.Series:
+    """Every cell of a text frame, column after column."""
+    if not len(frame):
+        return pd.Series([], dtype=object)
+    return pd.concat([frame[c] for c in frame.columns], ignore_index=True)
 
 
 def _check_field_counts(text: str, sep: str, n_fields: int, label: str) -> None:
