@@ -223,7 +223,10 @@ def read_csv_bytes(
         raise DataError(f"{label} is empty. Fix: give a CSV file with a header row and data rows.")
     first = text.lstrip("\r\n").splitlines()[0]
     sep = separator or _detect_separator(first)
-    header = next(csv.reader([first], delimiter=sep))
+    try:
+        header = next(csv.reader([first], delimiter=sep))
+    except csv.Error as exc:
+        raise DataError(f"could not read the header of {label} as CSV: {exc}.") from None
     names = [h.strip() for h in header]
     dup = sorted({h for h in names if names.count(h) > 1})
     if dup:
@@ -289,15 +292,23 @@ def _check_field_counts(text: str, sep: str, n_fields: int, label: str) -> None:
     """Every non-blank line has as many fields as the header (pandas would otherwise turn
     extra leading fields into an index, or pad short rows with empty cells)."""
     reader = csv.reader(io.StringIO(text), delimiter=sep)
-    for row in reader:
-        if not row or (len(row) == n_fields):
-            continue
-        line = reader.line_num
+    try:
+        for row in reader:
+            if not row or (len(row) == n_fields):
+                continue
+            break
+        else:
+            return
+    except csv.Error as exc:
         raise DataError(
-            f"could not read {label} as CSV ({_SEP_NAMES.get(sep, repr(sep))}-separated): "
-            f"Expected {n_fields} fields in line {line}, saw {len(row)}. Fix: check that every "
-            "row has as many fields as the header (quote values that contain the separator)."
-        )
+            f"could not read {label} as CSV: line {reader.line_num}: {exc}. Fix: check the "
+            "file format (an unclosed quote makes the rest of the file one field)."
+        ) from None
+    raise DataError(
+        f"could not read {label} as CSV ({_SEP_NAMES.get(sep, repr(sep))}-separated): "
+        f"Expected {n_fields} fields in line {reader.line_num}, saw {len(row)}. Fix: check that "
+        "every row has as many fields as the header (quote values that contain the separator)."
+    )
 
 
 def _find_cell(frame: pd.DataFrame, value: str) -> tuple[str, int]:

@@ -668,3 +668,19 @@ def test_number_format_votes():
     assert number_format(pd.Series(["158,815.78", "12004.29", "1,5"]), ",") == (".", None)
     assert number_format(pd.Series(["1,234", "2,000"]), ",") == (".", None)
     assert number_format(pd.Series(["1,234", "2,000"]), ";") == (".", "1,234")
+
+
+@pytest.mark.parametrize(
+    "data, pieces",
+    [
+        (b"a,b\n1,2\n3\n", ["Expected 2 fields in line 3, saw 1", "as many fields as the header"]),
+        (b'a,b\n"1,2\n3,4\n', ["Expected 2 fields in line 3, saw 1"]),
+        (b'a,b\n1,"' + b"x" * 200_000 + b"\n", ["line 2", "field larger than field limit"]),
+        (b"a,b\n1,2\n\x00\x00", ["NUL bytes", "'CSV UTF-8'"]),
+    ],
+)
+def test_malformed_csv_text_is_refused(data, pieces):
+    with pytest.raises(DataError) as e:
+        read_csv_bytes(data, "the upload")
+    for piece in pieces:
+        assert piece in str(e.value), (piece, str(e.value))
