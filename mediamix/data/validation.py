@@ -191,6 +191,13 @@ def parse_dates_with_format(
             parsed = _to_datetime(text, None)
             expected = f"dates in the format of row 1 ({text.iloc[0]!r})"
     bad = parsed.isna().to_numpy()
+    serial = pd.to_numeric(text, errors="coerce")
+    if bad.all() and serial.between(20_000, 80_000).all():
+        raise DataError(
+            f"column '{date_col}' (date) holds numbers such as {text.iloc[0]!r}, which look like "
+            "spreadsheet serial day numbers, not dates. Fix: format the column as dates "
+            "(YYYY-MM-DD) in the spreadsheet before saving the CSV."
+        )
     if bad.any():
         rows = list(np.flatnonzero(bad) + 1)
         value = text.iloc[int(np.flatnonzero(bad)[0])]

@@ -290,6 +290,11 @@ REFUSED = {
         "semicolon_thousands.csv",
         ["cannot tell the decimal mark", "'1,100'", "1100 with '.'", "1.1 with ','", "decimal:"],
     ),
+    "A513_excel_serial_dates": (
+        _frame(lambda d: d.assign(date=44200 + 7 * np.arange(len(d)))),
+        "serial_dates.csv",
+        ["'date' (date) holds numbers such as '44200'", "serial day numbers", "YYYY-MM-DD"],
+    ),
     "A504_parquet_named_csv": (
         lambda p: src().to_parquet(p),
         "parquet_named.csv",
