@@ -10,11 +10,13 @@ way everywhere:
 - the separator is the one of ``,`` ``;`` tab ``|`` that splits the header (outside quotes)
   most often;
 - the number format (decimal mark) is decided once for the whole file from the cells that
-  can only be read one way (`number_format`): ``158815,78`` and ``0,9969`` say decimal comma,
+  can only be read one way (`number_format`, over the first `VOTE_ROWS` rows, or all rows
+  when those hold no such cell): ``158815,78`` and ``0,9969`` say decimal comma,
   ``12004.29`` and ``158,815.78`` say decimal point; a cell that contradicts the file's
   format (a lone ``"1,5"`` among ``.`` decimals) is left as text and refused by
   `mediamix.data.validation.to_numeric`, naming its column, row and value;
-- a repeated header is refused, naming it.
+- a repeated header is refused, naming it; so is a row with more or fewer fields than the
+  header (pandas would make extra fields an index or pad short rows).
 
 Columns whose every non-blank cell is a number become float columns (blank cells NaN);
 ``TRUE``/``FALSE`` columns become booleans; everything else stays text for the checks to
