@@ -297,3 +297,29 @@ def test_report_without_summary_or_model_is_still_complete(run_copy, tmp_path, g
     assert "warning:" not in res.stderr
     html = out.read_text(encoding="utf-8")
     assert "tv_copy" in html and "search_spend" in html
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_real_fit_stopped_by_a_signal(run_copy, sim_csv, sig):
+    """`mediamix fit --force` in its own process, signalled once the fit has started (after the
+    data-check warnings): exit 130, the one line, the old folder byte for byte."""
+    import subprocess
+    import sys
+
+    before = _tree(run_copy)
+    main = "import sys; from mediamix.cli import main; sys.argv[0] = 'mediamix'; main()"
+    args = [sys.executable, "-c", main, "fit", str(sim_csv), "--out", str(run_copy),
+            "--force", "--method", "map", "--steps", "3000", "--quiet", *CHANNELS]  # fmt: skip
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    proc = subprocess.Popen(args, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                            env=env)  # fmt: skip
+    line = proc.stderr.readline()
+    assert line.startswith("warning: data check"), line
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 130, (out, err)
+    assert err.strip().splitlines()[-1] == f"interrupted; {run_copy} was left as it was"
+    assert "Traceback" not in err
+    assert _tree(run_copy) == before
+    assert not [p for p in run_copy.parent.iterdir() if p.name.startswith(".")]
