@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 
 from mediamix.errors import SpecError
 from mediamix.optimize.plan import (
+    MARGINAL_KEYS,
     decimals,
     fmt_amount,
     fmt_gap,
@@ -639,6 +640,17 @@ def _plan_section(plan: dict[str, Any]) -> Section:
         s.text.append(f"{line}; total spend {_fmt(plan.get('spend_total'))}.")
     s.figure("allocation", F.plan_allocation(plan))
     s.table(_table(F.EXPLANATION_COLUMNS, F.explanation_rows(plan), caption="Why this plan"))
+    # shadow prices at the precision of the marginal returns they compare with
+    dp = decimals(
+        [
+            v
+            for r in plan.get("channels") or []
+            for k in MARGINAL_KEYS
+            if (v := r.get(k)) is not None
+        ]
+        + [c.get("shadow_price") for c in plan.get("constraints") or []],
+        3,
+    )
     depts = plan.get("departments") or {}
     if depts:
         s.table(
@@ -650,7 +662,7 @@ def _plan_section(plan: dict[str, Any]) -> Section:
                         _fmt(d.get("spend")),
                         _fmt(d.get("budget")),
                         _fmt(d.get("overrun")),
-                        _fmt(d.get("shadow_price")),
+                        fmt_amount(d.get("shadow_price"), dp),
                     ]
                     for k, d in depts.items()
                 ],  # fmt: skip
@@ -667,7 +679,7 @@ def _plan_section(plan: dict[str, Any]) -> Section:
                         c.get("name", ""),
                         _fmt(c.get("value")),
                         _fmt(c.get("rhs")),
-                        _fmt(c.get("shadow_price")),
+                        fmt_amount(c.get("shadow_price"), dp),
                     ]
                     for c in binding
                 ],  # fmt: skip
