@@ -111,17 +111,51 @@ def demo(
     report = write_report(run_dir, run_dir / "report.html", title="mediamix demo")
     click.echo(f"    report: {report.resolve()}")
     try:
-        from mediamix.app.services import import_run_dir
         from mediamix.app.store import Store
 
         store = Store.open(home)
-        run = import_run_dir(store, run_dir, name=f"Demo (seed {seed})")
-        store.close()
-        click.echo(f"    planner run {run.id} registered in {store.home}")
-        click.echo("    open the planner: mediamix serve   (then http://127.0.0.1:8000/)")
+        try:
+            run, replaced = register_demo_run(store, run_dir, f"Demo (seed {seed})")
+        finally:
+            store.close()
+        verb = "updated" if replaced else "registered"
+        click.echo(f"    planner run {run.id} {verb} in {store.home}")
+        click.echo("    open the planner: .venv/bin/mediamix serve   (then http://127.0.0.1:8000/)")
     except MediamixError as exc:  # the demo's results are written; the store is a convenience
         click.echo(f"    could not register the run with the planner: {exc}", err=True)
     click.echo(review_verdict_line(summary.get("review")))
+
+
+def register_demo_run(store, run_dir: Path, name: str):
+    """Register the demo's run folder with the planner as ``name``; a run of that name made by
+    an earlier demo is updated in place (its saved scenarios stay with it), so re-running the
+    demo never lists it twice. Returns ``(run, replaced)``."""
+    import json
+    import shutil
+
+    from mediamix.app.services import REPORT_FILE, check_responses, import_run_dir
+    from mediamix.app.services.fits import spend_range
+    from mediamix.app.services.planning import SPEND_RANGE_FILE
+    from mediamix.runs import RunDir
+
+    earlier = [r for r in store.list_runs() if r.name == name and r.status == "done"]
+    if earlier:
+        target = earlier[-1]  # the oldest: scenarios saved against it stay valid
+        view = RunDir(run_dir).read()
+        check_responses(view.responses)
+        store.update_run(target.id, summary=view.summary, responses=view.responses,
+                         message=f"imported from {Path(run_dir).name} (demo re-run)")  # fmt: skip
+        if (Path(run_dir) / REPORT_FILE).is_file():
+            shutil.copyfile(Path(run_dir) / REPORT_FILE, target.run_dir / REPORT_FILE)
+        target = store.get_run(target.id)
+    if (Path(run_dir) / "validation.json").is_file():  # the run page shows the battery
+        shutil.copyfile(Path(run_dir) / "validation.json", target.run_dir / "validation.json")
+    else:
+        target = import_run_dir(store, run_dir, name=name)
+    ranges = spend_range(RunDir(run_dir))
+    if ranges:
+        (target.run_dir / SPEND_RANGE_FILE).write_text(json.dumps(ranges), encoding="utf-8")
+    return target, bool(earlier)
 
 
 def demo_sampler(method: str, chains, draws, warmup):

@@ -27,6 +27,11 @@ logger = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
 
+#: sampler options per method for the web's fits (empty: the sampler's defaults)
+FIT_OPTIONS: dict[str, dict[str, Any]] = {"nuts": {}, "svi": {}, "map": {}}
+
+FIT_START, FIT_END = 0.1, 0.85  # the job's progress bar while the sampler runs
+
 
 def start_fit(
     store: Store,
@@ -123,8 +128,37 @@ def fit_model(dataset, method: str, run_dir: Path, progress: Progress):
     from mediamix.model import ModelSpec
     from mediamix.runs import RunDir
 
-    fitted = MMM(ModelSpec()).fit(dataset, method=method)
-    progress(0.85, "writing the run folder")
+    options = dict(FIT_OPTIONS.get(method) or {})
+    if method == "nuts":  # the sampler reports after every chunk of draws
+        options["progress"] = sampler_progress(progress)
+    fitted = MMM(ModelSpec()).fit(dataset, method=method, **options)
+    progress(FIT_END, "writing the run folder")
     folder = RunDir(run_dir)
     summary = folder.write(fitted)
     return summary, folder.read().responses
+
+
+def sampler_progress(progress: Progress):
+    """The sampler's progress (`mediamix.inference.nuts.SamplerProgress`) as the job's bar:
+    FIT_START..FIT_END, the message naming the phase, the draws and the time left."""
+
+    def report(p) -> None:
+        progress(FIT_START + (FIT_END - FIT_START) * p.fraction, f"fitting (NUTS): {p.line()}")
+
+    return report
+
+
+def spend_range(folder) -> dict[str, dict[str, float]] | None:
+    """Per channel, the lowest, mean and highest spend per period the model was fitted on
+    (the planner warns when a plan goes outside it); None when the folder has no saved data."""
+    try:
+        data = folder.read().data
+    except (MediamixError, OSError, KeyError, ValueError):
+        return None
+    if data is None:
+        return None
+    spend = data.spend[: data.n_train]
+    return {
+        name: {"min": float(col.min()), "mean": float(col.mean()), "max": float(col.max())}
+        for name, col in zip(data.channel_names, spend.T, strict=True)
+    }

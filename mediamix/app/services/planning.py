@@ -20,6 +20,10 @@ from mediamix.schemas import validate
 
 MAX_SWEEP_POINTS = 41
 
+#: the planner's default guard-rail: each channel within +-50% of today's spend (as `mediamix
+#: demo` plans); the page sends it as absolute bounds, so a saved problem holds them
+DEFAULT_RELATIVE_BOUND = 0.5
+
 PLAN_COLUMNS = (
     "channel",
     "current_spend",
@@ -92,7 +96,107 @@ def optimise(
     if budgets:
         points = sweep(Problem.from_dict(problem), budgets, skip_infeasible=True)
         plan["frontier"] = jsonable(points)
+    uplift = plan_uplift(problem, plan)
+    if uplift is not None:
+        plan["uplift"] = uplift
+    ranges = observed_spend(run)
+    plan["spend_range"] = ranges
+    plan["extrapolation"] = extrapolation(plan, ranges)
     return problem, plan
+
+
+def _spend_matrix(problem, plan: dict[str, Any], names: list[str]):
+    import numpy as np
+
+    by_period = plan.get("by_period")
+    if by_period:
+        return np.array([by_period[n] for n in names], dtype=float).T
+    alloc = plan.get("allocation") or {}
+    return np.tile([float(alloc[n]) for n in names], (int(problem.periods), 1))
+
+
+def plan_uplift(problem: dict[str, Any], plan: dict[str, Any]) -> dict[str, Any] | None:
+    """Today's plan (every channel at its reference spend) against the recommendation, over the
+    same posterior draws: ``{today: {mean, p5, p95}, plan: {...}, mean, p5, p95, relative}``
+    (KPI per period; ``mean``/``p5``/``p95``: the gain). None without today's spend on every
+    channel, or for a plan that did not solve."""
+    import numpy as np
+
+    from mediamix.optimize import Problem
+    from mediamix.optimize.solver import make_evaluator
+
+    if not plan.get("allocation"):
+        return None
+    p = Problem.from_dict(problem)
+    ref = p.reference()
+    if ref is None:
+        return None
+    ev = make_evaluator(p)
+    names = list(p.names)
+    today = ev.kpi_draws(np.tile(ref, (p.periods, 1))) / p.periods
+    new = ev.kpi_draws(_spend_matrix(p, plan, names)) / p.periods
+    gain = new - today
+
+    def stats(k) -> dict[str, float]:
+        return {"mean": float(np.mean(k)), "p5": float(np.quantile(k, 0.05)),
+                "p95": float(np.quantile(k, 0.95))}  # fmt: skip
+
+    base = float(np.mean(today))
+    return {
+        "today": stats(today),
+        "plan": stats(new),
+        **stats(gain),
+        "relative": float(np.mean(gain)) / base if base > 0 else None,
+        "draws": int(gain.size),
+        "today_spend": float(np.sum(ref)),
+    }
+
+
+SPEND_RANGE_FILE = "spend_range.json"  # in a run's folder: {channel: {min, mean, max}}
+
+
+def observed_spend(run: Run) -> dict[str, dict[str, float]] | None:
+    """Per channel, the lowest, mean and highest spend per period in the run's data: the run
+    folder's saved model data (a fit made here), else its ``spend_range.json`` (written when a
+    run folder is registered), else the summary's ``spend_range``; None when unknown."""
+    import json
+
+    from mediamix.app.services.fits import spend_range
+    from mediamix.runs import RunDir
+
+    if (run.run_dir / "model").is_dir():
+        got = spend_range(RunDir(run.run_dir))
+        if got:
+            return got
+    path = run.run_dir / SPEND_RANGE_FILE
+    if path.is_file():
+        try:
+            got = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            got = None
+        if isinstance(got, dict) and got:
+            return got
+    got = (run.summary or {}).get("spend_range")
+    return got if isinstance(got, dict) and got else None
+
+
+def extrapolation(
+    plan: dict[str, Any], ranges: dict[str, dict[str, float]] | None
+) -> list[dict[str, Any]]:
+    """Channels whose recommended spend per period lies outside the spend the data has seen:
+    ``{channel, spend, min, max, side}`` (side ``above`` or ``below``)."""
+    out = []
+    for name, spend in (plan.get("allocation") or {}).items():
+        seen = (ranges or {}).get(name)
+        if not seen or spend is None:
+            continue
+        lo, hi = float(seen["min"]), float(seen["max"])
+        tol = 1e-9 * max(abs(hi), 1.0)
+        if spend > hi + tol or spend < lo - tol:
+            side = "above" if spend > hi + tol else "below"
+            out.append({"channel": name, "spend": float(spend), "min": lo, "max": hi,
+                        "side": side})  # fmt: skip
+    return out
 
 
 def curve_points(responses: list[dict[str, Any]], n: int = 60) -> list[dict[str, Any]]:
@@ -135,15 +239,17 @@ def plan_rows(problem: dict[str, Any], plan: dict[str, Any] | None) -> list[dict
         if current is None:
             current = line.get("current")
         recommended = allocation.get(name, line.get("recommended"))
-        change = None
+        change = change_rel = None
         if current is not None and recommended is not None:
             change = float(recommended) - float(current)
+            change_rel = change / float(current) if float(current) > 0 else None
         rows.append(
             {
                 "channel": name,
                 "current_spend": current,
                 "recommended_spend": recommended,
                 "change_abs": change,
+                "change_rel": change_rel,
                 "expected_kpi": line.get("kpi"),
                 "marginal_return": marginal.get(name, line.get("marginal_return")),
                 "binding": line.get("binding"),

@@ -25,12 +25,45 @@ const mediamix = (() => {
     el.hidden = !err;
   }
 
-  function fmt(x, digits = 4) {
+  // Numbers for people: thousands separators, never scientific notation; whole numbers at or
+  // above 100, `digits` significant digits below.
+  function fmt(x, digits = 3) {
     if (x === null || x === undefined || x === "") return "";
     const n = Number(x);
     if (!Number.isFinite(n)) return String(x);
-    if (n !== 0 && Math.abs(n) < 1e-3) return n.toExponential(1);
-    return n.toLocaleString("en-US", { maximumSignificantDigits: digits });
+    if (n === 0 || Math.abs(n) >= 100) return n.toLocaleString("en-US", { maximumFractionDigits: 0 });
+    const decimals = Math.max(0, digits - 1 - Math.floor(Math.log10(Math.abs(n))));
+    return n.toLocaleString("en-US", { maximumFractionDigits: Math.min(decimals, 20) });
+  }
+
+  function signed(x, digits = 3) {
+    const text = fmt(x, digits);
+    return Number(x) > 0 ? `+${text}` : text;
+  }
+
+  function percent(x) {
+    if (x === null || x === undefined || !Number.isFinite(Number(x))) return "";
+    const v = Number(x) * 100;
+    const text = Math.abs(v) >= 10 ? v.toFixed(0) : v.toFixed(1);
+    return `${v > 0 ? "+" : ""}${text}%`;
+  }
+
+  // A column name as a person writes it (as the server's `pages.humanise` does)
+  const ACRONYMS = new Set(["tv", "ctv", "ooh", "dooh", "sem", "seo", "crm", "sms", "pr", "vod",
+    "bvod", "dv360", "ppc", "cpc", "cpm", "b2b", "b2c", "uk", "us", "eu", "id"]);
+  const SUFFIXES = ["_spend", "_cost", "_costs", "_investment", "_media", "_eur", "_usd", "_gbp"];
+  function humanise(name) {
+    const text = String(name);
+    if (text.trim().includes(" ") || (/^[A-Z]/.test(text) && !text.includes("_"))) return text;
+    let low = text.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase();
+    for (const s of SUFFIXES) {
+      if (low.endsWith(s) && low.length > s.length) { low = low.slice(0, -s.length); break; }
+    }
+    const words = low.split(/[_\-.\s]+/).filter((w) => w);
+    if (!words.length) return text;
+    const out = words.map((w) => (ACRONYMS.has(w) ? w.toUpperCase() : w));
+    if (out[0] === words[0]) out[0] = out[0].charAt(0).toUpperCase() + out[0].slice(1);
+    return out.join(" ");
   }
 
   function cell(tr, value, numeric) {
@@ -81,6 +114,28 @@ const mediamix = (() => {
     setTimeout(() => poll(row), 1000);
   }
 
+  // ----------------------------------------------------------------- one run
+  function runPage() {
+    const section = document.getElementById("job");
+    if (!section) return;
+    const bar = document.getElementById("job-progress");
+    const pct = document.getElementById("job-percent");
+    const message = document.getElementById("job-message");
+    const tick = async () => {
+      try {
+        const job = await api(`/api/jobs/${encodeURIComponent(section.dataset.run)}`);
+        bar.value = job.progress;
+        pct.textContent = `${Math.round(job.progress * 100)}%`;
+        message.textContent = job.message;
+        if (job.done) { window.location.reload(); return; }
+      } catch (err) {
+        message.textContent = err.message;
+      }
+      setTimeout(tick, 500);
+    };
+    tick();
+  }
+
   // ------------------------------------------------------------------- curves
   async function curvesChart(runId, elementId) {
     const curves = await api(`/api/runs/${encodeURIComponent(runId)}/curves`);
@@ -89,12 +144,12 @@ const mediamix = (() => {
     const traces = [];
     curves.forEach((c, k) => {
       const colour = colours[k % colours.length];
-      traces.push({ x: c.spend, y: c.kpi, name: c.name, mode: "lines", legendgroup: c.name,
+      traces.push({ x: c.spend, y: c.kpi, name: humanise(c.name), mode: "lines", legendgroup: c.name,
         line: { color: colour } });
       if (c.reference_spend) {
         const i = c.spend.findIndex((s) => s >= c.reference_spend);
         if (i >= 0) traces.push({ x: [c.spend[i]], y: [c.kpi[i]], mode: "markers",
-          name: `${c.name} today`, legendgroup: c.name, showlegend: false,
+          name: `${humanise(c.name)} today`, legendgroup: c.name, showlegend: false,
           marker: { color: colour, size: 9 } });
       }
     });
@@ -103,12 +158,18 @@ const mediamix = (() => {
   }
 
   // ------------------------------------------------------------------ planner
+  // The plan on screen is always the answer to the inputs on screen, or it says it is not:
+  // `shown` holds the inputs (as sent) and the answer of the last successful solve; Save is
+  // enabled only when no solve is running and the inputs on screen are those of `shown`, and
+  // it saves exactly `shown`. A failed or infeasible solve clears the plan.
   function plannerPage() {
     const data = JSON.parse(document.getElementById("planner-data").textContent);
+    const defaults = data.defaults;
     const range = document.getElementById("budget-range");
     const box = document.getElementById("budget-input");
-    const budget0 = data.defaults.budget || 100;
-    range.max = String(budget0 * 3);
+    const budget0 = Math.round(defaults.budget || 100);
+    range.max = String(Math.max(budget0 * 3, 1));
+    range.step = String(Math.max(1, Math.round(budget0 / 200)));
     range.value = String(budget0);
     box.value = String(budget0);
     range.addEventListener("input", () => { box.value = range.value; });
@@ -116,39 +177,101 @@ const mediamix = (() => {
       if (Number(box.value) > Number(range.max)) range.max = String(Number(box.value) * 1.5);
       range.value = box.value;
     });
+    const risk = document.getElementById("risk");
+    const alphaLabel = document.getElementById("alpha-label");
+    const showAlpha = () => { alphaLabel.hidden = risk.value !== "cvar"; };
+    risk.addEventListener("change", showAlpha);
+    showAlpha();
+    const objective = document.getElementById("objective");
+    const targetLabel = document.getElementById("target-label");
+    const showTarget = () => {
+      targetLabel.hidden = !["min_spend", "kpi_at_min_roas"].includes(objective.value);
+    };
+    objective.addEventListener("change", showTarget);
+    showTarget();
     document.getElementById("run-select").addEventListener("change", (ev) => {
       window.location.href = `/planner?run=${encodeURIComponent(ev.target.value)}`;
     });
-    let last = null;
+
+    const form = document.getElementById("planner-form");
     const error = document.getElementById("plan-error");
     const optimiseButton = document.getElementById("optimise-button");
+    const saveButton = document.getElementById("save-button");
+    const saveStatus = document.getElementById("save-status");
+    const solveStatus = document.getElementById("solve-status");
+    const staleNote = document.getElementById("plan-stale");
+    const section = document.getElementById("plan-section");
+    let shown = null; // {key, body, result}: the plan on screen and the inputs it answers
+    let solving = 0; // solves in flight
+    let latest = 0; // the number of the last solve asked for; older answers are dropped
+
+    function currentKey() {
+      try { return JSON.stringify(plannerRequest(defaults)); } catch (e) { return null; }
+    }
+
+    function refresh() {
+      const fresh = shown !== null && currentKey() === shown.key;
+      staleNote.hidden = shown === null || fresh;
+      section.classList.toggle("stale", shown !== null && !fresh);
+      saveButton.disabled = solving > 0 || !fresh;
+      saveButton.title = solving > 0 ? "wait for the solve to finish"
+        : !shown ? "optimise first" : !fresh ? "the inputs changed: optimise them first" : "";
+    }
+
+    form.addEventListener("input", refresh);
+    form.addEventListener("change", refresh);
+
     optimiseButton.addEventListener("click", async () => {
       showError(error, null);
+      saveStatus.textContent = "";
+      let body;
+      try { body = plannerRequest(defaults); } catch (err) { showError(error, err); return; }
+      const key = JSON.stringify(body);
+      const mine = ++latest;
+      solving += 1;
       optimiseButton.disabled = true;
+      solveStatus.textContent = "Solving…";
+      refresh();
       const started = performance.now();
       try {
-        const body = plannerRequest(budget0);
         const result = await api(`/api/runs/${encodeURIComponent(data.run_id)}/optimise`,
           { method: "POST", json: body });
-        last = result;
-        renderPlan(result, performance.now() - started);
+        if (mine === latest) {
+          shown = { key, body, result };
+          renderPlan(result, performance.now() - started, defaults, body);
+        }
       } catch (err) {
-        showError(error, err);
+        if (mine === latest) {
+          shown = null; // an infeasible or failed solve leaves no plan to save
+          section.hidden = true;
+          showError(error, err);
+        }
       } finally {
-        optimiseButton.disabled = false;
+        solving -= 1;
+        optimiseButton.disabled = solving > 0;
+        if (solving === 0) solveStatus.textContent = "";
+        refresh();
       }
     });
-    document.getElementById("save-button").addEventListener("click", async () => {
-      const status = document.getElementById("save-status");
-      const name = document.getElementById("scenario-name").value;
+
+    saveButton.addEventListener("click", async () => {
+      refresh();
+      if (saveButton.disabled || !shown) return;
+      const saved = shown;
+      const name = document.getElementById("scenario-name").value.trim()
+        || `Plan at ${fmt(saved.body.budget)} per period`;
+      saveButton.disabled = true;
       try {
-        const saved = await api("/api/scenarios", { method: "POST",
-          json: { run_id: data.run_id, name, problem: last.problem, plan: last.plan } });
-        status.textContent = `Saved “${saved.name}”.`;
+        const out = await api("/api/scenarios", { method: "POST",
+          json: { run_id: data.run_id, name, problem: saved.result.problem, plan: saved.result.plan } });
+        saveStatus.textContent = `Saved “${out.name}”.`;
       } catch (err) {
-        status.textContent = err.message;
+        saveStatus.textContent = err.message;
+      } finally {
+        refresh();
       }
     });
+    refresh();
   }
 
   function parseJsonField(id, what) {
@@ -162,23 +285,36 @@ const mediamix = (() => {
     return v === "" ? undefined : Number(v);
   }
 
-  function plannerRequest() {
+  // The request for the inputs on screen. Each channel's bounds: Min / Max where given, else
+  // today's spend +- the row's percentage (empty percentage: no bound).
+  function plannerRequest(defaults) {
+    const risk = document.getElementById("risk").value;
+    const objective = document.getElementById("objective").value;
     const body = {
       budget: numberField("budget-input"),
-      objective: document.getElementById("objective").value,
+      objective,
       kpi_value: numberField("kpi-value"),
-      risk: document.getElementById("risk").value,
-      alpha: numberField("alpha"),
-      target: numberField("target"),
+      risk,
+      alpha: risk === "cvar" ? numberField("alpha") : undefined,
+      target: ["min_spend", "kpi_at_min_roas"].includes(objective) ? numberField("target") : undefined,
       elastic_penalty: numberField("elastic"),
       bounds: {},
     };
     document.querySelectorAll("#bounds-table tr[data-channel]").forEach((tr) => {
-      const lo = tr.querySelector(".lo").value;
-      const hi = tr.querySelector(".hi").value;
-      if (lo !== "" || hi !== "") {
-        body.bounds[tr.dataset.channel] = [lo === "" ? null : Number(lo), hi === "" ? null : Number(hi)];
+      const ref = Number(tr.dataset.reference);
+      const pctText = tr.querySelector(".pct").value;
+      const loText = tr.querySelector(".lo").value;
+      const hiText = tr.querySelector(".hi").value;
+      let lo = null;
+      let hi = null;
+      if (pctText !== "" && ref > 0) {
+        const pct = Number(pctText) / 100;
+        lo = Math.max(0, ref * (1 - pct));
+        hi = ref * (1 + pct);
       }
+      if (loText !== "") lo = Number(loText);
+      if (hiText !== "") hi = Number(hiText);
+      if (lo !== null || hi !== null) body.bounds[tr.dataset.channel] = [lo, hi];
     });
     const departments = parseJsonField("departments", "Department budgets");
     if (departments) body.departments = departments;
@@ -191,19 +327,69 @@ const mediamix = (() => {
     return body;
   }
 
-  function renderPlan(result, millis) {
+  function interval(stats) {
+    if (!stats || stats.p5 === undefined || stats.p5 === stats.p95) return "";
+    return ` (90% interval ${fmt(stats.p5)} to ${fmt(stats.p95)})`;
+  }
+
+  function renderPlan(result, millis, defaults, body) {
     const plan = result.plan || {};
+    const kpiName = defaults.kpi || "KPI";
+    const value = body.kpi_value ?? defaults.kpi_value;
+    const isMoney = body.kpi_value !== undefined; // a value was typed: the KPI is worth money
+    const labels = Object.fromEntries((defaults.channels || []).map((c) => [c.name, c.label]));
+    const label = (name) => labels[name] || humanise(name);
     document.getElementById("plan-section").hidden = false;
-    const parts = [`Status: ${plan.status ?? "?"}`];
-    if (plan.kpi !== undefined) parts.push(`expected KPI ${fmt(plan.kpi, 6)}`);
-    const out = plan.outcome || plan.kpi_interval;
-    if (out && (out.p5 ?? out.lower) !== undefined && (out.p5 ?? out.lower) !== (out.p95 ?? out.upper)) {
-      parts.push(`(90% interval ${fmt(out.p5 ?? out.lower)} – ${fmt(out.p95 ?? out.upper)})`);
+
+    // the headline: today's plan, the recommendation, the gain
+    const head = document.getElementById("plan-headline");
+    head.replaceChildren();
+    const line = (cls, text) => {
+      const p = document.createElement("p");
+      p.className = cls;
+      p.textContent = text;
+      head.appendChild(p);
+    };
+    const up = plan.uplift;
+    const spend = plan.spend_total;
+    const rate = (kpi, money) => {
+      if (!kpi || !money) return "";
+      if (isMoney) return ` · ROAS ${fmt((kpi * value) / money, 3)}`;
+      return ` · cost per ${kpiName} ${fmt(money / kpi, 3)}`;
+    };
+    if (up) {
+      line("today", `Today's plan: ${fmt(up.today.mean)} ${kpiName} per period from media, `
+        + `spending ${fmt(up.today_spend)}${rate(up.today.mean, up.today_spend)}.`);
+      line("recommended", `Recommended: ${fmt(up.plan.mean)} ${kpiName} per period${interval(up.plan)}, `
+        + `spending ${fmt(spend)}${rate(up.plan.mean, spend)}.`);
+      const rel = up.relative === null || up.relative === undefined ? "" : ` (${percent(up.relative)})`;
+      line("gain", `Expected gain: ${signed(up.mean)} ${kpiName} per period${rel}${interval(up)}`
+        + (isMoney ? `, worth ${signed(up.mean * value)}.` : "."));
+    } else if (plan.kpi !== undefined) {
+      line("recommended", `Recommended: ${fmt(plan.kpi)} ${kpiName} per period, spending ${fmt(spend)}${rate(plan.kpi, spend)}.`);
     }
-    if (plan.spend_total !== undefined) parts.push(`spend ${fmt(plan.spend_total, 6)}`);
+
+    // guard-rails: spend outside what the data has seen
+    const warnings = document.getElementById("plan-warnings");
+    warnings.replaceChildren();
+    (plan.extrapolation || []).forEach((w) => {
+      const li = document.createElement("li");
+      li.dataset.channel = w.channel;
+      li.textContent = `${label(w.channel)}: ${fmt(w.spend)} per period is ${w.side} any spend in the data `
+        + `(${fmt(w.min)} to ${fmt(w.max)}); the response there is extrapolated, so treat it with care.`;
+      warnings.appendChild(li);
+    });
+    if (!plan.spend_range) {
+      const li = document.createElement("li");
+      li.className = "muted";
+      li.textContent = "This run does not record the spend range of its data, so the plan cannot be checked for extrapolation.";
+      warnings.appendChild(li);
+    }
+
+    const parts = [`Status: ${plan.status ?? "?"}`];
     if (plan.method) parts.push(`method ${plan.method}`);
-    if (plan.gap !== undefined && plan.gap !== null) parts.push(`gap ${fmt(plan.gap, 2)}`);
-    parts.push(`solved in ${fmt(millis / 1000, 3)} s`);
+    if (plan.gap !== undefined && plan.gap !== null) parts.push(`optimality gap ${fmt(plan.gap, 2)}`);
+    parts.push(`solved in ${fmt(millis / 1000, 2)} s`);
     document.getElementById("plan-summary").textContent = parts.join(" · ");
 
     const tbody = document.querySelector("#plan-table tbody");
@@ -211,13 +397,20 @@ const mediamix = (() => {
     result.rows.forEach((r) => {
       const tr = document.createElement("tr");
       tr.dataset.channel = r.channel;
-      cell(tr, r.channel);
-      cell(tr, fmt(r.current_spend, 6), true);
-      cell(tr, fmt(r.recommended_spend, 6), true).className = "num recommended";
-      cell(tr, fmt(r.change_abs, 6), true);
-      cell(tr, fmt(r.expected_kpi, 6), true);
+      const name = cell(tr, label(r.channel));
+      name.title = r.channel;
+      cell(tr, fmt(r.current_spend), true);
+      cell(tr, fmt(r.recommended_spend), true).className = "num recommended";
+      let change = "";
+      if (r.current_spend !== null && r.recommended_spend !== null) {
+        const abs = Number(r.recommended_spend) - Number(r.current_spend);
+        const rel = Number(r.current_spend) > 0 ? abs / Number(r.current_spend) : null;
+        change = rel === null ? signed(abs) : `${percent(rel)} (${signed(abs)})`;
+      }
+      cell(tr, change, true).className = "num change";
+      cell(tr, fmt(r.expected_kpi), true);
       cell(tr, fmt(r.marginal_return), true);
-      cell(tr, r.binding ?? "");
+      cell(tr, r.binding ? `${r.binding} bound` : "");
       tbody.appendChild(tr);
     });
 
@@ -229,9 +422,9 @@ const mediamix = (() => {
     Object.entries(deps).forEach(([name, d]) => {
       const tr = document.createElement("tr");
       cell(tr, name);
-      cell(tr, fmt(d.spend, 6), true);
-      cell(tr, fmt(d.budget, 6), true);
-      cell(tr, fmt(d.overrun, 6), true);
+      cell(tr, fmt(d.spend), true);
+      cell(tr, fmt(d.budget), true);
+      cell(tr, fmt(d.overrun), true);
       cell(tr, fmt(d.shadow_price), true);
       depBody.appendChild(tr);
     });
@@ -244,8 +437,8 @@ const mediamix = (() => {
     cons.forEach((c) => {
       const tr = document.createElement("tr");
       cell(tr, c.name);
-      cell(tr, fmt(c.value, 6), true);
-      cell(tr, fmt(c.rhs, 6), true);
+      cell(tr, fmt(c.value), true);
+      cell(tr, fmt(c.rhs), true);
       cell(tr, c.binding ? "yes" : "no");
       cell(tr, fmt(c.shadow_price), true);
       conBody.appendChild(tr);
@@ -259,18 +452,20 @@ const mediamix = (() => {
     });
 
     if (window.Plotly) {
-      const names = result.rows.map((r) => r.channel);
+      const names = result.rows.map((r) => label(r.channel));
+      const axis = { title: { text: "spend per period" }, tickformat: ",.0f" };
       Plotly.react("plan-chart", [
-        { type: "bar", name: "current", x: names, y: result.rows.map((r) => r.current_spend) },
+        { type: "bar", name: "today", x: names, y: result.rows.map((r) => r.current_spend) },
         { type: "bar", name: "recommended", x: names, y: result.rows.map((r) => r.recommended_spend) },
-      ], { barmode: "group", margin: { t: 20 }, yaxis: { title: { text: "spend" } } }, { displaylogo: false });
+      ], { barmode: "group", margin: { t: 20 }, yaxis: axis }, { displaylogo: false });
       const frontier = plan.frontier || [];
       const fdiv = document.getElementById("frontier-chart");
       fdiv.hidden = frontier.length === 0;
       if (frontier.length) {
         Plotly.react("frontier-chart", [{ x: frontier.map((p) => p.budget), y: frontier.map((p) => p.kpi),
-          mode: "lines+markers", name: "optimal KPI" }],
-          { margin: { t: 20 }, xaxis: { title: { text: "budget" } }, yaxis: { title: { text: "KPI" } } },
+          mode: "lines+markers", name: "best plan" }],
+          { margin: { t: 20 }, xaxis: { title: { text: "budget per period" }, tickformat: ",.0f" },
+            yaxis: { title: { text: `${kpiName} per period from media` }, tickformat: ",.0f" } },
           { displaylogo: false });
       }
     }
@@ -303,13 +498,13 @@ const mediamix = (() => {
         const addRow = (label, values) => {
           const tr = document.createElement("tr");
           cell(tr, label);
-          values.forEach((v) => cell(tr, fmt(v, 6), true));
+          values.forEach((v) => cell(tr, fmt(v), true));
           body.appendChild(tr);
         };
         addRow("budget", cmp.scenarios.map((s) => s.budget));
         addRow("expected KPI", cmp.scenarios.map((s) => s.kpi));
         addRow("spend", cmp.scenarios.map((s) => s.spend_total));
-        cmp.channels.forEach((c) => addRow(c, cmp.allocation[c]));
+        cmp.channels.forEach((c) => addRow(humanise(c), cmp.allocation[c]));
         table.hidden = false;
       } catch (err) {
         showError(error, err);
@@ -317,5 +512,5 @@ const mediamix = (() => {
     });
   }
 
-  return { api, runsPage, curvesChart, plannerPage, scenariosPage };
+  return { api, fmt, humanise, runsPage, runPage, curvesChart, plannerPage, scenariosPage };
 })();
