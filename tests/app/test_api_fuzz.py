@@ -28,7 +28,7 @@ from mediamix.app.store import Store
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
-EXAMPLES_PER_OPERATION = 15
+EXAMPLES_PER_OPERATION = 10
 RESPONSES = [
     {"name": "tv", "family": "log1p", "params": {"a": 20.0}, "reference_spend": 50.0},
     {"name": "search", "family": "log1p", "params": {"a": 10.0}, "reference_spend": 50.0},
