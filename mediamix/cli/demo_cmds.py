@@ -148,10 +148,10 @@ def register_demo_run(store, run_dir: Path, name: str):
         if (Path(run_dir) / REPORT_FILE).is_file():
             shutil.copyfile(Path(run_dir) / REPORT_FILE, target.run_dir / REPORT_FILE)
         target = store.get_run(target.id)
-    if (Path(run_dir) / "validation.json").is_file():  # the run page shows the battery
-        shutil.copyfile(Path(run_dir) / "validation.json", target.run_dir / "validation.json")
     else:
         target = import_run_dir(store, run_dir, name=name)
+    if (Path(run_dir) / "validation.json").is_file():  # the run page shows the battery
+        shutil.copyfile(Path(run_dir) / "validation.json", target.run_dir / "validation.json")
     ranges = spend_range(RunDir(run_dir))
     if ranges:
         (target.run_dir / SPEND_RANGE_FILE).write_text(json.dumps(ranges), encoding="utf-8")
