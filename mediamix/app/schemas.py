@@ -227,6 +227,25 @@ def readable_summary(raw: Any) -> dict[str, Any] | None:
     return out if _valid(RunSummary, out) else None
 
 
+def readable_responses(raw: Any) -> list[dict[str, Any]] | None:
+    """Stored response curves as pages can list them: entries without a channel name are
+    left out and a reference spend that is not a number reads as missing. (Planning checks
+    each curve fully and answers 422 for one it cannot use.)"""
+    if not isinstance(raw, list):
+        return None
+    out = []
+    for entry in raw:
+        if not (isinstance(entry, dict) and isinstance(entry.get("name"), str) and entry["name"]):
+            continue
+        ref = entry.get("reference_spend")
+        if ref is not None and not (
+            isinstance(ref, int | float) and not isinstance(ref, bool) and math.isfinite(ref)
+        ):
+            entry = {**entry, "reference_spend": None}
+        out.append(entry)
+    return out
+
+
 def readable_problem(raw: Any) -> tuple[dict[str, Any], str | None]:
     """A stored problem as pages can show it, and why it was cut (None: as stored). Wrong
     channels are left out; a wrong budget or objective reads as missing."""

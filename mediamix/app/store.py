@@ -46,6 +46,7 @@ from mediamix.app.schemas import (
     checked,
     readable_plan,
     readable_problem,
+    readable_responses,
     readable_summary,
 )
 from mediamix.errors import ConflictError, NotFoundError, SpecError
@@ -181,11 +182,7 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 def _run(row: RunRow) -> Run:
-    responses = row.responses
-    if responses is not None:
-        responses = (
-            [r for r in responses if isinstance(r, dict)] if isinstance(responses, list) else None
-        )
+    responses = readable_responses(row.responses)
     return Run(
         id=row.id,
         name=row.name,

@@ -113,8 +113,8 @@ def test_non_finite_numbers_are_stored_as_null(store: Store) -> None:
     s = store.save_scenario(run.id, "p", problem=PROBLEM, plan={"gap": float("inf"), "kpi": 3.0})
     assert store.get_run(run.id).summary == {"rhat": None, "ess": [1.0, 2.0]}
     assert store.get_scenario(s.id).plan == {"gap": None, "kpi": 3.0}
-    store.update_run(run.id, responses=[{"x": float("-inf")}])
-    assert store.get_run(run.id).responses == [{"x": None}]
+    store.update_run(run.id, responses=[{"name": "tv", "x": float("-inf")}])
+    assert store.get_run(run.id).responses == [{"name": "tv", "x": None}]
 
 
 def test_interrupted_jobs_are_marked_failed_and_scenarios_kept(store: Store) -> None:

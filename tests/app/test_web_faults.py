@@ -650,3 +650,32 @@ def test_an_upload_filename_never_becomes_a_path(store: Store, tmp_path: Path) -
     assert (run.run_dir / "data.csv").read_bytes() == data
     assert run.run_dir.parent == store.home / "runs"
     assert not any(p.name == "evil.csv" for p in tmp_path.rglob("*"))
+
+
+@pytest.mark.parametrize(
+    "responses",
+    [
+        [{"x": 1}],
+        "not a list",
+        [{"name": "tv", "family": "log1p", "params": {"a": "lots"}}],
+        [{"name": "tv", "family": "nope"}],
+        [{"name": "tv", "family": "log1p", "params": {"a": 1.0}, "reference_spend": "x"}],
+    ],
+)
+def test_bad_stored_response_curves_never_take_a_page_down(client, store: Store, responses):
+    run = store.create_run("bad curves", status="done")
+    with store.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE runs SET responses = :r WHERE id = :id"),
+            {"r": json.dumps(responses), "id": run.id},
+        )
+    for path in ("/runs", f"/runs/{run.id}", "/planner", f"/planner?run={run.id}"):
+        assert client.get(path).status_code == 200, path
+    assert client.get(f"/api/runs/{run.id}").status_code == 200
+    # a curve the planner can read after the repair is used; any other is a 422 with the reason
+    for r in (
+        client.get(f"/api/runs/{run.id}/curves"),
+        client.post(f"/api/runs/{run.id}/optimise", json={"budget": 10}),
+    ):
+        assert r.status_code in (200, 422), r.text
+        assert r.status_code == 200 or r.json()["detail"]
