@@ -103,7 +103,8 @@ def number(x: Any, digits: int = 3) -> str:
     if abs(v) >= 100 or v == 0:
         return f"{v:,.0f}"
     decimals = max(0, digits - 1 - int(math.floor(math.log10(abs(v)))))
-    return f"{v:,.{decimals}f}"
+    text = f"{v:,.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 templates.env.filters["humanise"] = humanise

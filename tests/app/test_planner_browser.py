@@ -238,5 +238,6 @@ def test_the_progress_bar_moves_during_a_nuts_fit(page, live, monkeypatch) -> No
     assert values == sorted(values)  # it only moves forward
     assert any(m.startswith("fitting (NUTS): warmup") for m in messages), messages
     assert any("sampling" in m and "about" in m and "left" in m for m in messages), messages
+    page.wait_for_selector("#curves-chart .main-svg", timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / "run-page.png"), full_page=True)
     assert page.locator("#summary-table tbody td:first-child").all_inner_texts() == ["TV", "Search"]

@@ -148,8 +148,8 @@ def test_labels_and_numbers_read_as_people_write_them() -> None:
     assert [humanise(n) for n in ("tv_spend", "paid_social", "searchSpend", "ooh", "Radio",
                                   "display cost", "dv360_spend")] == [
         "TV", "Paid social", "Search", "OOH", "Radio", "display cost", "DV360"]  # fmt: skip
-    assert [number(x) for x in (2.36e7, 69851.4351553553, 1.2345, 0.000123, 0, None)] == [
-        "23,600,000", "69,851", "1.23", "0.000123", "0", "—"]  # fmt: skip
+    assert [number(x) for x in (2.36e7, 69851.4351553553, 1.2345, 0.000123, 0, 50.0, None)] == [
+        "23,600,000", "69,851", "1.23", "0.000123", "0", "50", "—"]  # fmt: skip
 
 
 def test_the_run_page_shows_the_validation_battery_and_favicon(store: Store) -> None:

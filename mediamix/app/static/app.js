@@ -127,6 +127,7 @@ const mediamix = (() => {
         bar.value = job.progress;
         pct.textContent = `${Math.round(job.progress * 100)}%`;
         message.textContent = job.message;
+        document.getElementById("run-status").textContent = job.status;
         if (job.done) { window.location.reload(); return; }
       } catch (err) {
         message.textContent = err.message;
@@ -379,6 +380,13 @@ const mediamix = (() => {
         + `(${fmt(w.min)} to ${fmt(w.max)}); the response there is extrapolated, so treat it with care.`;
       warnings.appendChild(li);
     });
+    if (body.objective === "kpi" && body.budget && spend < body.budget * 0.999) {
+      const li = document.createElement("li");
+      li.className = "unspent";
+      li.textContent = `The bounds hold spend to ${fmt(spend)} of the budget of ${fmt(body.budget)} per period: `
+        + "widen the ± % (or a Max) to plan the rest.";
+      warnings.appendChild(li);
+    }
     if (!plan.spend_range) {
       const li = document.createElement("li");
       li.className = "muted";
