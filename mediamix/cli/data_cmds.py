@@ -92,8 +92,8 @@ def load_checked(
 
     With a config that has a ``model:`` section, the model settings are validated too, and
     checked against the data's channels and controls (prior sites, signs, events), so a
-    config that would fail at fit fails here, and the row rule counts that model's parameters
-    (`check_rows_for_spec`). Returns ``(dataset, spec or None)``.
+    config that would fail at fit fails here, and the row rule counts that model's parameters.
+    Returns ``(dataset, spec or None)``.
     """
     from pathlib import Path
 
@@ -115,53 +115,18 @@ def load_checked(
     if spec is not None:
         if events:
             spec = spec.replace(events=tuple(spec.events) + tuple(events))
-        spec.validate_for(dataset.channel_names, dataset.control_names, dataset.freq)
-        check_rows_for_spec(dataset, spec)
+        n_t = dataset.n_periods // max(len(dataset.geos or []), 1)
+        # the model's own terms for the rows-per-parameter rule (`ModelSpec.check_rows`)
+        spec.validate_for(dataset.channel_names, dataset.control_names, dataset.freq, n_periods=n_t)
     return dataset, spec
 
 
 def spec_parameter_count(spec, dataset) -> int:
     """The parameters the model of ``spec`` fits on ``dataset``
-    (`mediamix.data.validation.count_model_parameters` with the spec's terms): Fourier
-    2 x order, the trend and its change points, weekday effects, each channel's effect,
-    adstock and saturation parameters, the controls and the noise."""
-    from mediamix.data.validation import count_model_parameters
-    from mediamix.model.priors import ADSTOCK_PRIORS, SATURATION_PRIORS
+    (`mediamix.model.spec.count_parameters`), for the history-length diagnostic."""
+    from mediamix.model.spec import count_parameters
 
-    per_channel = []
-    for c in dataset.channel_names:
-        n = 1  # the channel's effect (or beta)
-        if spec.form == "additive":
-            n += len(SATURATION_PRIORS.get(spec.channel_saturation(c), {}))
-        ad = spec.channel_adstock(c)
-        if ad != "none":
-            n += len(ADSTOCK_PRIORS.get(ad, {}))
-        per_channel.append(n)
-    return count_model_parameters(
-        per_channel,
-        len(dataset.control_names),
-        seasonality_order=spec.seasonality(dataset.freq),
-        trend=spec.trend,
-        trend_changepoints=spec.trend_changepoints if spec.trend == "piecewise" else 0,
-        day_of_week=spec.use_day_of_week(dataset.freq),
-        noise_params=2 if spec.likelihood == "student_t" else 1,
-    )
-
-
-def check_rows_for_spec(dataset, spec) -> None:
-    """The row rule ``periods >= max(20, 3 x parameters)`` with the parameters of ``spec``'s
-    model (`spec_parameter_count`); a DataError naming the count and the terms otherwise."""
-    from mediamix.data.validation import check_enough_rows
-
-    n_t = dataset.n_periods // max(len(dataset.geos or []), 1)
-    n = spec_parameter_count(spec, dataset)
-    order = spec.seasonality(dataset.freq)
-    check_enough_rows(
-        n_t,
-        n,
-        dataset.freq,
-        terms=f"seasonality_order {order} alone is {2 * order} Fourier terms" if order else None,
-    )
+    return count_parameters(spec, dataset.channel_names, dataset.control_names, dataset.freq)
 
 
 def _print_table(dataset, diag) -> None:

@@ -43,36 +43,6 @@ def estimate_n_params(n_channels: int, n_controls: int, n_seasonal_terms: int = 
     return 3 + n_seasonal_terms + 4 * n_channels + n_controls
 
 
-def count_model_parameters(
-    channel_params: Sequence[int],
-    n_controls: int,
-    *,
-    seasonality_order: int = 2,
-    trend: str = "linear",
-    trend_changepoints: int = 0,
-    day_of_week: bool = False,
-    noise_params: int = 1,
-) -> int:
-    """The parameters a model with these terms fits (the count the row rule uses).
-
-    ``1`` (intercept) + trend (``linear``: 1, ``piecewise``: 1 + ``trend_changepoints``,
-    ``none``: 0) + ``2 * seasonality_order`` (a sine and a cosine per Fourier order) + ``6``
-    weekday effects when ``day_of_week`` + ``sum(channel_params)`` (each channel's effect,
-    adstock and saturation parameters) + ``n_controls`` (events included) + ``noise_params``
-    (sigma; 2 with a Student-t's degrees of freedom).
-    """
-    trend_terms = {"none": 0, "linear": 1}.get(trend, 1 + int(trend_changepoints))
-    return (
-        1
-        + trend_terms
-        + 2 * int(seasonality_order)
-        + (6 if day_of_week else 0)
-        + int(sum(channel_params))
-        + int(n_controls)
-        + int(noise_params)
-    )
-
-
 def min_rows_required(n_params: int) -> int:
     """The rule for "too few rows": at least ``max(20, 3 * n_params)`` periods."""
     return max(20, 3 * n_params)
@@ -448,17 +418,15 @@ def check_regular(dates: pd.Series, date_col: str, freq: str, rows: np.ndarray) 
         )
 
 
-def check_enough_rows(n_rows: int, n_params: int, freq: str, terms: str | None = None) -> None:
-    """At least ``max(20, 3 * n_params)`` periods (see `min_rows_required`); ``terms`` says
-    which model terms weigh most, for the message."""
+def check_enough_rows(n_rows: int, n_params: int, freq: str) -> None:
+    """At least ``max(20, 3 * n_params)`` periods (see `min_rows_required`). A model's own
+    count is `mediamix.model.spec.check_rows`."""
     need = min_rows_required(n_params)
     if n_rows < need:
-        detail = f" ({terms})" if terms else ""
         raise DataError(
             f"the data have {n_rows} {FREQ_NAMES.get(freq, '')} rows but the model has about "
-            f"{n_params} parameters{detail}; the rule is at least max(20, 3 x parameters) = "
-            f"{need} rows. Fix: provide a longer history, use fewer channels/controls, or "
-            "aggregate channels" + (", or lower seasonality_order." if terms else ".")
+            f"{n_params} parameters; the rule is at least max(20, 3 x parameters) = {need} rows. "
+            "Fix: provide a longer history, use fewer channels/controls, or aggregate channels."
         )
 
 

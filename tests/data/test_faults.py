@@ -22,7 +22,7 @@ from mediamix.cli import cli
 from mediamix.data import Dataset, load_dataset
 from mediamix.data.diagnostics import checks_from_arrays, diagnostics
 from mediamix.data.loaders import number_format, read_csv_bytes
-from mediamix.data.validation import MAX_ABS_VALUE, count_model_parameters, estimate_n_params
+from mediamix.data.validation import MAX_ABS_VALUE, estimate_n_params
 from mediamix.errors import DataError
 
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "weekly_demo.csv"
@@ -558,19 +558,27 @@ def test_row_rule_counts_the_model_terms(tmp_path):
     res = check("--config", cfg)
     assert res.exit_code == 2, res.output
     # 1 intercept + 1 trend + 52 Fourier + 3 x 4 channel + 2 controls + 1 noise = 69
-    assert "156 weekly rows" in res.output and "about 69 parameters" in res.output
-    assert "seasonality_order 26 alone is 52 Fourier terms" in res.output
-    assert "= 207 rows" in res.output and "lower seasonality_order" in res.output
+    assert "the model has 69 parameters" in res.output and "seasonality 52" in res.output
+    assert "156 weekly rows" in res.output and "= 207 rows" in res.output
+    assert "lower seasonality_order (now 26" in res.output
     cfg.write_text(cfg.read_text().replace("26", "2"))
     assert check("--config", cfg).exit_code == 0
 
 
 def test_count_model_parameters():
-    # the default model (hill + geometric: 4 per channel, yearly order 2, linear trend)
-    assert count_model_parameters([4, 4, 4], 2) == estimate_n_params(3, 2) == 21
-    assert count_model_parameters([4], 0, seasonality_order=500) == 1 + 1 + 1000 + 4 + 1
-    n = count_model_parameters([3, 3], 1, trend="piecewise", trend_changepoints=4, day_of_week=True)
-    assert n == 1 + 5 + 4 + 6 + 6 + 1 + 1
+    """The history-length diagnostic of `check --config` counts the spec's terms; the default
+    model (hill + geometric: 4 per channel, yearly order 2, linear trend) is the data layer's
+    estimate."""
+    from mediamix.cli.data_cmds import spec_parameter_count
+    from mediamix.model.spec import ModelSpec
+
+    ds = load(DEMO)
+    assert spec_parameter_count(ModelSpec(), ds) == estimate_n_params(3, 2) == 21
+    assert spec_parameter_count(ModelSpec(seasonality_order=10), ds) == 21 + 16
+    history = [c for c in diagnostics(ds, spec_parameter_count(ModelSpec(), ds)).checks]
+    assert [c.subject for c in history if c.name == "history_length"] == [
+        "156 periods / 21 parameters"
+    ]
 
 
 # ------------------------------------------------------------------- one reader, CLI and upload
