@@ -207,6 +207,8 @@ def test_the_progress_bar_moves_during_a_nuts_fit(page, live, monkeypatch) -> No
         page.click("#upload-button")
     assert resp.value.status == 202
     (run_id,) = [r["id"] for r in get_json(base + "/api/runs") if r["name"] == "Small NUTS"]
+    page.wait_for_selector(f"tr[data-run='{run_id}']")  # the runs page reloaded with it
+    page.wait_for_load_state("load")
     page.goto(f"{base}/runs/{run_id}")
     values, messages = [], []
     shot = False

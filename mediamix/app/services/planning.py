@@ -256,3 +256,37 @@ def plan_rows(problem: dict[str, Any], plan: dict[str, Any] | None) -> list[dict
             }
         )
     return rows
+
+
+def readable_problem(problem: dict[str, Any]) -> tuple[dict[str, Any], dict[str, int]]:
+    """The problem with every curve parameter given per posterior draw replaced by its mean
+    over the draws: a short file a person can read, which ``mediamix optimize`` still reads
+    (as the mean curve). Returns ``(problem, {channel: draws summarised})`` (for a comment
+    in the file); the exact problem, all draws, is the problem itself."""
+    import numpy as np
+
+    def mean_of(value: Any) -> tuple[Any, int]:
+        if isinstance(value, list) and value and all(isinstance(v, int | float) for v in value):
+            return float(np.mean(value)), len(value)
+        return value, 0
+
+    out = dict(problem)
+    channels, summarised = [], {}
+    for ch in problem.get("channels") or []:
+        entry = dict(ch)
+        n = 0
+        resp = dict(entry.get("response") or {})
+        for name, value in resp.items():
+            resp[name], k = mean_of(value)
+            n = max(n, k)
+        if "response" in entry:
+            entry["response"] = resp
+        for key in ("unit_price", "carryover"):
+            if key in entry:
+                entry[key], k = mean_of(entry[key])
+                n = max(n, k)
+        if n > 1:
+            summarised[str(entry.get("name"))] = n
+        channels.append(entry)
+    out["channels"] = channels
+    return out, summarised
