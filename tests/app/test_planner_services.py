@@ -172,7 +172,7 @@ def test_the_run_page_shows_the_validation_battery_and_favicon(store: Store) -> 
         assert ">TV<" in planner and 'value="50"' in planner  # labels, the default +-50%
 
 
-def test_a_readable_problem_has_mean_curves_and_still_solves(store: Store) -> None:
+def test_a_summarised_problem_has_mean_curves_and_still_solves(store: Store) -> None:
     from mediamix.optimize import Problem, solve
 
     draws = [{"name": "tv", "family": "log1p", "params": {"a": [10.0, 20.0, 30.0]},
@@ -181,7 +181,7 @@ def test_a_readable_problem_has_mean_curves_and_still_solves(store: Store) -> No
               "reference_spend": 50.0}]  # fmt: skip
     run = store.create_run("m", status="done", responses=draws)
     problem = services.build_problem(run, {"budget": 100})
-    short, summarised = planning.readable_problem(problem)
+    short, summarised = planning.summarised_problem(problem)
     tv, radio = short["channels"]
     assert tv["response"] == {"type": "log1p", "a": 20.0} and summarised == {"tv": 3}
     assert radio["response"]["a"] == 10.0

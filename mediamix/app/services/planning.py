@@ -258,7 +258,7 @@ def plan_rows(problem: dict[str, Any], plan: dict[str, Any] | None) -> list[dict
     return rows
 
 
-def readable_problem(problem: dict[str, Any]) -> tuple[dict[str, Any], dict[str, int]]:
+def summarised_problem(problem: dict[str, Any]) -> tuple[dict[str, Any], dict[str, int]]:
     """The problem with every curve parameter given per posterior draw replaced by its mean
     over the draws: a short file a person can read, which ``mediamix optimize`` still reads
     (as the mean curve). Returns ``(problem, {channel: draws summarised})`` (for a comment
