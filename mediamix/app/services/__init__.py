@@ -5,7 +5,9 @@
 - :mod:`~mediamix.app.services.fits`: `start_fit`, `run_fit`, `fit_model` (background fit
   jobs writing the complete run folder);
 - :mod:`~mediamix.app.services.planning`: `build_problem`, `optimise`, `sweep_budgets`,
-  `curve_points`, `plan_rows` (the planner form -> problem -> plan);
+  `curve_points`, `plan_rows` (the planner form -> problem -> plan), `plan_uplift`,
+  `observed_spend`, `extrapolation` (the gain over today's plan, the spend the data has
+  seen), `summarised_problem` (curve draws by their means);
 - :mod:`~mediamix.app.services.scenarios`: `compare_scenarios`, `scenario_csv`,
   `scenario_yaml`;
 - :mod:`~mediamix.app.services.imports`: `import_run_dir`, `import_responses` (runs made
@@ -22,10 +24,14 @@ from mediamix.app.services.planning import (
     build_problem,
     check_responses,
     curve_points,
+    extrapolation,
+    observed_spend,
     optimise,
     plan_rows,
+    plan_uplift,
     run_responses,
     solve_problem,
+    summarised_problem,
     sweep_budgets,
 )
 from mediamix.app.services.scenarios import compare_scenarios, scenario_csv, scenario_yaml
@@ -41,11 +47,14 @@ __all__ = [
     "check_responses",
     "compare_scenarios",
     "curve_points",
+    "extrapolation",
     "fit_model",
     "import_responses",
     "import_run_dir",
+    "observed_spend",
     "optimise",
     "plan_rows",
+    "plan_uplift",
     "read_csv",
     "run_fit",
     "run_responses",
@@ -53,6 +62,7 @@ __all__ = [
     "scenario_yaml",
     "solve_problem",
     "start_fit",
+    "summarised_problem",
     "sweep_budgets",
     "validate_upload",
 ]
