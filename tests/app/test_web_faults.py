@@ -423,6 +423,7 @@ def test_a_crashed_servers_job_fails_only_after_its_heartbeat_lapses(db_url, tmp
             assert time.monotonic() < deadline, "the lapsed job was never marked failed"
             time.sleep(0.2)
         assert state["done"] and "no heartbeat for 3 s" in state["message"]
+        assert "upload the data again" in state["message"]
     survivor.close()
 
 
