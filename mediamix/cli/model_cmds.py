@@ -242,7 +242,10 @@ def _fit(data, config, out, force, method, chains, draws, warmup, steps, seed, h
     # --experiments wins over the config's experiments: entry
     source = experiments_path or (config_experiments(config) if config else None)
     exps = read_experiments(source, ds)
-    diag = diagnostics(ds)  # as `mediamix check`: its warnings belong in the fit's output
+    # as `mediamix check` (with the same config): its warnings belong in the fit's output
+    from mediamix.cli.data_cmds import spec_parameter_count
+
+    diag = diagnostics(ds, spec_parameter_count(spec, ds) if config else None)
     for check in diag.warnings:
         click.echo(f"warning: data check {check.name} {check.subject}: {check.advice}", err=True)
     checks = jsonable({"dataset": ds.summary(), **diag.to_dict()})
