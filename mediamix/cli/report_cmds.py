@@ -6,8 +6,8 @@ import os
 
 import click
 
-from mediamix.errors import SpecError
-
+# The shortest access token the servers accept (the planner's full rule:
+# mediamix.app.server.check_token).
 MIN_TOKEN_LENGTH = 16
 
 
@@ -27,41 +27,20 @@ def serve(host: str, port: int, home: str | None, max_upload_mb: float) -> None:
 
     Listens on 127.0.0.1 unless --host says otherwise; any other address needs an access
     token in $MEDIAMIX_TOKEN, which every request must then send as
-    `Authorization: Bearer <token>` (in a browser: open /login?token=<token> once).
+    `Authorization: Bearer <token>` (in a browser: sign in at /login). The port is bound
+    before the store is opened, so a refused start (a busy port, a weak token) changes nothing
+    in the store.
     """
-    import uvicorn
+    from mediamix.app.server import serve as run_server
 
-    from mediamix.app.server import LOOPBACK_HOSTS, create_app, is_loopback
-    from mediamix.app.store import Store
-
-    token = os.environ.get("MEDIAMIX_TOKEN") or None
-    loopback = is_loopback(host)
-    if token is not None and len(token) < MIN_TOKEN_LENGTH:
-        raise SpecError(
-            f"MEDIAMIX_TOKEN has {len(token)} characters; use at least {MIN_TOKEN_LENGTH}"
-            " random ones, e.g. from: python -c 'import secrets; print(secrets.token_urlsafe())'"
-        )
-    if not loopback and token is None:
-        raise SpecError(
-            f"refusing to listen on {host}: other machines could reach the planner without a"
-            " password. Set MEDIAMIX_TOKEN to a long random string (every request must then send"
-            " 'Authorization: Bearer <token>'), or keep the default --host 127.0.0.1"
-        )
-    store = Store.open(home)
-    app = create_app(
-        store,
-        token=token,
-        allowed_hosts=LOOPBACK_HOSTS if loopback else None,
+    run_server(
+        host,
+        port,
+        home=home,
+        token=os.environ.get("MEDIAMIX_TOKEN") or None,
         max_upload_bytes=int(max_upload_mb * 2**20),
+        echo=click.echo,
     )
-    from sqlalchemy.engine import make_url
-
-    shown = host if ":" not in host else f"[{host}]"
-    click.echo(f"mediamix planner on http://{shown}:{port}/  (Ctrl+C stops it)")
-    click.echo(f"store: {make_url(store.url).render_as_string(hide_password=True)}")
-    if token is not None:
-        click.echo("access token required: open /login?token=<MEDIAMIX_TOKEN> in the browser")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 @click.command("report")
