@@ -514,6 +514,26 @@ def loss_check(method: str, info: dict[str, Any], n_obs: int) -> ReviewCheck:
     )
 
 
+def optimiser_check(check: ReviewCheck, method: str, diag: dict[str, Any]) -> ReviewCheck:
+    """The loss check, not passed when the fit's own diagnostics say the optimiser had not
+    converged (``loss_converged`` false) even where the per-period drop looked small: failed
+    for SVI (its loss still moving over the last tenth of the steps), to review for MAP (at
+    its step limit); either way the review says "not converged"."""
+    if diag.get("loss_converged") is not False or check.verdict != PASS:
+        return check
+    rel = diag.get("loss_rel_change")
+    moved = f" (it moved by {abs(float(rel)):.1%} over the last tenth of the steps)" if rel else ""
+    return _check(
+        "loss_trace",
+        "convergence",
+        check.value,
+        check.threshold,
+        REVIEW if method == "map" else FAIL,
+        f"the {method.upper()} optimiser had not converged{moved}: its numbers are not a fit "
+        "yet; run more steps (e.g. double --steps) or fit with NUTS.",
+    )
+
+
 def intervals_check(method: str) -> ReviewCheck:
     if method == "map":
         advice = (
@@ -646,7 +666,8 @@ def review(fitted, level: float = 0.9, prior_draws: int | None = None) -> Review
         chains = fitted.info.get("chains")
         checks += nuts_checks(diag, fitted.n_draws, chains)
     else:
-        checks.append(loss_check(method, fitted.info, int(train.sum())))
+        check = loss_check(method, fitted.info, int(train.sum()))
+        checks.append(optimiser_check(check, method, diag))
         checks.append(intervals_check(method))
     all_spend = float(tot_spend.sum())
     high = ROAS_HIGH * fitted.spec.kpi_value * kpi_total / all_spend if all_spend > 0 else np.inf

@@ -314,3 +314,17 @@ def test_cost_per_kpi_in_summary_json_is_a_ratio_of_sums(svi_fit):
     tv = js["channels"]["tv"]["cost_per_kpi"]
     assert tv["median"] == pytest.approx(np.median(spend[0] / contrib[:, 0]), rel=1e-6)
     assert js["contribution_reference"] == "zero spend"
+
+
+def test_optimiser_not_converged_fails_the_loss_check():
+    """A loss check that passed on the per-period drop still fails when the fit's diagnostics
+    say the optimiser had not converged (SVI's loss still moving at the end)."""
+    from mediamix.analysis.review import FAIL, PASS, ReviewCheck, optimiser_check
+
+    ok = ReviewCheck("loss_trace", "second half", 0.03, 0.05, PASS, "levelled off")
+    assert optimiser_check(ok, "map", {"loss_converged": False}).verdict == "review"
+    out = optimiser_check(ok, "svi", {"loss_converged": False, "loss_rel_change": 0.215})
+    assert out.verdict == FAIL
+    assert "21.5%" in out.advice and "not converged" in out.advice
+    assert optimiser_check(ok, "svi", {"loss_converged": True}) is ok
+    assert optimiser_check(ok, "map", {}) is ok
