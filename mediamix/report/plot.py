@@ -95,12 +95,15 @@ class ModelPlots:
 
 def plan_figures(plan: Any) -> dict[str, go.Figure]:
     """Allocation bars, the explanation table and (with a sweep) the frontier of a plan
-    (a `mediamix.optimize.Plan` or its ``to_dict()``)."""
+    (a `mediamix.optimize.Plan` or its ``to_dict()``), its points at the channels' upper
+    bounds marked."""
     d = plan.to_dict() if hasattr(plan, "to_dict") else dict(plan)
     out = {"allocation": F.plan_allocation(d), "explanation": F.explanation_table(d)}
     if d.get("frontier"):
-        out["frontier"] = F.frontier(d["frontier"], {"budget": d.get("spend_total"),
-                                                     "kpi": d.get("kpi")})  # fmt: skip
+        from mediamix.optimize.plan import frontier_caps
+
+        chosen = {"budget": d.get("spend_total"), "kpi": d.get("kpi")}
+        out["frontier"] = F.frontier(d["frontier"], chosen, capped=frontier_caps(d))
     return out
 
 

@@ -161,3 +161,12 @@ def test_sections_of_a_plan_only_run(tmp_path: Path):
     with_plan(run, new_plan())
     keys = [s.key for s in sections(load_run(run))]
     assert keys == ["summary", "plan"]
+
+
+def test_plan_figures_mark_the_frontier_points_at_the_bounds():
+    from mediamix.report import plan_figures
+
+    fig = plan_figures(new_plan())["frontier"]
+    line = next(t for t in fig.data if t.name == "optimal KPI")
+    assert list(line.marker.symbol) == ["circle", "circle-open"]
+    assert [s.x0 for s in fig.layout.shapes if s.name == "bounds"] == [4000.0]
