@@ -273,7 +273,20 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    try:
+        return create_engine(url, pool_pre_ping=True)
+    except ImportError as exc:
+        from sqlalchemy.engine import make_url
+
+        extra = (
+            " (pip install 'mediamix[postgres]', URL postgresql+psycopg://...)"
+            if url.startswith("postgres")
+            else ""
+        )
+        raise SpecError(
+            f"the planner's database {make_url(url).render_as_string(hide_password=True)} "
+            f"needs a driver that is not installed{extra}: {exc}"
+        ) from None
 
 
 class Store:

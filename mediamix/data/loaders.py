@@ -379,7 +379,17 @@ def read_sql(url: str, query: str) -> pd.DataFrame:
             )
     try:
         engine = sa.create_engine(url)
-    except (sa.exc.ArgumentError, ImportError) as exc:
+    except ImportError as exc:
+        extra = (
+            " Fix: for PostgreSQL, pip install 'mediamix[postgres]' and write the URL as "
+            "postgresql+psycopg://..."
+            if parsed.drivername.startswith("postgres")
+            else ""
+        )
+        raise DataError(
+            f"cannot open database URL '{url}': its driver is not installed ({exc}).{extra}"
+        ) from exc
+    except sa.exc.ArgumentError as exc:
         raise DataError(
             f"cannot open database URL '{url}': {exc}. "
             "Fix: use a SQLAlchemy URL such as sqlite:///file.db or postgresql+psycopg://..."
