@@ -221,8 +221,16 @@ def export_csv(scenario_id: ScenarioId, store: StoreDep) -> Response:
 
 
 @router.get("/scenarios/{scenario_id}/export.yaml", tags=["scenarios"])
-def export_yaml(scenario_id: ScenarioId, store: StoreDep) -> Response:
+def export_yaml(
+    scenario_id: ScenarioId,
+    store: StoreDep,
+    exact: Annotated[
+        bool, Query(description="every posterior draw of the curves (default: their means)")
+    ] = False,
+) -> Response:
     scenario = store.get_scenario(scenario_id)
     return _attachment(
-        services.scenario_yaml(scenario), "application/yaml", f"scenario-{scenario.id}.yaml"
+        services.scenario_yaml(scenario, exact=exact),
+        "application/yaml",
+        f"scenario-{scenario.id}.yaml",
     )

@@ -504,3 +504,31 @@ def test_import_run_dir_registers_a_fitted_run(store: Store, tmp_path: Path) -> 
     with TestClient(create_app(store)) as client:
         assert client.get(f"/runs/{run.id}/report").text == "<html>report</html>"
         assert f'href="/runs/{run.id}/report"' in client.get(f"/runs/{run.id}").text
+
+
+def test_yaml_export_summarises_draws_and_keeps_the_exact_problem_on_ask(
+    client: TestClient, run_id: str, store: Store
+) -> None:
+    problem = services.build_problem(store.get_run(run_id), {"budget": 100})
+    tv = problem["channels"][0]
+    key = next(k for k, v in tv["response"].items() if isinstance(v, int | float))
+    value = tv["response"][key]
+    draws = [value * f for f in (0.8, 1.0, 1.2, 1.0)]  # four posterior draws of a parameter
+    tv["response"][key] = draws
+    r = client.post("/api/scenarios", json={"run_id": run_id, "name": "D", "problem": problem})
+    assert r.status_code == 201, r.text
+    sid = r.json()["id"]
+
+    readable = client.get(f"/api/scenarios/{sid}/export.yaml")
+    assert readable.status_code == 200
+    assert "tv (4 draws)" in readable.text and "?exact=true" in readable.text
+    short = yaml.safe_load(readable.text)
+    assert short["channels"][0]["response"][key] == pytest.approx(sum(draws) / 4)
+    assert short["channels"][1] == problem["channels"][1]  # no draws: unchanged
+    from mediamix.optimize import Problem, solve
+
+    assert solve(Problem.from_yaml(readable.text)).status == "optimal"
+
+    exact = client.get(f"/api/scenarios/{sid}/export.yaml", params={"exact": "true"})
+    assert yaml.safe_load(exact.text) == problem
+    assert "draws)" not in exact.text

@@ -6,7 +6,7 @@ import csv
 import io
 from typing import Any
 
-from mediamix.app.services.planning import PLAN_COLUMNS, plan_rows
+from mediamix.app.services.planning import PLAN_COLUMNS, plan_rows, summarised_problem
 from mediamix.app.store import Scenario
 
 
@@ -64,9 +64,26 @@ def scenario_csv(scenario: Scenario) -> str:
     return buf.getvalue()
 
 
-def scenario_yaml(scenario: Scenario) -> str:
-    """The problem of a scenario as a YAML file that `mediamix optimize` reads as it is."""
+def scenario_yaml(scenario: Scenario, exact: bool = False) -> str:
+    """The problem of a scenario as a YAML file that `mediamix optimize` reads as it is.
+
+    By default a readable file: each curve given per posterior draw is summarised by its
+    parameters' means over the draws (a header comment names those channels and how to get
+    the exact file); ``exact=True``: the stored problem with every draw, which solves to the
+    plan that was saved."""
     import yaml
 
-    text = f"# scenario {scenario.name!r}: mediamix optimize scenario-{scenario.id}.yaml\n"
-    return text + yaml.safe_dump(scenario.problem, sort_keys=False)
+    name = str(scenario.name).replace("\n", " ")
+    text = f"# scenario {name!r}: mediamix optimize scenario-{scenario.id}.yaml\n"
+    problem = scenario.problem
+    if not exact:
+        problem, summarised = summarised_problem(problem)
+        if summarised:
+            listed = ", ".join(f"{c} ({n} draws)" for c, n in summarised.items())
+            text += (
+                f"# readable copy: the curves of {listed} are given by their parameters' means\n"
+                "# over the posterior draws, so plans and intervals from this file can differ a\n"
+                f"# little from the saved plan. The exact problem, every draw:\n"
+                f"#   GET /api/scenarios/{scenario.id}/export.yaml?exact=true\n"
+            )
+    return text + yaml.safe_dump(problem, sort_keys=False)
