@@ -130,12 +130,8 @@ def register_demo_run(store, run_dir: Path, name: str):
     """Register the demo's run folder with the planner as ``name``; a run of that name made by
     an earlier demo is updated in place (its saved scenarios stay with it), so re-running the
     demo never lists it twice. Returns ``(run, replaced)``."""
-    import json
-    import shutil
-
-    from mediamix.app.services import REPORT_FILE, check_responses, import_run_dir
-    from mediamix.app.services.fits import spend_range
-    from mediamix.app.services.planning import SPEND_RANGE_FILE
+    from mediamix.app.services import check_responses, import_run_dir
+    from mediamix.app.services.imports import copy_run_extras
     from mediamix.runs import RunDir
 
     earlier = [r for r in store.list_runs() if r.name == name and r.status == "done"]
@@ -145,16 +141,10 @@ def register_demo_run(store, run_dir: Path, name: str):
         check_responses(view.responses)
         store.update_run(target.id, summary=view.summary, responses=view.responses,
                          message=f"imported from {Path(run_dir).name} (demo re-run)")  # fmt: skip
-        if (Path(run_dir) / REPORT_FILE).is_file():
-            shutil.copyfile(Path(run_dir) / REPORT_FILE, target.run_dir / REPORT_FILE)
+        copy_run_extras(Path(run_dir), target.run_dir)
         target = store.get_run(target.id)
     else:
         target = import_run_dir(store, run_dir, name=name)
-    if (Path(run_dir) / "validation.json").is_file():  # the run page shows the battery
-        shutil.copyfile(Path(run_dir) / "validation.json", target.run_dir / "validation.json")
-    ranges = spend_range(RunDir(run_dir))
-    if ranges:
-        (target.run_dir / SPEND_RANGE_FILE).write_text(json.dumps(ranges), encoding="utf-8")
     return target, bool(earlier)
 
 

@@ -498,8 +498,10 @@ def test_import_run_dir_registers_a_fitted_run(store: Store, tmp_path: Path) -> 
         services.import_run_dir(store, src)
     (src / "responses.json").write_text(json.dumps(RESPONSES))
     (src / "report.html").write_text("<html>report</html>")
+    (src / "validation.json").write_text('{"tests": []}')
     run = services.import_run_dir(store, src, name="Demo")
     assert (run.status, run.method, run.name) == ("done", "nuts", "Demo")
+    assert (run.run_dir / "validation.json").read_text() == '{"tests": []}'  # the run page's
     assert run.responses == RESPONSES and run.summary["fit_seconds"] == 3.5
     with TestClient(create_app(store)) as client:
         assert client.get(f"/runs/{run.id}/report").text == "<html>report</html>"

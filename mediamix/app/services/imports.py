@@ -12,6 +12,7 @@ from mediamix.app.services.planning import check_responses
 from mediamix.app.store import Run, Store
 from mediamix.errors import SpecError
 from mediamix.jsonable import jsonable
+from mediamix.runs.layout import VALIDATION as VALIDATION_FILE
 
 REPORT_FILE = "report.html"  # `mediamix report` writes it into the run folder
 
@@ -93,6 +94,23 @@ def import_run_dir(store: Store, run_dir: Path | str, name: str | None = None) -
         responses=responses,
         message=f"imported from {src.name}",
     )
-    if (src / REPORT_FILE).is_file():
-        shutil.copyfile(src / REPORT_FILE, run.run_dir / REPORT_FILE)
+    copy_run_extras(src, run.run_dir)
     return run
+
+
+def copy_run_extras(src: Path, dest: Path) -> None:
+    """What the planner shows beside a run's curves, copied from its folder: the report, the
+    validation battery (`validation.json`) and the spend range the model was fitted on
+    (`spend_range.json`: the planner warns when a plan goes outside it)."""
+    import json
+
+    from mediamix.app.services.fits import spend_range
+    from mediamix.app.services.planning import SPEND_RANGE_FILE
+    from mediamix.runs import RunDir
+
+    for name in (REPORT_FILE, VALIDATION_FILE):
+        if (src / name).is_file():
+            shutil.copyfile(src / name, dest / name)
+    ranges = spend_range(RunDir(src))
+    if ranges:
+        (dest / SPEND_RANGE_FILE).write_text(json.dumps(ranges), encoding="utf-8")
