@@ -482,6 +482,7 @@ class PlanRow(BaseModel):
     current_spend: Any
     recommended_spend: Any
     change_abs: float | None
+    change_rel: float | None = None  # change_abs / current_spend (None when today's is 0)
     expected_kpi: Any
     marginal_return: Any
     binding: Any

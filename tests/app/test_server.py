@@ -315,6 +315,7 @@ def test_optimise_matches_the_closed_form(client: TestClient, run_id: str) -> No
     assert alloc["search"] == pytest.approx(33.0, rel=1e-5)
     rows = {row["channel"]: row for row in out["rows"]}
     assert rows["tv"]["change_abs"] == pytest.approx(17.0, rel=1e-4)
+    assert rows["tv"]["change_rel"] == pytest.approx(17.0 / 50.0, rel=1e-4)  # today 50
 
     r = client.post(f"/api/runs/{run_id}/optimise", json={"budget": 100, "sweep": [50, 150, 50]})
     frontier = r.json()["plan"]["frontier"]
