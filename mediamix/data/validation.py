@@ -48,6 +48,12 @@ def min_rows_required(n_params: int) -> int:
     return max(20, 3 * n_params)
 
 
+def _cells_text(idx: np.ndarray, dates: pd.Series | None) -> str:
+    """`_rows_text` of 0-based positions ``idx`` with their dates (when the data have them)."""
+    shown = None if dates is None else [dates.iloc[i] for i in idx[:_MAX_LISTED]]
+    return _rows_text(list(idx + 1), shown)
+
+
 def _rows_text(rows: Sequence[int], dates: Sequence | None = None) -> str:
     """'rows 3, 7 (2020-01-05, ...)' for 1-based row numbers, at most a few listed."""
     rows = list(rows)
@@ -278,14 +284,14 @@ def to_numeric(
         values = np.where(blank | marker, np.nan, values)
     if nonnum.any():
         idx = np.flatnonzero(nonnum)
-        d = None if dates is None else [dates.iloc[i] for i in idx[:_MAX_LISTED]]
+        where = _cells_text(idx, dates)
         value = raw.iloc[int(idx[0])]
         if other_mark[idx[0]]:
             mark_name = "a decimal comma" if other == "," else "a decimal point"
             other_value = _to_float(pd.Series([str(value).strip()], dtype=object), other).iloc[0]
             raise DataError(
                 f"column '{col}' ({role}) has the value {value!r} at "
-                f"{_rows_text(list(idx + 1), d)}, written with {mark_name}, but the other "
+                f"{where}, written with {mark_name}, but the other "
                 f"numbers use {mark!r} as the decimal mark; it is refused rather than guessed "
                 f"({other_value:g}? a typo?). Fix: write it with {mark!r} as the decimal mark "
                 f"(e.g. {other_value:g}); "
@@ -294,17 +300,17 @@ def to_numeric(
             )
         # a text column: name its first cell that is not a number (markers included)
         idx = np.flatnonzero(nonnum | marker)
-        d = None if dates is None else [dates.iloc[i] for i in idx[:_MAX_LISTED]]
+        where = _cells_text(idx, dates)
         raise DataError(
             f"column '{col}' ({role}) has a non-numeric value {raw.iloc[int(idx[0])]!r} at "
-            f"{_rows_text(list(idx + 1), d)}. Fix: write plain numbers (no currency signs or "
+            f"{where}. Fix: write plain numbers (no currency signs or "
             "text); use 0 for periods without activity."
         )
     if marker.any():
         idx = np.flatnonzero(marker)
-        d = None if dates is None else [dates.iloc[i] for i in idx[:_MAX_LISTED]]
+        where = _cells_text(idx, dates)
         raise DataError(
-            f"column '{col}' ({role}) has a missing value at {_rows_text(list(idx + 1), d)}: "
+            f"column '{col}' ({role}) has a missing value at {where}: "
             f"the cell says {str(raw.iloc[int(idx[0])]).strip()!r}, a missing-value marker, not "
             "a number. Fix: fill in the value (use 0 when nothing was spent), or drop those "
             "periods."
@@ -312,19 +318,19 @@ def to_numeric(
     nan = np.isnan(values) | np.isinf(values)
     if nan.any():
         idx = np.flatnonzero(nan)
-        d = None if dates is None else [dates.iloc[i] for i in idx[:_MAX_LISTED]]
+        where = _cells_text(idx, dates)
         what = "an infinite value" if np.isinf(values[idx[0]]) else "empty (NaN) cells"
         raise DataError(
-            f"column '{col}' ({role}) has {what} at {_rows_text(list(idx + 1), d)}. "
+            f"column '{col}' ({role}) has {what} at {where}. "
             "Fix: fill in the value (use 0 when nothing was spent), or drop those periods."
         )
     huge = np.abs(values) > MAX_ABS_VALUE
     if huge.any():
         idx = np.flatnonzero(huge)
-        d = None if dates is None else [dates.iloc[i] for i in idx[:_MAX_LISTED]]
+        where = _cells_text(idx, dates)
         raise DataError(
             f"column '{col}' ({role}) has the value {values[idx[0]]:g} at "
-            f"{_rows_text(list(idx + 1), d)}, beyond the limit |value| <= {MAX_ABS_VALUE:g} "
+            f"{where}, beyond the limit |value| <= {MAX_ABS_VALUE:g} "
             "(larger numbers overflow the computations). Fix: correct the value (a typo or a "
             "unit mix-up?), or rescale the column, e.g. to thousands."
         )
@@ -336,10 +342,10 @@ def check_nonnegative(values: np.ndarray, col: str, role: str, dates: pd.Series)
     neg = values < 0
     if neg.any():
         idx = np.flatnonzero(neg)
-        d = [dates.iloc[i] for i in idx[:_MAX_LISTED]]
+        where = _cells_text(idx, dates)
         raise DataError(
             f"column '{col}' ({role}) has a negative value {values[idx[0]]:g} at "
-            f"{_rows_text(list(idx + 1), d)}. Fix: spend and activity must be >= 0; "
+            f"{where}. Fix: spend and activity must be >= 0; "
             "correct the value or, for refunds, net them into the period they belong to."
         )
 
