@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import jax.numpy as jnp
@@ -58,7 +59,7 @@ class MMM:
         *,
         seed: int = 0,
         holdout: int = 0,
-        progress: bool = False,
+        progress: bool | Callable[[Any], None] = False,
         warn: bool = True,
         experiments: Any = None,
         **options: Any,
@@ -69,6 +70,11 @@ class MMM:
         ``target_accept``, ``max_tree_depth``, ``dense_mass``), ``"svi"`` (``steps``,
         ``draws``, ``learning_rate``, ``guide`` 'normal' | 'lowrank') or ``"map"`` (``steps``,
         ``learning_rate``). ``holdout``: the last periods kept out of the likelihood.
+        ``progress``: False (quiet), True (a line per chunk on stderr) or a function called
+        after every compiled chunk of steps with the sampler's progress
+        (`mediamix.inference.nuts.SamplerProgress` for NUTS,
+        `mediamix.inference.progress.OptimiserProgress` for SVI and MAP); an exception it
+        raises stops the fit there.
         ``experiments``: lift tests (a CSV / Parquet path, a DataFrame, or rows of
         `mediamix.data.experiments.Experiment` or mappings), each observed through the model's
         counterfactual lift (`mediamix.model.experiments`); they count wherever they lie,

@@ -3,7 +3,8 @@
 The loss of a delta guide is deterministic, so Adam's progress can be read off it: the fit
 runs compiled chunks of ``CHUNK`` steps (one program, compiled once) and stops as soon as a
 chunk improves the negative log posterior by less than ``RTOL`` (relative), or after
-``steps``. A small MMM reaches its mode in a few hundred steps.
+``steps``. A small MMM reaches its mode in a few hundred steps. After every chunk it reports
+an `mediamix.inference.progress.OptimiserProgress` (``progress``), and a Ctrl-C lands there.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 from mediamix.devices import enable_compile_cache
 from mediamix.errors import ConvergenceError
 from mediamix.inference.options import check_int, check_positive
+from mediamix.inference.progress import Clock, OptimiserProgress, Report, reporter
 from mediamix.inference.result import FitResult
 from mediamix.inference.svi import guide_draws
 
@@ -23,7 +25,9 @@ CHUNK = 100
 RTOL = 1e-5
 
 
-def _adam_early_stop(m, g, design, steps: int, seed: int, learning_rate: float, progress: bool):
+def _adam_early_stop(
+    m, g, design, steps: int, seed: int, learning_rate: float, progress: bool | Report
+):
     """Adam on a cosine-decayed rate, stopped early; returns (params, final loss, steps run,
     the relative improvement of the last chunk, whether it stopped on the tolerance)."""
     import jax
@@ -38,6 +42,9 @@ def _adam_early_stop(m, g, design, steps: int, seed: int, learning_rate: float, 
     def chunk(st, d):
         return jax.lax.scan(lambda s, _: svi.update(s, d), st, None, length=CHUNK)
 
+    report = reporter(progress)
+    total = -(-steps // CHUNK) * CHUNK
+    clock = Clock(total)
     done, prev, loss, rel, converged = 0, np.inf, np.inf, float("nan"), False
     while done < steps:
         state, losses = chunk(state, design)
@@ -48,8 +55,9 @@ def _adam_early_stop(m, g, design, steps: int, seed: int, learning_rate: float, 
                 "the MAP fit diverged (loss is not finite); try a smaller learning_rate, "
                 "more steps, or method='nuts'"
             )
-        if progress:
-            print(f"MAP step {done}: loss {loss:.4f}", flush=True)
+        if report is not None:
+            elapsed, remaining = clock.tick(done)
+            report(OptimiserProgress("MAP", done, total, loss, elapsed, remaining))
         if np.isfinite(prev):
             rel = (prev - loss) / max(1.0, abs(loss))
         if prev - loss < RTOL * max(1.0, abs(loss)):
@@ -74,7 +82,18 @@ class MAP:
         check_int("MAP", "steps", self.steps, 1)
         check_positive("MAP", "learning_rate", self.learning_rate)
 
-    def run(self, model, design: dict, structure, *, seed: int = 0, progress: bool = False):
+    def run(
+        self,
+        model,
+        design: dict,
+        structure,
+        *,
+        seed: int = 0,
+        progress: bool | Report = False,
+    ):
+        """The mode of ``model(design, structure)``; ``progress``: False (quiet), True (a line
+        per chunk on stderr) or a function called with an `OptimiserProgress` after every
+        chunk."""
         from numpyro.infer.autoguide import AutoDelta
         from numpyro.infer.initialization import init_to_median
 

@@ -2,7 +2,8 @@
 
 Guides: ``normal`` (AutoNormal, mean field) or ``lowrank`` (AutoLowRankMultivariateNormal).
 Optimiser: Adam (optax) with a cosine-decayed learning rate. Mean-field intervals are known to
-be too narrow; the fitted model says so next to them.
+be too narrow; the fitted model says so next to them. The steps run in compiled chunks (one
+program for every chunk) with progress after each (`mediamix.inference.progress`).
 """
 
 from __future__ import annotations
@@ -15,9 +16,26 @@ import numpy as np
 from mediamix.devices import enable_compile_cache
 from mediamix.errors import ConvergenceError, SpecError
 from mediamix.inference.options import check_int, check_positive
+from mediamix.inference.progress import (
+    Clock,
+    OptimiserProgress,
+    Report,
+    chunk_length,
+    chunk_runner,
+    reporter,
+)
 from mediamix.inference.result import FitResult
 
 GUIDES = ("normal", "lowrank")
+
+
+@dataclass(frozen=True)
+class SVIRunResult:
+    """The fitted guide's parameters, the last optimiser state and every step's loss."""
+
+    params: dict
+    state: object
+    losses: np.ndarray
 
 
 def loss_rel_change(losses) -> float:
@@ -76,7 +94,22 @@ class SVI:
     def total_draws(self) -> int:
         return self.draws
 
-    def run(self, model, design: dict, structure, *, seed: int = 0, progress: bool = False):
+    def run(
+        self,
+        model,
+        design: dict,
+        structure,
+        *,
+        seed: int = 0,
+        progress: bool | Report = False,
+    ):
+        """Fit the guide to ``model(design, structure)``; returns a `FitResult` of draws.
+
+        The steps run in about `CHUNKS` compiled chunks (one program for all of them, the
+        same steps as one uninterrupted run); ``progress``: False (quiet), True (a line per
+        chunk on stderr) or a function called with an `OptimiserProgress` after every chunk
+        (a Ctrl-C, or an exception from it, lands between chunks).
+        """
         import jax
         import optax
         from numpyro.infer import SVI as Engine
@@ -85,13 +118,29 @@ class SVI:
         from numpyro.infer.initialization import init_to_median
 
         enable_compile_cache()
+        report = reporter(progress)
         m = functools.partial(model, structure=structure)
         init = init_to_median(num_samples=15)
         auto = AutoNormal if self.guide == "normal" else AutoLowRankMultivariateNormal
         g = auto(m, init_loc_fn=init, init_scale=0.05)
         sched = optax.cosine_decay_schedule(self.learning_rate, self.steps, alpha=0.05)
         svi = Engine(m, g, optax.adam(sched), Trace_ELBO())
-        res = svi.run(jax.random.PRNGKey(seed), self.steps, design, progress_bar=bool(progress))
+        steps = int(self.steps)
+        length = chunk_length(steps)
+        clock = Clock(steps)
+        state = svi.init(jax.random.PRNGKey(seed), design)
+        run_chunk = chunk_runner(svi, length)
+        parts, done = [], 0
+        while done < steps:
+            n = min(length, steps - done)
+            state, buf = run_chunk(state, n, design)
+            part = np.asarray(buf)[:n]
+            parts.append(part)
+            done += n
+            if report is not None:
+                elapsed, remaining = clock.tick(done)
+                report(OptimiserProgress("SVI", done, steps, float(part[-1]), elapsed, remaining))
+        res = SVIRunResult(svi.get_params(state), state, np.concatenate(parts))
         losses = np.asarray(res.losses)
         if not np.isfinite(losses[-1]):
             raise ConvergenceError(

@@ -189,3 +189,31 @@ def test_a_summarised_problem_has_mean_curves_and_still_solves(store: Store) -> 
     assert solve(Problem.from_dict(short)).allocation["tv"] == pytest.approx(
         20 * 102 / 30 - 1, rel=1e-4
     )
+
+
+def test_a_web_svi_fit_moves_the_stored_progress(store: Store, monkeypatch) -> None:
+    """The optimiser reports after each chunk of steps, so the run's stored progress moves
+    through many values (not one jump from 10% to done)."""
+    from mediamix.data.simulate import simulate
+
+    monkeypatch.setitem(fits.FIT_OPTIONS, "svi", {"steps": 200, "draws": 50})
+    frame, _ = simulate(n_periods=60, n_channels=2, n_controls=0, seed=3)
+    stored: list[tuple[float, str]] = []
+    update = store.update_run
+
+    def recording(run_id, **fields):
+        run = update(run_id, **fields)
+        stored.append((run.progress, run.message))
+        return run
+
+    monkeypatch.setattr(store, "update_run", recording)
+    columns = {"date": "date", "kpi": "sales", "channels": ["tv_spend", "search_spend"]}
+    run = fits.start_fit(store, frame.to_csv(index=False).encode(), columns, "svi")
+    assert run.status == "done", run.message
+    values = [p for p, _ in stored]
+    assert values == sorted(values), values  # it only moves forward
+    during = sorted({p for p, m in stored if m.startswith("fitting (SVI): optimising")})
+    assert len(during) >= 5, stored
+    assert all(fits.FIT_START < p <= fits.FIT_END for p in during)
+    assert any("optimising 200/200 steps" in m for _, m in stored)
+    assert any("left" in m for _, m in stored)

@@ -129,8 +129,8 @@ def fit_model(dataset, method: str, run_dir: Path, progress: Progress):
     from mediamix.runs import RunDir
 
     options = dict(FIT_OPTIONS.get(method) or {})
-    if method == "nuts":  # the sampler reports after every chunk of draws
-        options["progress"] = sampler_progress(progress)
+    # every sampler reports after each compiled chunk of draws or optimiser steps
+    options["progress"] = sampler_progress(progress, method)
     fitted = MMM(ModelSpec()).fit(dataset, method=method, **options)
     progress(FIT_END, "writing the run folder")
     folder = RunDir(run_dir)
@@ -138,12 +138,14 @@ def fit_model(dataset, method: str, run_dir: Path, progress: Progress):
     return summary, folder.read().responses
 
 
-def sampler_progress(progress: Progress):
-    """The sampler's progress (`mediamix.inference.nuts.SamplerProgress`) as the job's bar:
-    FIT_START..FIT_END, the message naming the phase, the draws and the time left."""
+def sampler_progress(progress: Progress, method: str = "nuts"):
+    """The sampler's progress (`mediamix.inference.nuts.SamplerProgress` for NUTS,
+    `mediamix.inference.progress.OptimiserProgress` for SVI and MAP) as the job's bar:
+    FIT_START..FIT_END, the message naming the phase, the draws or steps and the time left."""
+    label = method.upper()
 
     def report(p) -> None:
-        progress(FIT_START + (FIT_END - FIT_START) * p.fraction, f"fitting (NUTS): {p.line()}")
+        progress(FIT_START + (FIT_END - FIT_START) * p.fraction, f"fitting ({label}): {p.line()}")
 
     return report
 
