@@ -35,6 +35,7 @@ from mediamix.app.schemas import (
     UploadForm,
     ValidationErrorOut,
 )
+from mediamix.app.services import fits
 from mediamix.app.store import Run
 from mediamix.errors import SpecError
 
@@ -46,7 +47,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "missing or wrong access token"},
     403: {"model": ErrorOut, "description": "cross-origin request refused"},
     404: {"model": ErrorOut, "description": "no such run or scenario"},
-    409: {"model": ErrorOut, "description": "a scenario of that name exists"},
+    409: {
+        "model": ErrorOut,
+        "description": "a scenario of that name exists, or the run's status forbids the action"
+        " (cancel a finished fit, retry one that is running or done)",
+    },
     413: {"model": ErrorOut, "description": "the body is larger than the upload limit"},
     422: {"model": ValidationErrorOut, "description": "the request or its data is invalid"},
 }
@@ -63,7 +68,7 @@ def job_view(run: Run) -> dict[str, Any]:
         "status": run.status,
         "progress": run.progress,
         "message": run.message,
-        "done": run.status in ("done", "failed"),
+        "done": run.status in ("done", "failed", "cancelled"),
     }
 
 
@@ -117,6 +122,22 @@ def import_run(body: RunImport, store: StoreDep) -> dict[str, Any]:
 @router.get("/jobs/{run_id}", tags=["runs"], response_model=JobOut)
 def job(run_id: str, store: StoreDep) -> dict[str, Any]:
     return job_view(store.get_run(run_id))
+
+
+@router.post("/runs/{run_id}/cancel", status_code=202, tags=["runs"], response_model=JobOut)
+def cancel_run(run_id: str, store: StoreDep) -> dict[str, Any]:
+    """Stop a queued or running fit: a queued one is cancelled at once, a running one stops at
+    its next chunk of draws or steps and ends "cancelled" (poll /api/jobs/{id}). 409 for a
+    fit that has finished."""
+    return job_view(fits.cancel_fit(store, run_id))
+
+
+@router.post("/runs/{run_id}/retry", status_code=202, tags=["runs"], response_model=RunStarted)
+def retry_run(run_id: str, store: StoreDep, jobs: JobsDep) -> dict[str, Any]:
+    """Fit a failed or cancelled run again from its stored upload, with the same columns and
+    method, as a background job (poll /api/jobs/{id}). 409 for a run that is fitting or done."""
+    run = fits.retry_fit(store, run_id, executor=jobs)
+    return {"run": run.to_dict(), "job": job_view(run)}
 
 
 @router.get("/runs/{run_id}/curves", tags=["runs"], response_model=list[CurveOut])

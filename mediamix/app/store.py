@@ -7,10 +7,17 @@ upgrade of the package. Run directories are named by the server (a random id und
 `<home>/runs/`); names typed by users are stored as data and never become paths.
 
 Several servers may share one store. Each `Store` has its own `server_id`; a queued or
-running job belongs to the store that created it, which beats its heartbeat (`beat()`,
+running job belongs to the store that created it (or re-queued it, `requeue_run`), which
+beats its heartbeat (`beat()`,
 every `HEARTBEAT_SECONDS` from the server) while it lives. `fail_interrupted()` marks as
 failed only the jobs of other servers whose heartbeat lapsed (older than
 `HEARTBEAT_GRACE_SECONDS`): a live server's jobs are never touched.
+
+A job's status moves queued -> running -> done | failed; `request_cancel` turns a queued job
+cancelled at once and a running one "cancelling" (the job sees it at its next progress update,
+stops between chunks and ends "cancelled"); `requeue_run` puts a failed or cancelled run back
+in the queue. Each move is one conditional UPDATE, so two requests (or a request and the job)
+never both win.
 
 Scenarios are checked on write (`ScenarioProblem`, `ScenarioPlan`, `RunSummary` in
 :mod:`mediamix.app.schemas`) and read defensively: a stored document of the wrong shape
@@ -55,13 +62,15 @@ from mediamix.jsonable import jsonable
 ENV_HOME = "MEDIAMIX_HOME"
 ENV_DATABASE_URL = "MEDIAMIX_DATABASE_URL"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-RUN_STATUSES = ("queued", "running", "done", "failed")
+RUN_STATUSES = ("queued", "running", "cancelling", "done", "failed", "cancelled")
 MAX_NAME_LENGTH = 200
 MAX_RUN_ID_LENGTH = 32
 HEARTBEAT_SECONDS = 5.0
 HEARTBEAT_GRACE_SECONDS = 3 * HEARTBEAT_SECONDS
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_LIVE_JOB = ("queued", "running")
+_LIVE_JOB = ("queued", "running", "cancelling")  # a server still works on these
+CANCELLABLE = ("queued", "running", "cancelling")
+RETRYABLE = ("failed", "cancelled")
 
 
 @dataclass(frozen=True)
@@ -410,6 +419,74 @@ class Store:
                 row.heartbeat_at = row.updated_at
             s.flush()
             return _run(row)
+
+    def _move(self, run_id: str, sources: tuple[str, ...], **values: Any) -> Run | None:
+        """Set `values` on the run if its status is one of `sources`, in one conditional
+        UPDATE; the run as it is now, or None when its status was another."""
+        run_id = _checked_run_id(run_id)
+        now = utcnow()
+        with self._tx() as s:
+            result = s.execute(
+                update(RunRow)
+                .where(RunRow.id == run_id, RunRow.status.in_(sources))
+                .values(updated_at=now, **values)
+                .execution_options(synchronize_session=False)
+            )
+            moved = bool(result.rowcount)
+        return self.get_run(run_id) if moved else None
+
+    def start_job(self, run_id: str) -> Run | None:
+        """queued -> running, for the job that fits the run; None when the run is no longer
+        queued (cancelled before it started)."""
+        return self._move(run_id, ("queued",), status="running", owner=self.server_id,
+                          heartbeat_at=utcnow())  # fmt: skip
+
+    def finish_job(self, run_id: str, **fields: Any) -> Run | None:
+        """running -> done with the results in `fields` (summary, responses, message,
+        progress); None when a cancel was asked for meanwhile (the run is left as it is)."""
+        for key in ("summary", "responses"):
+            if key in fields:
+                fields[key] = jsonable(fields[key])
+                check_document(fields[key], key)
+        return self._move(run_id, ("running",), status="done", **fields)
+
+    def request_cancel(self, run_id: str) -> Run:
+        """Ask a fit job to stop: a queued one is cancelled at once, a running one becomes
+        "cancelling" (its job stops at the next chunk and ends "cancelled"). A finished run
+        cannot be cancelled (ConflictError)."""
+        run = self._move(run_id, ("queued",), status="cancelled",
+                         message="cancelled before the fit started; retry to fit it")  # fmt: skip
+        if run is None:
+            run = self._move(run_id, ("running",), status="cancelling",
+                             message="cancel requested; stopping at the next step")  # fmt: skip
+        if run is not None:
+            return run
+        run = self.get_run(run_id)
+        if run.status == "cancelling":
+            return run
+        raise ConflictError(
+            f"run {run.name!r} is {run.status}; only a queued or running fit can be cancelled"
+        )
+
+    def cancelled(self, run_id: str, message: str) -> Run | None:
+        """cancelling (or queued / running) -> cancelled, with `message`."""
+        return self._move(run_id, CANCELLABLE, status="cancelled", message=message)
+
+    def requeue_run(self, run_id: str, message: str = "queued (retry)") -> Run:
+        """A failed or cancelled run back in the queue, owned by this store, its results
+        cleared; any other run: ConflictError naming its status."""
+        now = utcnow()
+        run = self._move(run_id, RETRYABLE, status="queued", progress=0.0, message=message,
+                         summary=None, responses=None, owner=self.server_id,
+                         heartbeat_at=now)  # fmt: skip
+        if run is not None:
+            return run
+        run = self.get_run(run_id)
+        what = "it is still fitting; cancel it first" if run.status in _LIVE_JOB else "it is done"
+        raise ConflictError(
+            f"run {run.name!r} is {run.status}; only a failed or cancelled fit can be retried"
+            f" ({what})"
+        )
 
     def beat(self) -> int:
         """Say that this store's server still works on its queued and running jobs."""

@@ -116,11 +116,38 @@ const mediamix = (() => {
 
   // ----------------------------------------------------------------- one run
   function runPage() {
+    const retry = document.getElementById("retry-button");
+    if (retry) {
+      retry.addEventListener("click", async () => {
+        retry.disabled = true;
+        try {
+          await api(`/api/runs/${encodeURIComponent(retry.dataset.run)}/retry`, { method: "POST" });
+          window.location.reload();
+        } catch (err) {
+          showError(document.getElementById("retry-error"), err);
+          retry.disabled = false;
+        }
+      });
+    }
     const section = document.getElementById("job");
     if (!section) return;
     const bar = document.getElementById("job-progress");
     const pct = document.getElementById("job-percent");
     const message = document.getElementById("job-message");
+    const cancel = document.getElementById("cancel-button");
+    cancel.addEventListener("click", async () => {
+      cancel.disabled = true;
+      try {
+        const job = await api(`/api/runs/${encodeURIComponent(section.dataset.run)}/cancel`,
+                              { method: "POST" });
+        message.textContent = job.message;
+        document.getElementById("run-status").textContent = job.status;
+        if (job.done) window.location.reload();
+      } catch (err) {
+        showError(document.getElementById("job-error"), err);
+        cancel.disabled = false;
+      }
+    });
     const tick = async () => {
       try {
         const job = await api(`/api/jobs/${encodeURIComponent(section.dataset.run)}`);
@@ -128,6 +155,7 @@ const mediamix = (() => {
         pct.textContent = `${Math.round(job.progress * 100)}%`;
         message.textContent = job.message;
         document.getElementById("run-status").textContent = job.status;
+        if (job.status === "cancelling") cancel.disabled = true;
         if (job.done) { window.location.reload(); return; }
       } catch (err) {
         message.textContent = err.message;
