@@ -506,7 +506,8 @@ class Store:
     ) -> int:
         """Mark as failed the queued / running jobs no live server works on: those of other
         servers whose heartbeat is older than `grace_seconds` (jobs from before heartbeats:
-        their last update). This store's own jobs and live servers' jobs are left alone."""
+        their last update); such a job whose cancel was asked for ends cancelled. This
+        store's own jobs and live servers' jobs are left alone. Returns how many ended."""
         if message is None:
             message = (
                 "interrupted: the server working on the job stopped (no heartbeat for"
@@ -518,18 +519,26 @@ class Store:
             RunRow.heartbeat_at < cutoff,
             and_(RunRow.heartbeat_at.is_(None), or_(last.is_(None), last < cutoff)),
         )
+        others = or_(RunRow.owner.is_(None), RunRow.owner != self.server_id)
         with self._tx() as s:
+            # a job whose cancel was asked for ends as the user wanted: cancelled
+            stopped = s.execute(
+                update(RunRow)
+                .where(RunRow.status == "cancelling", others, lapsed)
+                .values(
+                    status="cancelled",
+                    message="cancelled (the server working on it stopped); retry to fit it",
+                    updated_at=utcnow(),
+                )
+                .execution_options(synchronize_session=False)
+            )
             result = s.execute(
                 update(RunRow)
-                .where(
-                    RunRow.status.in_(_LIVE_JOB),
-                    or_(RunRow.owner.is_(None), RunRow.owner != self.server_id),
-                    lapsed,
-                )
+                .where(RunRow.status.in_(("queued", "running")), others, lapsed)
                 .values(status="failed", message=message, updated_at=utcnow())
                 .execution_options(synchronize_session=False)
             )
-            return result.rowcount or 0
+            return (result.rowcount or 0) + (stopped.rowcount or 0)
 
     # ----------------------------------------------------------- scenarios
     def save_scenario(

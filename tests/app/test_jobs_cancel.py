@@ -186,3 +186,16 @@ def test_a_failed_fit_is_retried_with_the_same_columns(store: Store, csv_bytes) 
     (run.run_dir / services.DATA_FILE).unlink()
     with pytest.raises(Exception, match="no stored upload"):
         fits.retry_fit(store, run.id)
+
+
+def test_a_lapsed_cancelling_job_of_a_stopped_server_ends_cancelled(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    first, second = Store(url, tmp_path / "home"), Store(url, tmp_path / "home")
+    run = first.create_run("m", status="running")
+    first.request_cancel(run.id)
+    assert second.fail_interrupted(grace_seconds=60) == 0  # its heartbeat is fresh
+    assert second.fail_interrupted(grace_seconds=0) == 1
+    got = second.get_run(run.id)
+    assert got.status == "cancelled" and "retry" in got.message
+    first.close()
+    second.close()
