@@ -239,6 +239,8 @@ def _fit(data, config, out, force, method, chains, draws, warmup, steps, seed, h
                               controls=_split(controls))  # fmt: skip
     if events:
         spec = spec.replace(events=tuple(spec.events) + tuple(events))
+    # the rows-per-parameter rule on the model's own terms, before any compilation
+    spec.validate_for(ds.channel_names, ds.control_names, ds.freq, n_periods=ds.n_periods)
     # --experiments wins over the config's experiments: entry
     source = experiments_path or (config_experiments(config) if config else None)
     exps = read_experiments(source, ds)

@@ -263,6 +263,7 @@ class ModelSpec:
         control_names: Sequence[str],
         freq: str | None = None,
         n_periods: int | None = None,
+        rows_rule: bool = True,
     ) -> None:
         """Check that every name in the spec exists in the data, and that every prior key is
         a site the model samples for these channels and controls (``freq``, when given,
@@ -270,7 +271,8 @@ class ModelSpec:
 
         ``freq`` also bounds the seasonality order (`max_seasonality_order`); ``n_periods``
         (the data's rows per series), when given, bounds the adstock lags by the data length
-        and applies the rows-per-parameter rule to the model's own terms (`check_rows`).
+        and applies the rows-per-parameter rule to the model's own terms (`check_rows`; not
+        with ``rows_rule=False``: a fit from Python may be run on short data on purpose).
         """
         channels = list(channel_names)
         controls = list(control_names)
@@ -322,7 +324,8 @@ class ModelSpec:
                         f"{n_periods} periods. Fix: use fewer lags (by default "
                         f"{DEFAULT_MAX_LAG.get(freq or 'W', 8)} for this frequency) or longer data."
                     )
-            check_rows(self, channels, controls, freq or "W", n_periods)
+            if rows_rule:
+                check_rows(self, channels, controls, freq or "W", n_periods)
 
     # -- serialisation ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

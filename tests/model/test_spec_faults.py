@@ -250,3 +250,26 @@ def test_weekday_effects_need_daily_data():
         assert str(err.value).startswith(
             f"day_of_week: weekday effects need daily data; these data are {words}"
         )
+
+
+def test_cli_fit_applies_the_rows_rule_to_the_models_own_terms(tmp_path):
+    """`fit` with a yearly Fourier order of 26 on 156 weekly rows: 69 parameters need 207 rows,
+    refused before any compilation (exit 2, the count and the fix)."""
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from mediamix.cli import cli
+
+    root = Path(__file__).resolve().parents[2]
+    cfg = tmp_path / "model.yaml"
+    cfg.write_text("model:\n  seasonality_order: 26\n")
+    res = CliRunner().invoke(cli, [
+        "fit", str(root / "examples" / "weekly_demo.csv"), "--config", str(cfg),
+        "--date", "date", "--kpi", "sales", "--channels", "tv_spend,search_spend,social_spend",
+        "--controls", "price_index,promo", "--method", "map", "--out", str(tmp_path / "run"),
+    ])  # fmt: skip
+    assert res.exit_code == 2, res.output
+    assert "parameters" in res.output and "seasonality 52" in res.output
+    assert "lower seasonality_order" in res.output
+    assert not (tmp_path / "run").exists()
