@@ -127,8 +127,8 @@ def job(run_id: str, store: StoreDep) -> dict[str, Any]:
 @router.post("/runs/{run_id}/cancel", status_code=202, tags=["runs"], response_model=JobOut)
 def cancel_run(run_id: str, store: StoreDep) -> dict[str, Any]:
     """Stop a queued or running fit: a queued one is cancelled at once, a running one stops at
-    its next chunk of draws or steps and ends "cancelled" (poll /api/jobs/{id}). 409 for a
-    fit that has finished."""
+    its next chunk of draws or steps and ends "cancelled" (poll /api/jobs/{id}); asking
+    again answers the same. 409 for a fit that is done or failed."""
     return job_view(fits.cancel_fit(store, run_id))
 
 

@@ -452,8 +452,9 @@ class Store:
 
     def request_cancel(self, run_id: str) -> Run:
         """Ask a fit job to stop: a queued one is cancelled at once, a running one becomes
-        "cancelling" (its job stops at the next chunk and ends "cancelled"). A finished run
-        cannot be cancelled (ConflictError)."""
+        "cancelling" (its job stops at the next chunk and ends "cancelled"); a cancelling or
+        cancelled run is returned as it is. A done or failed run cannot be cancelled
+        (ConflictError)."""
         run = self._move(run_id, ("queued",), status="cancelled",
                          message="cancelled before the fit started; retry to fit it")  # fmt: skip
         if run is None:
@@ -462,7 +463,7 @@ class Store:
         if run is not None:
             return run
         run = self.get_run(run_id)
-        if run.status == "cancelling":
+        if run.status in ("cancelling", "cancelled"):  # asked twice: the same answer
             return run
         raise ConflictError(
             f"run {run.name!r} is {run.status}; only a queued or running fit can be cancelled"

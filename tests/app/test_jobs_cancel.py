@@ -16,6 +16,8 @@ from mediamix.app import services
 from mediamix.app.server import create_app
 from mediamix.app.services import fits
 from mediamix.app.store import Store
+from tests.app.test_browser import browser  # noqa: F401
+from tests.app.test_planner_browser import live, page  # noqa: F401
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -93,6 +95,8 @@ def test_cancel_a_running_svi_fit_then_retry_it(
     assert job["status"] == "cancelled", job
     assert job["message"].startswith("cancelled at ") and "SVI" in job["message"]
     assert "retry" in job["message"] and "Traceback" not in job["message"]
+    late = app_client.post(f"/api/runs/{run_id}/cancel")  # a cancel after it stopped
+    assert (late.status_code, late.json()["status"]) == (202, "cancelled")
     # it stopped between chunks, long before the 400 steps: at most one chunk after the cancel
     steps = [int(m.split("optimising ")[1].split("/")[0]) for _, _, m in updates
              if "optimising" in m]  # fmt: skip
@@ -103,9 +107,9 @@ def test_cancel_a_running_svi_fit_then_retry_it(
     home_runs = run.run_dir.parent
     assert sorted(p.name for p in run.run_dir.iterdir()) == [services.DATA_FILE]
     assert [p.name for p in home_runs.iterdir() if p.name.startswith(".")] == []
-    page = app_client.get(f"/runs/{run_id}").text
-    assert 'id="retry-button"' in page and 'id="run-cancelled"' in page
-    assert 'id="cancel-button"' not in page
+    html = app_client.get(f"/runs/{run_id}").text
+    assert 'id="retry-button"' in html and 'id="run-cancelled"' in html
+    assert 'id="cancel-button"' not in html
 
     monkeypatch.setattr(store, "update_run", real_update)
     r = app_client.post(f"/api/runs/{run_id}/retry")
@@ -130,8 +134,8 @@ def test_a_running_fit_page_shows_cancel_and_a_live_one_cannot_be_retried(
     store: Store, app_client: TestClient
 ) -> None:
     run = store.create_run("m", status="running", columns={"date": "d", "kpi": "k"})
-    page = app_client.get(f"/runs/{run.id}").text
-    assert 'id="cancel-button"' in page and 'id="retry-button"' not in page
+    html = app_client.get(f"/runs/{run.id}").text
+    assert 'id="cancel-button"' in html and 'id="retry-button"' not in html
     r = app_client.post(f"/api/runs/{run.id}/retry")
     assert r.status_code == 409
     assert "is running" in r.json()["detail"] and "cancel it first" in r.json()["detail"]
@@ -199,3 +203,35 @@ def test_a_lapsed_cancelling_job_of_a_stopped_server_ends_cancelled(tmp_path: Pa
     assert got.status == "cancelled" and "retry" in got.message
     first.close()
     second.close()
+
+
+@pytest.mark.slow
+def test_the_run_page_cancels_and_retries_in_a_browser(
+    page,  # noqa: F811
+    live,  # noqa: F811
+    csv_bytes,
+    monkeypatch,
+) -> None:
+    """Headless Chromium: Cancel on a fitting run asks the job to stop; Retry on a cancelled
+    one says why it cannot (no stored upload), then fits the stored upload again."""
+    monkeypatch.setitem(fits.FIT_OPTIONS, "svi", {"steps": 200, "draws": 50})
+    store: Store = live["store"]
+    columns = {"date": "date", "kpi": "sales", "channels": ["tv_spend", "search_spend"]}
+    run = store.create_run("Fitting", status="running", columns=columns, method="svi")
+    page.goto(f"{live['base']}/runs/{run.id}")
+    page.click("#cancel-button")
+    page.wait_for_function("document.getElementById('run-status').textContent === 'cancelling'")
+    assert page.locator("#cancel-button").is_disabled()
+    assert store.get_run(run.id).status == "cancelling"
+    store.cancelled(run.id, "cancelled at 40% (SVI); retry to fit it again")  # the job stops
+    page.wait_for_selector("#retry-button")  # the page reloaded when the job ended
+    assert "cancelled at 40%" in page.locator("#run-cancelled").inner_text()
+    page.click("#retry-button")
+    page.wait_for_selector("#retry-error:not([hidden])")
+    assert "no stored upload" in page.locator("#retry-error").inner_text()
+    (run.run_dir / services.DATA_FILE).write_bytes(csv_bytes)
+    page.click("#retry-button")
+    page.wait_for_function(
+        "document.getElementById('run-status').textContent === 'done'", timeout=300_000
+    )
+    assert store.get_run(run.id).status == "done"
