@@ -512,7 +512,7 @@ class Store:
         if message is None:
             message = (
                 "interrupted: the server working on the job stopped (no heartbeat for"
-                f" {grace_seconds:g} s); upload the data again to refit"
+                f" {grace_seconds:g} s); retry the run, or upload the data again to refit"
             )
         cutoff = utcnow() - timedelta(seconds=grace_seconds)
         last = func.coalesce(RunRow.updated_at, RunRow.created_at)
