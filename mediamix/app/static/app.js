@@ -93,7 +93,7 @@ const mediamix = (() => {
       }
     });
     document.querySelectorAll("tr[data-run]").forEach((row) => {
-      if (row.dataset.status === "queued" || row.dataset.status === "running") poll(row);
+      if (["queued", "running", "cancelling"].includes(row.dataset.status)) poll(row);
     });
   }
 
@@ -105,7 +105,7 @@ const mediamix = (() => {
       row.querySelector(".message").textContent = job.message;
       row.dataset.status = job.status;
       if (job.done) {
-        if (job.status === "done") window.location.reload();
+        if (job.status === "done" || job.status === "cancelled") window.location.reload();
         return;
       }
     } catch (err) {
