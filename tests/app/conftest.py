@@ -44,3 +44,13 @@ def db_url(request, tmp_path: Path) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    """A planner store on a fresh SQLite file (test_store.py tests both backends with its own)."""
+    from mediamix.app.store import Store
+
+    s = Store(f"sqlite:///{tmp_path / 'store.db'}", tmp_path / "home")
+    yield s
+    s.close()

@@ -26,13 +26,6 @@ CHANNELS = "tv_spend,search_spend"
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    s = Store(f"sqlite:///{tmp_path / 'store.db'}", tmp_path / "home")
-    yield s
-    s.close()
-
-
-@pytest.fixture
 def app_client(store: Store):
     jobs = ThreadPoolExecutor(max_workers=1)
     with TestClient(create_app(store, executor=jobs)) as c:

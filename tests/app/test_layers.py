@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -27,13 +26,6 @@ WEEKS = [str(date(2024, 1, 7) + timedelta(weeks=i)) for i in range(40)]
 GOOD_CSV = "week,sales,tv\n" + "".join(
     f"{w},{100 + i % 7},{10 + i % 3}\n" for i, w in enumerate(WEEKS)
 )
-
-
-@pytest.fixture
-def store(tmp_path: Path):
-    s = Store(f"sqlite:///{tmp_path / 'store.db'}", tmp_path / "home")
-    yield s
-    s.close()
 
 
 @pytest.fixture

@@ -28,13 +28,6 @@ SEEN = {"tv_spend": {"min": 30.0, "mean": 50.0, "max": 60.0},
         "search_spend": {"min": 20.0, "mean": 50.0, "max": 90.0}}  # fmt: skip
 
 
-@pytest.fixture
-def store(tmp_path: Path):
-    s = Store(f"sqlite:///{tmp_path / 'store.db'}", tmp_path / "home")
-    yield s
-    s.close()
-
-
 def test_the_gain_over_todays_plan_is_exact(store: Store) -> None:
     run = store.create_run("m", status="done", responses=RESPONSES, summary={"spend_range": SEEN})
     problem, plan = services.optimise(run, {"budget": 100})

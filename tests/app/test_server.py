@@ -30,13 +30,6 @@ GOOD_CSV = b"week,sales,tv,search\n2024-01-07,100,10,5\n2024-01-14,120,12,6\n"
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    s = Store(f"sqlite:///{tmp_path / 'store.db'}", tmp_path / "home")
-    yield s
-    s.close()
-
-
-@pytest.fixture
 def client(store: Store):
     with TestClient(create_app(store, max_upload_bytes=4096)) as c:
         yield c

@@ -50,13 +50,6 @@ class NoJobs:
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    s = Store(f"sqlite:///{tmp_path / 'store.db'}", tmp_path / "home")
-    yield s
-    s.close()
-
-
-@pytest.fixture
 def client(store: Store):
     with TestClient(create_app(store), raise_server_exceptions=False) as c:
         yield c
