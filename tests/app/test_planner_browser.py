@@ -192,6 +192,21 @@ def test_the_progress_bar_moves_during_a_nuts_fit(page, live, monkeypatch) -> No
     from mediamix.data.simulate import simulate
 
     monkeypatch.setitem(fits.FIT_OPTIONS, "nuts", {"chains": 2, "draws": 200, "warmup": 200})
+    # a warm compile cache makes this small fit's chunks take milliseconds: hold each report
+    # for longer than the page's polling interval, so the test sees every value the sampler
+    # reports however fast the machine is (the values themselves are the sampler's)
+    reporter = fits.sampler_progress
+
+    def held(progress, method="nuts"):
+        report = reporter(progress, method)
+
+        def slow(p) -> None:
+            report(p)
+            time.sleep(1.2)
+
+        return slow
+
+    monkeypatch.setattr(fits, "sampler_progress", held)
     frame, _ = simulate(n_periods=60, n_channels=2, n_controls=0, seed=3)
     base = live["base"]
     page.goto(base + "/runs")
