@@ -14,16 +14,15 @@ an estimate of the time left) and a Ctrl-C is answered. The chain of states is t
 from __future__ import annotations
 
 import functools
-import math
-import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from mediamix.devices import enable_compile_cache
+from mediamix.inference import progress as _progress
 from mediamix.inference.options import check_int, check_positive
+from mediamix.inference.progress import Clock, duration, reporter, stderr_line
 from mediamix.inference.result import FitResult
 
 CHUNKS = 10  # sampling chunks; warmup runs in chunks of the same length
@@ -63,26 +62,14 @@ class SamplerProgress:
 Progress = Callable[[SamplerProgress], None]
 
 
-def duration(seconds: float) -> str:
-    """``"8 s"``, ``"2 min 05 s"``, ``"1 h 04 min"``."""
-    s = max(0, int(round(seconds)))
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} min {s % 60:02d} s"
-    return f"{s // 3600} h {(s % 3600) // 60:02d} min"
-
-
 def chunk_length(draws: int, chunks: int = CHUNKS) -> int:
-    """Steps per chunk: the draws in about ``chunks`` equal parts."""
-    return max(1, math.ceil(draws / chunks))
+    """Draws per sampling chunk (and warmup steps per warmup chunk): about ``CHUNKS`` parts."""
+    return _progress.chunk_length(draws, chunks)
 
 
 def stderr_progress(p: SamplerProgress) -> None:
-    """The CLI's progress: one line per chunk on stderr (rewritten in place on a terminal)."""
-    tty = sys.stderr.isatty()
-    end = "\n" if not tty or (p.phase == "sampling" and p.done == p.total) else ""
-    print(("\r\033[K" if tty else "") + "NUTS " + p.line(), end=end, file=sys.stderr, flush=True)
+    """The sampler's progress line on stderr."""
+    stderr_line("NUTS " + p.line(), p.phase == "sampling" and p.done == p.total)
 
 
 @dataclass(frozen=True)
@@ -136,7 +123,7 @@ class NUTS:
         from numpyro.infer import init_to_median
 
         enable_compile_cache()
-        report = progress if callable(progress) else (stderr_progress if progress else None)
+        report = reporter(progress, stderr_progress)
         kernel = Kernel(
             functools.partial(model, structure=structure),
             target_accept_prob=self.target_accept,
@@ -145,10 +132,9 @@ class NUTS:
             init_strategy=init_to_median(num_samples=15),
         )
         method = "parallel" if jax.local_device_count() >= self.chains else "sequential"
-        started = time.perf_counter()
         W, D = int(self.warmup), int(self.draws)
         length = chunk_length(D)
-        clock = _Clock(started, W + D)
+        clock = Clock(W + D)
         if report is not None:
             report(SamplerProgress("warmup", 0, W, W, D, 0.0, None))
 
@@ -160,7 +146,7 @@ class NUTS:
             states, record = run_chunk(states, n)
             return states, jax.tree.map(lambda v: np.asarray(v)[:, :n], record)
 
-        for phase, steps in (("warmup", W), ("sampling", D)):
+        for phase, steps, before in (("warmup", W, 0), ("sampling", D, W)):
             parts = []
             done = 0
             while done < steps:
@@ -170,8 +156,8 @@ class NUTS:
                 if phase == "sampling":
                     parts.append(record)
                 if report is not None:
-                    remaining = clock.tick(n)
-                    report(SamplerProgress(phase, done, steps, W, D, clock.elapsed, remaining))
+                    elapsed, remaining = clock.tick(before + done)
+                    report(SamplerProgress(phase, done, steps, W, D, elapsed, remaining))
         joined = jax.tree.map(lambda *xs: np.concatenate(xs, axis=1), *parts)
         z, diverging, energy, n_steps = joined
         samples = {k: np.asarray(v) for k, v in z.items()}
@@ -179,27 +165,6 @@ class NUTS:
         info = {"chain_method": method, "chains": self.chains, "draws": self.draws,
                 "warmup": self.warmup, "chunk": length}  # fmt: skip
         return FitResult(samples, stats, info)
-
-
-class _Clock:
-    """Time per step from the chunks after the first (which includes the compilation)."""
-
-    def __init__(self, started: float, steps: int) -> None:
-        self.started = started
-        self.steps = steps
-        self.done = 0
-        self.elapsed = 0.0
-        self.first: tuple[float, int] | None = None  # (time, steps) at the end of chunk 1
-
-    def tick(self, n: int) -> float | None:
-        self.done += n
-        self.elapsed = time.perf_counter() - self.started
-        if self.first is None:
-            self.first = (self.elapsed, self.done)
-            return None
-        t1, s1 = self.first
-        rate = (self.elapsed - t1) / max(1, self.done - s1)
-        return rate * (self.steps - self.done)
 
 
 def _init_states(kernel, rng_key, chains: int, warmup: int, args):

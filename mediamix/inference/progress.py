@@ -1,6 +1,7 @@
-"""Progress of the optimisers (SVI, MAP), reported between compiled chunks of steps.
+"""Progress of the samplers and optimisers, reported between compiled chunks of steps.
 
-The NUTS sampler reports a `mediamix.inference.nuts.SamplerProgress`; SVI and MAP report an
+The pieces every method shares: `chunk_length`, `Clock` (elapsed time and the time left),
+`duration` (seconds as words), `stderr_line` and `reporter`. The NUTS sampler reports a `mediamix.inference.nuts.SamplerProgress`; SVI and MAP report an
 :class:`OptimiserProgress` of the same shape (``phase``, ``done`` of ``total``, ``elapsed``,
 ``remaining``, ``fraction``, ``line()``), so one callback serves every method. ``progress``
 arguments take False (quiet), True (a line per chunk on stderr) or such a callback.
@@ -14,8 +15,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-
-from mediamix.inference.nuts import duration
 
 CHUNKS = 20  # an optimiser's steps run in about this many chunks
 
@@ -52,25 +51,40 @@ class OptimiserProgress:
         return text
 
 
+def duration(seconds: float) -> str:
+    """``"8 s"``, ``"2 min 05 s"``, ``"1 h 04 min"``."""
+    s = max(0, int(round(seconds)))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {(s % 3600) // 60:02d} min"
+
+
 def chunk_length(steps: int, chunks: int = CHUNKS) -> int:
     """Steps per chunk: the steps in about ``chunks`` equal parts."""
     return max(1, math.ceil(steps / chunks))
 
 
-def stderr_report(p: OptimiserProgress) -> None:
-    """The CLI's progress: one line per chunk on stderr (rewritten in place on a terminal)."""
+def stderr_line(text: str, last: bool) -> None:
+    """The CLI's progress: one line per chunk on stderr (rewritten in place on a terminal,
+    kept once ``last``)."""
     tty = sys.stderr.isatty()
-    end = "\n" if not tty or p.done >= p.total else ""
-    print(("\r\033[K" if tty else "") + f"{p.method} " + p.line(), end=end, file=sys.stderr,
-          flush=True)  # fmt: skip
+    end = "\n" if not tty or last else ""
+    print(("\r\033[K" if tty else "") + text, end=end, file=sys.stderr, flush=True)
 
 
-def reporter(progress: bool | Report) -> Report | None:
-    """The function to call after each chunk: the callback itself, the stderr lines for
+def stderr_report(p: OptimiserProgress) -> None:
+    """An optimiser's progress line on stderr."""
+    stderr_line(f"{p.method} " + p.line(), p.done >= p.total)
+
+
+def reporter(progress: bool | Report, stderr: Report = stderr_report) -> Report | None:
+    """The function to call after each chunk: the callback itself, the ``stderr`` lines for
     True, nothing for False."""
     if callable(progress):
         return progress
-    return stderr_report if progress else None
+    return stderr if progress else None
 
 
 class Clock:
