@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from mediamix.errors import ConvergenceError, SpecError
+from mediamix.errors import SpecError
 from mediamix.schemas import FIT_METHODS
 
 
@@ -94,27 +94,6 @@ def review_verdict_line(review: dict | None, diagnostics: dict | None = None) ->
     return "review passed"
 
 
-def check_out(out: Path, force: bool) -> None:
-    """``fit --out``: an existing folder with files is replaced only with ``--force``, and only
-    when it is a run folder (so ``--force`` never wipes a folder of other files)."""
-    from mediamix.runs import layout as L
-
-    if not out.is_dir() or not any(out.iterdir()):
-        return
-    if not force:
-        raise SpecError(
-            f"'{out}' already exists and holds files; pass --force to replace it with the new "
-            "run (the old folder stays as it is until the new one is complete), or choose "
-            "another --out"
-        )
-    names = {e.name for e in out.iterdir()}
-    if not names & {L.META, L.SUMMARY, L.MODEL_DIR, L.POSTERIOR}:
-        raise SpecError(
-            f"'{out}' is not a run folder (no meta.json, summary.json or model/), so --force "
-            "does not replace it; choose another --out"
-        )
-
-
 @contextlib.contextmanager
 def sigterm_as_interrupt():
     """SIGTERM raises KeyboardInterrupt (as Ctrl+C does) while the block runs, so a stopped
@@ -158,21 +137,6 @@ def periods_line(fitted, method: str, n_channels: int) -> str:
             f"{n_fit} of {T} periods fitted{more}")  # fmt: skip
 
 
-def non_finite_error(review: dict | None, out: Path) -> ConvergenceError | None:
-    """An error when the fit's results are not finite numbers (the review's ``finite`` check
-    failed): such a fit is never written."""
-    bad = [c for c in (review or {}).get("checks") or []
-           if c.get("name") == "finite" and c.get("verdict") == "fail"]  # fmt: skip
-    if not bad:
-        return None
-    return ConvergenceError(
-        f"the fit's results are not finite numbers: {bad[0].get('advice', '').strip()} Nothing "
-        f"was written; {out} was left as it was. Fix: check the data for huge or constant "
-        "values (`mediamix check`) and the settings for a non-finite kpi_value, then fit "
-        "again (more steps, or method nuts)"
-    )
-
-
 @click.command("fit")
 @click.argument("data", type=click.Path(exists=True, dir_okay=False))
 @click.option("--config", type=click.Path(exists=True, dir_okay=False), help="model YAML")
@@ -214,61 +178,35 @@ def fit_cmd(data, config, out, force, method, chains, draws, warmup, steps, seed
             interrupted(out, exc)
 
 
+def fit_options(config, method, chains, draws, warmup, steps, seed, holdout, level, date, kpi,
+                channels, controls, experiments_path, force=False):  # fmt: skip
+    """The `FitOptions` of the ``fit`` command's values (shared with ``fit-many``)."""
+    from mediamix.runs.pipeline import FitOptions
+
+    return FitOptions(config=config, method=method, chains=chains, draws=draws, warmup=warmup,
+                      steps=steps, seed=seed, holdout=holdout, level=level, date=date, kpi=kpi,
+                      channels=_split(channels), controls=_split(controls),
+                      experiments=experiments_path, force=force)  # fmt: skip
+
+
 def _fit(data, config, out, force, method, chains, draws, warmup, steps, seed, holdout, level,
          date, kpi, channels, controls, experiments_path, quiet):  # fmt: skip
-    import math
-    import warnings
+    from mediamix.runs.pipeline import fit_run
 
-    from mediamix.data import load_dataset
-    from mediamix.data.diagnostics import diagnostics
-    from mediamix.data.experiments import read_experiments
-    from mediamix.estimator import MMM
-    from mediamix.inference import sampler
-    from mediamix.inference.diagnostics import ConvergenceWarning
-    from mediamix.jsonable import jsonable
-    from mediamix.model.spec import ModelSpec, config_experiments, load_config
-    from mediamix.runs import RunDir
-
-    if not (math.isfinite(level) and 0 < level < 1):
-        raise SpecError(f"--level must be between 0 and 1, e.g. 0.9 (got {level})")
-    check_out(out, force)
-    given = {"chains": chains, "draws": draws, "warmup": warmup, "steps": steps}
-    fit_with = sampler(method, **{k: v for k, v in given.items() if v is not None})
-    data_cfg, spec = load_config(config) if config else ({}, ModelSpec())
-    ds, events = load_dataset(data, data_cfg, date=date, kpi=kpi, channels=_split(channels),
-                              controls=_split(controls))  # fmt: skip
-    if events:
-        spec = spec.replace(events=tuple(spec.events) + tuple(events))
-    # the rows-per-parameter rule on the model's own terms, before any compilation
-    spec.validate_for(ds.channel_names, ds.control_names, ds.freq, n_periods=ds.n_periods)
-    # --experiments wins over the config's experiments: entry
-    source = experiments_path or (config_experiments(config) if config else None)
-    exps = read_experiments(source, ds)
-    # as `mediamix check` (with the same config): its warnings belong in the fit's output
-    from mediamix.cli.data_cmds import spec_parameter_count
-
-    diag = diagnostics(ds, spec_parameter_count(spec, ds) if config else None)
-    for check in diag.warnings:
-        click.echo(f"warning: data check {check.name} {check.subject}: {check.advice}", err=True)
-    checks = jsonable({"dataset": ds.summary(), **diag.to_dict()})
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        fitted = MMM(spec).fit(ds, fit_with, seed=seed, holdout=holdout, progress=not quiet,
-                               experiments=exps)  # fmt: skip
-    error = non_finite_error(jsonable(fitted.review.to_dict()), out)
-    if error is not None:
-        raise error
-    summary = RunDir(out).write(fitted, checks=checks, level=level)
-    click.echo(periods_line(fitted, method, len(ds.channel_names)))
+    options = fit_options(config, method, chains, draws, warmup, steps, seed, holdout, level,
+                          date, kpi, channels, controls, experiments_path, force)  # fmt: skip
+    res = fit_run(data, out, options, progress=not quiet,
+                  on_warning=lambda line: click.echo(f"warning: {line}", err=True))  # fmt: skip
+    summary = res.summary
+    click.echo(periods_line(res.fitted, method, res.n_channels))
     for line in roas_lines(summary, level):
         click.echo(line)
     for x in summary.get("experiments") or []:
         click.echo(experiment_line(x, level))
     for line in review_lines(summary.get("review")):
         click.echo(line)
-    for w in caught:
-        if issubclass(w.category, ConvergenceWarning):
-            click.echo(f"warning: {w.message}", err=True)
+    for message in res.convergence_warnings:
+        click.echo(f"warning: {message}", err=True)
     click.echo(f"wrote {out / 'summary.json'}")
     click.echo(review_verdict_line(summary.get("review"), summary.get("diagnostics")))
 

@@ -1,0 +1,222 @@
+"""The single-fit pipeline: from a data file (or table) and the fit's options to a run folder.
+
+``fit_run(data, out, options)`` does what ``mediamix fit`` does, without printing: load the
+config, load and validate the data, check the model against it (the rows rule on the model's
+own terms, before any compilation), read the experiments, run the data checks, fit, refuse
+non-finite results, and write the complete run folder through `RunDir.write`. The command
+line, fleets of fits and refreshes all call it, so a run folder and an error message are the
+same whoever asked for the fit.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mediamix.errors import ConvergenceError, SpecError
+
+
+def _names(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    """Column names from a comma-separated string or a sequence (``None`` stays ``None``:
+    the config's; an empty string or sequence clears them)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return tuple(v.strip() for v in value.split(",") if v.strip())
+    return tuple(str(v) for v in value)
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    """Every option of ``mediamix fit`` (``None``: the config's value or the sampler's default).
+
+    ``channels`` / ``controls``: column names (a comma-separated string is split); an empty
+    tuple of controls clears the config's. ``experiments``: a lift-test table (it wins over
+    the config's ``experiments:`` entry). ``force``: replace an existing run folder.
+    """
+
+    config: str | Path | None = None
+    method: str = "nuts"
+    chains: int | None = None
+    draws: int | None = None
+    warmup: int | None = None
+    steps: int | None = None
+    seed: int = 0
+    holdout: int = 0
+    level: float = 0.9
+    date: str | None = None
+    kpi: str | None = None
+    channels: tuple[str, ...] | None = None
+    controls: tuple[str, ...] | None = None
+    experiments: str | Path | None = None
+    force: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "channels", _names(self.channels))
+        object.__setattr__(self, "controls", _names(self.controls))
+
+    def sampler_options(self) -> dict[str, int]:
+        """The sampler settings given (the others keep the sampler's defaults)."""
+        given = {"chains": self.chains, "draws": self.draws, "warmup": self.warmup,
+                 "steps": self.steps}  # fmt: skip
+        return {k: v for k, v in given.items() if v is not None}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values (paths as text), e.g. to recognise a fit already done."""
+        out: dict[str, Any] = {}
+        for k in self.__dataclass_fields__:
+            v = getattr(self, k)
+            out[k] = str(v) if isinstance(v, Path) else (list(v) if isinstance(v, tuple) else v)
+        return out
+
+
+@dataclass(frozen=True)
+class FitOutcome:
+    """What a fit wrote: the run folder ``out``, the `FittedModel`, the content of
+    summary.json, the data checks written beside it, the data-check warnings (one line each,
+    also passed to ``on_warning`` as they arise) and the convergence warnings of the fit."""
+
+    out: Path
+    fitted: Any
+    summary: dict
+    checks: dict
+    method: str
+    data_warnings: tuple[str, ...] = ()
+    convergence_warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def n_channels(self) -> int:
+        return len(self.fitted.data.channel_names)
+
+
+def check_out(out: Path, force: bool) -> None:
+    """An existing ``out`` folder with files is replaced only with ``force``, and only when it
+    is a run folder (so ``force`` never wipes a folder of other files)."""
+    from mediamix.runs import layout as L
+
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    if not force:
+        raise SpecError(
+            f"'{out}' already exists and holds files; pass --force to replace it with the new "
+            "run (the old folder stays as it is until the new one is complete), or choose "
+            "another --out"
+        )
+    names = {e.name for e in out.iterdir()}
+    if not names & {L.META, L.SUMMARY, L.MODEL_DIR, L.POSTERIOR}:
+        raise SpecError(
+            f"'{out}' is not a run folder (no meta.json, summary.json or model/), so --force "
+            "does not replace it; choose another --out"
+        )
+
+
+def non_finite_error(review: dict | None, out: Path) -> ConvergenceError | None:
+    """An error when the fit's results are not finite numbers (the review's ``finite`` check
+    failed): such a fit is never written."""
+    bad = [c for c in (review or {}).get("checks") or []
+           if c.get("name") == "finite" and c.get("verdict") == "fail"]  # fmt: skip
+    if not bad:
+        return None
+    return ConvergenceError(
+        f"the fit's results are not finite numbers: {bad[0].get('advice', '').strip()} Nothing "
+        f"was written; {out} was left as it was. Fix: check the data for huge or constant "
+        "values (`mediamix check`) and the settings for a non-finite kpi_value, then fit "
+        "again (more steps, or method nuts)"
+    )
+
+
+def load_data(data: Any, section: Any, options: FitOptions):
+    """``(Dataset, event_columns)`` from a data file (CSV / Parquet) or a DataFrame, with the
+    config's ``data:`` section and the options' column roles on top
+    (`mediamix.data.load_dataset`; a DataFrame replaces the section's path or SQL)."""
+    import pandas as pd
+
+    from mediamix.data import Dataset, load_dataset
+
+    roles = {"date": options.date, "kpi": options.kpi,
+             "channels": None if options.channels is None else list(options.channels),
+             "controls": None if options.controls is None else list(options.controls)}  # fmt: skip
+    if not isinstance(data, pd.DataFrame):
+        return load_dataset(data, section, **roles)
+    from dataclasses import replace
+
+    from mediamix.data.config import DataConfig, expand_events
+
+    cfg = DataConfig.parse(section, "data").override(None, **roles)
+    replace(cfg, path="<table>", sql=None).require("data")  # every role given
+    frame, ctrls, events = data, list(cfg.controls), []
+    if cfg.events_column:
+        frame, ctrls = expand_events(frame, cfg.events_column, ctrls, where="data.events_column")
+        events = ctrls[len(cfg.controls) :]
+    ds = Dataset.from_frame(frame, date=cfg.date, kpi=cfg.kpi, channels=list(cfg.channels),
+                            controls=ctrls, geo=cfg.geo, n_params=cfg.n_params,
+                            date_format=cfg.date_format,
+                            decimal=cfg.decimal or frame.attrs.get("decimal"))  # fmt: skip
+    return ds, events
+
+
+def fit_run(
+    data: Any,
+    out: str | Path,
+    options: FitOptions,
+    *,
+    progress: bool | Callable[[Any], None] = False,
+    on_warning: Callable[[str], None] | None = None,
+) -> FitOutcome:
+    """Fit one model and write its run folder ``out``; what ``mediamix fit`` does.
+
+    ``data``: a CSV / Parquet file or a DataFrame (one market's rows). ``progress``: as
+    `MMM.fit` (False, True for stderr lines, or a callback). ``on_warning``: called with each
+    data-check warning line (``"data check <name> <subject>: <advice>"``) before the fit.
+    User mistakes raise `mediamix.errors` exceptions with the same one-line messages as the
+    command line; nothing is written unless the fit succeeds with finite results.
+    """
+    from mediamix.data.diagnostics import diagnostics
+    from mediamix.data.experiments import read_experiments
+    from mediamix.estimator import MMM
+    from mediamix.inference import sampler
+    from mediamix.inference.diagnostics import ConvergenceWarning
+    from mediamix.jsonable import jsonable
+    from mediamix.model.spec import ModelSpec, config_experiments, count_parameters, load_config
+    from mediamix.runs import RunDir
+
+    out = Path(out)
+    o = options
+    if not (math.isfinite(o.level) and 0 < o.level < 1):
+        raise SpecError(f"--level must be between 0 and 1, e.g. 0.9 (got {o.level})")
+    check_out(out, o.force)
+    fit_with = sampler(o.method, **o.sampler_options())
+    data_cfg, spec = load_config(o.config) if o.config else ({}, ModelSpec())
+    ds, events = load_data(data, data_cfg, o)
+    if events:
+        spec = spec.replace(events=tuple(spec.events) + tuple(events))
+    # the rows-per-parameter rule on the model's own terms, before any compilation
+    spec.validate_for(ds.channel_names, ds.control_names, ds.freq, n_periods=ds.n_periods)
+    # the experiments option wins over the config's experiments: entry
+    source = o.experiments or (config_experiments(o.config) if o.config else None)
+    exps = read_experiments(source, ds)
+    # as `mediamix check` with the same config: the history-length check counts the model
+    n_params = (count_parameters(spec, ds.channel_names, ds.control_names, ds.freq)
+                if o.config else None)  # fmt: skip
+    diag = diagnostics(ds, n_params)
+    lines = []
+    for check in diag.warnings:
+        lines.append(f"data check {check.name} {check.subject}: {check.advice}")
+        if on_warning is not None:
+            on_warning(lines[-1])
+    checks = jsonable({"dataset": ds.summary(), **diag.to_dict()})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        fitted = MMM(spec).fit(ds, fit_with, seed=o.seed, holdout=o.holdout, progress=progress,
+                               experiments=exps)  # fmt: skip
+    error = non_finite_error(jsonable(fitted.review.to_dict()), out)
+    if error is not None:
+        raise error
+    summary = RunDir(out).write(fitted, checks=checks, level=o.level)
+    conv = tuple(str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning))
+    return FitOutcome(out=out, fitted=fitted, summary=summary, checks=checks, method=o.method,
+                      data_warnings=tuple(lines), convergence_warnings=conv)  # fmt: skip
