@@ -191,6 +191,87 @@ def simulate(
         )
 
 
+def plan_options(f):
+    """--plan, --channel, --period-days, --profile, --min-roas (shared by serve and targets)."""
+    opts = [
+        click.option(
+            "--plan",
+            "plan_path",
+            type=click.Path(),
+            default=None,
+            help="Plan JSON (`mediamix optimize --format json -o plan.json`, or a run folder "
+            "/ its plan.json): pace to the channel's daily target and cap bids at its break-even.",
+        ),
+        click.option("--channel", default=None, help="The plan's channel this bidder buys."),
+        click.option(
+            "--period-days",
+            type=float,
+            default=7.0,
+            show_default=True,
+            help="Days one plan period covers (7 for a weekly model, 1 for daily).",
+        ),
+        click.option(
+            "--profile",
+            "profile_path",
+            type=click.Path(dir_okay=False),
+            default=None,
+            help="Traffic profile JSON/YAML: {hourly: [24 weights], weekday: [7, Monday "
+            "first]} (default: a built-in diurnal and weekday shape).",
+        ),
+        click.option(
+            "--min-roas",
+            type=float,
+            default=0.0,
+            show_default=True,
+            help="Break-even return per unit of spend; the hurdle is max(shadow price, this).",
+        ),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+def _read_targets(plan_path, channel, period_days, profile_path, min_roas):
+    if plan_path is None:
+        for name, given in (("--channel", channel), ("--profile", profile_path)):
+            if given is not None:
+                raise SpecError(f"{name} needs --plan PLAN.json")
+        return None
+    from mediamix.rtb.pacing import TrafficProfile
+    from mediamix.rtb.plan_targets import read_plan_targets
+
+    profile = TrafficProfile.read(profile_path) if profile_path else None
+    return read_plan_targets(
+        plan_path, channel=channel, period_days=period_days, profile=profile, min_roas=min_roas
+    )
+
+
+@rtb.command("targets")
+@plan_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def targets(plan_path, channel, period_days, profile_path, min_roas, fmt) -> None:
+    """A plan's pacing targets and bid cap for one channel: budget per weekday and hour, and
+    the hurdle (break-even return per unit of spend) that caps bids at value / hurdle."""
+    if plan_path is None:
+        raise SpecError("give --plan PLAN.json (a plan file or a run folder)")
+    plan = _read_targets(plan_path, channel, period_days, profile_path, min_roas)
+    out = plan.to_dict()
+    out["hourly"] = {day: plan.hourly(i).tolist() for i, day in enumerate(out["daily"])}
+    if fmt == "json":
+        click.echo(json.dumps(out, indent=2))
+        return
+    click.echo(
+        f"{plan.channel}: {plan.budget_per_period:,.2f} per {plan.period_days:g}-day period; "
+        f"bids capped at value / {plan.hurdle:.4g} ({plan.hurdle_source})"
+    )
+    click.echo("daily  " + "  ".join(f"{d} {v:,.2f}" for d, v in out["daily"].items()))
+    peak = int(plan.profile.hour_share.argmax())
+    click.echo(
+        f"hourly (Monday): {plan.hourly(0).min():,.2f} .. {plan.hourly(0).max():,.2f} "
+        f"(peak {peak}:00 UTC)"
+    )
+
+
 TOKEN_ENV = "MEDIAMIX_RTB_TOKEN"
 
 
@@ -216,7 +297,28 @@ def _is_loopback(host: str) -> bool:
 )
 @click.option("--ctr", type=float, default=None, help="Constant CTR when there is no model.")
 @click.option("--cpc", type=float, required=True, help="Value of a click (currency).")
-@click.option("--budget", type=float, required=True, help="Budget (currency) per period.")
+@click.option(
+    "--budget",
+    type=float,
+    default=None,
+    help="Budget (currency) per period; with --plan an extra cap on the plan's daily target.",
+)
+@plan_options
+@click.option(
+    "--pacer",
+    type=click.Choice(["dual", "pi"]),
+    default="dual",
+    show_default=True,
+    help="With --plan: the pacing controller (dual: bid value / (1 + mu); pi: a PI controller "
+    "on the bid multiplier).",
+)
+@click.option(
+    "--pace-seconds",
+    type=click.FloatRange(min=0.001, max=86400),
+    default=60.0,
+    show_default=True,
+    help="With --plan: seconds between pacing updates.",
+)
 @click.option(
     "--budget-period",
     type=click.Choice(["day", "total"]),
@@ -281,6 +383,13 @@ def serve(
     tmax_margin_ms,
     max_body_kb,
     notice_url,
+    plan_path,
+    channel,
+    period_days,
+    profile_path,
+    min_roas,
+    pacer,
+    pace_seconds,
 ) -> None:
     """Run the OpenRTB 2.6 bidder: POST /openrtb2/bid, the win/loss notice URLs of its bids
     (/win, /loss), GET /status.
@@ -290,6 +399,12 @@ def serve(
     127.0.0.1 unless --host says otherwise; any other address needs an access token in
     $MEDIAMIX_RTB_TOKEN, which bid requests and /status must then send as
     'Authorization: Bearer <token>' (win and loss URLs are signed instead).
+
+    With --plan PLAN.json [--channel NAME] (the JSON `mediamix optimize --format json -o`
+    writes, or a run folder's plan.json; a file is all it needs, no planner server), each UTC day's budget is
+    the plan's daily target for the channel, paced through the day by the traffic profile,
+    and no bid goes above the break-even value / max(shadow price, --min-roas); --cpc is
+    then the KPI a click is worth, in the plan's KPI units.
     """
     import os
 
@@ -327,6 +442,9 @@ def serve(
         except (OSError, ValueError) as exc:
             raise DataError(f"cannot read winning prices from {win_prices!r}: {exc}") from None
         win_rate = WinRateModel.from_prices(prices)
+    if budget is None and plan_path is None:
+        raise SpecError("give --budget (currency per period) or --plan PLAN.json")
+    plan = _read_targets(plan_path, channel, period_days, profile_path, min_roas)
     store = store_path or default_store_path()
     bidder = Bidder(
         cpc=cpc,
@@ -340,13 +458,21 @@ def serve(
         tmax_margin_ms=tmax_margin_ms,
         budget_period=budget_period,
         notice_url=notice_url,
+        plan=plan,
+        pacer=pacer,
+        pace_seconds=pace_seconds,
     )
     status = bidder.status()
     click.echo(
         f"mediamix bidder on http://{host if ':' not in host else f'[{host}]'}:{port}/  "
-        f"store: {status['store']}  spent {status['spent']:g} of {budget:g} "
+        f"store: {status['store']}  spent {status['spent']:g} of {status['budget']:g} "
         f"({status['period']}), {status['open_bids']} bids in flight"
     )
+    if plan is not None:
+        click.echo(
+            f"pacing {plan.channel!r} to {status['budget']:g} today ({pacer} pacer), bids "
+            f"capped at value / {plan.hurdle:.4g} ({plan.hurdle_source})"
+        )
     app = create_app(bidder, token=token, max_body_bytes=max_body_kb * 1024)
     try:
         uvicorn.run(

@@ -41,6 +41,15 @@ recursion on it). A request whose deadline cannot be met (time since it arrived 
 (insufficient auction time), a store failure with ``nbr`` 1 (technical error, and no bid
 without its reservation on disk); other no-bids (floor above value, budget spent, currency)
 have no OpenRTB reason code and are a plain 204, counted by reason in ``/status``.
+
+**A plan's pacing and bid cap.** Given ``plan`` (:class:`~mediamix.rtb.plan_targets.PlanTargets`,
+read from a plan JSON file), the day's budget is the plan's target for that UTC weekday
+(``min`` with ``budget`` when one is given too), spread over the rest of the day by the
+traffic profile (:class:`~mediamix.rtb.pacing.DayPacing`: every ``pace_seconds`` the spend of
+the interval is compared with what it wanted, and the bid multiplier follows), and every bid
+is capped at the break-even ``value / hurdle``: ``price = min(shade(factor * value), value /
+hurdle)``, with ``factor <= 1``. No bid where that falls below the floor (``cap`` or
+``pacing`` in the no-bid counts).
 """
 
 from __future__ import annotations
@@ -67,6 +76,8 @@ from fastapi import FastAPI, Request, Response
 from mediamix.errors import SpecError
 from mediamix.rtb.bidding import WinRateModel
 from mediamix.rtb.ledger import NANOS_PER_CPM, NANOS_PER_UNIT, BidRow, Ledger
+from mediamix.rtb.pacing import PACERS, DayPacing
+from mediamix.rtb.plan_targets import PlanTargets
 from mediamix.rtb.schemas import DEVICE_TYPES, BidRequest, Imp, parse_bid_request
 from mediamix.schemas import number
 
@@ -128,6 +139,11 @@ def _too_deep(body: bytes) -> int | None:
 
 
 # ----------------------------------------------------------------------------- the bidder
+def _hour_of_day(now: float) -> float:
+    """Hours since UTC midnight (0 .. 24)."""
+    return (now % 86400.0) / 3600.0
+
+
 @dataclass(frozen=True)
 class Bid:
     impid: str
@@ -163,12 +179,15 @@ class Bidder:
 
     ``store``: a :class:`Ledger`, or a path of an SQLite file (created when missing), or None
     for an in-memory ledger. The bidder is thread-safe (one lock around the money).
+    ``plan``: pace each day to the plan's daily target and cap bids at its break-even
+    (``budget`` may then be None: the plan's target alone); ``pacer`` ``dual`` or ``pi``,
+    updated every ``pace_seconds``.
     """
 
     def __init__(
         self,
         cpc: float,
-        budget: float,
+        budget: float | None,
         model=None,
         ctr: float | None = None,
         win_rate: WinRateModel | None = None,
@@ -183,10 +202,17 @@ class Bidder:
         budget_period: str = "day",
         notice_url: str = "",
         max_open_bids: int = 200_000,
+        plan: PlanTargets | None = None,
+        pacer: str = "dual",
+        pace_seconds: float = 60.0,
     ):
         if not cpc > 0:
             raise SpecError(f"cpc must be > 0, got {cpc}")
         cpc = _finite(cpc, "cpc", 0.0, MAX_CPC, lo_open=True)
+        if budget is None and plan is None:
+            raise SpecError("give a budget (--budget) or a plan with pacing targets (--plan)")
+        if budget is None:
+            budget = MAX_BUDGET
         if not budget >= 0:
             raise SpecError(f"budget must be >= 0, got {budget}")
         budget = _finite(budget, "budget", 0.0, MAX_BUDGET)
@@ -200,6 +226,16 @@ class Bidder:
         self.tmax_margin_ms = _finite(tmax_margin_ms, "tmax_margin_ms", 0.0, 10_000.0)
         if budget_period not in PERIODS:
             raise SpecError(f"budget_period must be one of {PERIODS}, got {budget_period!r}")
+        if plan is not None and budget_period != "day":
+            raise SpecError(
+                "a plan's pacing targets are daily; use budget_period 'day' (--budget-period day)"
+            )
+        if pacer not in PACERS:
+            raise SpecError(f"pacer {pacer!r} is unknown; use one of {', '.join(PACERS)}")
+        self.pace_seconds = _finite(pace_seconds, "pace_seconds", 0.0, 86400.0, lo_open=True)
+        self.plan = plan
+        self.pacer = pacer
+        self._pacing: dict[str, DayPacing] = {}
         if int(max_open_bids) < 1:
             raise SpecError(f"max_open_bids must be >= 1, got {max_open_bids}")
         self.cpc = cpc
@@ -240,6 +276,30 @@ class Bidder:
         if self.budget_period == "total":
             return "total"
         return time.strftime("%Y-%m-%d", time.gmtime(now))
+
+    def _budget_in(self, period: str) -> int:
+        """The period's budget (nano units): the plan's target for the day, at most ``budget``."""
+        if self.plan is None or period == "total":
+            return self._budget
+        weekday = time.strptime(period, "%Y-%m-%d").tm_wday
+        return min(self._budget, round(self.plan.daily_budget(weekday) * NANOS_PER_UNIT))
+
+    def _day_pacing(self, period: str, now: float, spent: int) -> DayPacing | None:
+        """The period's pacing, started at its first decision (lock held)."""
+        if self.plan is None:
+            return None
+        pacing = self._pacing.get(period)
+        if pacing is None:
+            self._pacing = {}  # one day at a time
+            pacing = self._pacing[period] = DayPacing(
+                self._budget_in(period) / NANOS_PER_UNIT,
+                self.plan.profile,
+                kind=self.pacer,
+                interval_hours=self.pace_seconds / 3600.0,
+                start_hour=_hour_of_day(now),
+                spent=spent / NANOS_PER_UNIT,
+            )
+        return pacing
 
     def _spent_in(self, period: str) -> int:
         if period not in self._spent:
@@ -293,8 +353,9 @@ class Bidder:
     def remaining(self) -> float:
         """What is left to bid: budget - committed spend - open reservations (currency)."""
         with self._lock:
-            _, spent, reserved = self._current()
-        return max(self._budget - spent - reserved, 0) / NANOS_PER_UNIT
+            period, spent, reserved = self._current()
+            budget = self._budget_in(period)
+        return max(budget - spent - reserved, 0) / NANOS_PER_UNIT
 
     # ---- decisions -------------------------------------------------------------------
     def features(self, req: BidRequest, imp: Imp) -> dict:
@@ -342,7 +403,12 @@ class Bidder:
                 return [], "capacity"
             now = self.clock()
             period, spent, reserved = self._current()
-            avail = self._budget - spent - reserved
+            avail = self._budget_in(period) - spent - reserved
+            pacing = self._day_pacing(period, now, spent)
+            factor = 1.0
+            if pacing is not None:
+                pacing.observe(_hour_of_day(now), spent / NANOS_PER_UNIT)
+                factor = pacing.factor
             reason = "floor"
             for imp in req.imp:
                 if imp.bidfloorcur != self.currency:
@@ -353,12 +419,19 @@ class Bidder:
                 floor = imp.bidfloor
                 if value < floor or value <= 0:
                     continue
+                cap = value if self.plan is None else value / self.plan.hurdle
+                if cap < floor:
+                    reason = "cap"
+                    continue
+                paced = value * factor
                 if req.at == 1 and self.win_rate is not None:
-                    price = self.win_rate.shade_one(value, floor)
-                    if price is None:
-                        continue
+                    price = self.win_rate.shade_one(paced, floor)
                 else:
-                    price = value
+                    price = paced if paced >= floor else None
+                if price is None:
+                    reason = "pacing"
+                    continue
+                price = min(price, cap)
                 # the reservation in nano units, rounded up, capped at what is left
                 reserve = min(math.ceil(price * NANOS_PER_CPM - 1e-6), avail)
                 price = reserve / NANOS_PER_CPM
@@ -579,12 +652,22 @@ class Bidder:
         with self._lock:
             period, spent, reserved = self._current()
             open_bids = len(self._open)
-        return {
-            "budget": self.budget,
+            budget = self._budget_in(period)
+            pacing = None
+            if self.plan is not None:
+                now = self.clock()
+                day = self._day_pacing(period, now, spent)
+                pacing = {
+                    **day.state(_hour_of_day(now), spent / NANOS_PER_UNIT),
+                    "pace_seconds": self.pace_seconds,
+                    "plan": self.plan.to_dict(),
+                }
+        out = {
+            "budget": budget / NANOS_PER_UNIT,
             "period": period,
             "spent": spent / NANOS_PER_UNIT,
             "reserved": reserved / NANOS_PER_UNIT,
-            "remaining": max(self._budget - spent - reserved, 0) / NANOS_PER_UNIT,
+            "remaining": max(budget - spent - reserved, 0) / NANOS_PER_UNIT,
             "open_bids": open_bids,
             "requests": self.n_requests,
             "bids": self.n_bids,
@@ -595,6 +678,9 @@ class Bidder:
             "bid_ttl": self.bid_ttl,
             "store": None if self.ledger.path is None else str(self.ledger.path),
         }
+        if pacing is not None:
+            out["pacing"] = pacing
+        return out
 
     def close(self) -> None:
         self.ledger.close()
