@@ -12,12 +12,13 @@ Competitors bid their value at second price and the symmetric equilibrium bid
 budget (a share of what they would spend unconstrained that day) and pace it with the same
 dual controller, or run until it is gone.
 
-Our strategies (every one capped at the plan's break-even bid ``value / hurdle``):
+Our strategies start from the capped value ``u = min(v, v / hurdle)`` (the plan's break-even
+bid ``v / hurdle``; never above the value itself):
 
-- ``truthful``: bid the value, unpaced;
+- ``truthful``: bid ``u``, unpaced;
 - ``shaded``: first-price shading against yesterday's winning prices,
-  ``argmax_b (v - b) P(win | b)`` (:class:`mediamix.rtb.bidding.WinRateModel`), unpaced;
-- ``paced``: dual (Lagrangian) pacing to the plan's hourly targets, ``v / (1 + mu)``, then
+  ``argmax_b (u - b) P(win | b)`` (:class:`mediamix.rtb.bidding.WinRateModel`), unpaced;
+- ``paced``: dual (Lagrangian) pacing to the plan's hourly targets, ``u / (1 + mu)``, then
   shaded at first price; ``paced_pi`` the same with the PI controller.
 
 A win that would take a bidder past its budget ends its day (that hour is when the budget
@@ -285,7 +286,7 @@ def simulate_day(
         while lo < hi:
             factor = np.array([1.0 if p is None else p.factor for p in pacers])
             v = day.ours[lo:hi]
-            paced = v * factor[0]
+            paced = np.minimum(v, cap[lo:hi]) * factor[0]
             ours = shade.shade(paced, floor=market.floor) if shade is not None else paced
             ours = np.where(np.isnan(ours), 0.0, np.minimum(ours, cap[lo:hi]))
             bids = np.column_stack([ours, day.rival_bids[lo:hi] * factor[1:]])

@@ -47,8 +47,8 @@ read from a plan JSON file), the day's budget is the plan's target for that UTC 
 (``min`` with ``budget`` when one is given too), spread over the rest of the day by the
 traffic profile (:class:`~mediamix.rtb.pacing.DayPacing`: every ``pace_seconds`` the spend of
 the interval is compared with what it wanted, and the bid multiplier follows), and every bid
-is capped at the break-even ``value / hurdle``: ``price = min(shade(factor * value), value /
-hurdle)``, with ``factor <= 1``. No bid where that falls below the floor (``cap`` or
+is capped at the break-even ``value / hurdle``: ``price = shade(factor * min(value, value /
+hurdle))``, with ``factor <= 1`` (no shading at second price). No bid where that falls below the floor (``cap`` or
 ``pacing`` in the no-bid counts).
 """
 
@@ -423,7 +423,7 @@ class Bidder:
                 if cap < floor:
                     reason = "cap"
                     continue
-                paced = value * factor
+                paced = min(value, cap) * factor
                 if req.at == 1 and self.win_rate is not None:
                     price = self.win_rate.shade_one(paced, floor)
                 else:
@@ -432,8 +432,11 @@ class Bidder:
                     reason = "pacing"
                     continue
                 price = min(price, cap)
-                # the reservation in nano units, rounded up, capped at what is left
+                # the reservation in nano units, rounded up, capped at what is left (and,
+                # with a plan, rounded down to the break-even cap: never a nano above it)
                 reserve = min(math.ceil(price * NANOS_PER_CPM - 1e-6), avail)
+                if self.plan is not None:
+                    reserve = min(reserve, math.floor(cap * NANOS_PER_CPM))
                 price = reserve / NANOS_PER_CPM
                 if reserve <= 0 or price < floor:
                     reason = "budget"
