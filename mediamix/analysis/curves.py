@@ -10,6 +10,12 @@ steady-state gain, and the incremental KPI per period is ``beta * kpi_scale * Sa
 Multiplicative form: the curve is not separable in closed form; each channel gets a ``table``
 response of the posterior-mean extra KPI per period when the channel runs at a constant spend
 (the other channels as observed), on a grid up to 3x current spend.
+
+Time-varying effects (`mediamix.model.time_varying`): a channel's coefficient is multiplied
+by its multiplier ``m`` at the end of the fitted window (``time_varying="current"``, the
+default: the curves a plan for the weeks ahead needs) or by its mean over the window
+(``"average"``); the multiplicative form's tables use the last quarter of the window, or the
+whole window. Static channels are unchanged either way.
 """
 
 from __future__ import annotations
@@ -22,11 +28,13 @@ from mediamix.model.priors import coefficient_name
 from mediamix.optimize.response import Response
 
 
-def responses(fitted) -> list[Response]:
-    """One `Response` per channel, spend per period -> incremental KPI per period."""
+def responses(fitted, time_varying: str = "current") -> list[Response]:
+    """One `Response` per channel, spend per period -> incremental KPI per period;
+    ``time_varying``: ``current`` or ``average`` (see the module doc)."""
     if not fitted.structure.additive:
-        return _table_responses(fitted)
+        return _table_responses(fitted, time_varying=time_varying)
     p = fitted.params
+    mult = _multiplier(fitted, time_varying)  # (S, C), or None for a static fit
     w = fitted.adstock_weights()  # (S, C, L)
     from mediamix.transforms.adstock import steady_state_gain
 
@@ -41,6 +49,8 @@ def responses(fitted) -> list[Response]:
             name = fitted.channel_names[c]
             params = {gp: np.asarray(p[g.site(gp)][:, j], dtype=float) for gp in g.params}
             params[coefficient_name(g.family)] = np.asarray(p["beta"][:, c], float) * k
+            if mult is not None:
+                params[coefficient_name(g.family)] = params[coefficient_name(g.family)] * mult[:, c]
             lam = None
             if fitted.spec.channel_adstock(name) == "geometric":
                 lam = np.clip(np.asarray(p["geometric_lam"], float)[:, _pos(fitted, name)],
@@ -69,8 +79,24 @@ def _pos(fitted, name: str) -> int:
     raise KeyError(name)  # pragma: no cover
 
 
-def _table_responses(fitted, n_grid: int = 25, max_multiple: float = 3.0) -> list[Response]:
+def _multiplier(fitted, at: str) -> np.ndarray | None:
+    """The time-varying multiplier per draw and channel the curves use, (S, C), or None."""
+    from mediamix.analysis.time_varying import current_multiplier
+
+    if not getattr(fitted.structure, "tv_idx", ()):
+        if at not in ("current", "average"):
+            current_multiplier(fitted, at)  # the error naming the choices
+        return None
+    return np.asarray(current_multiplier(fitted, at), dtype=float)
+
+
+def _table_responses(
+    fitted, n_grid: int = 25, max_multiple: float = 3.0, time_varying: str = "current"
+) -> list[Response]:
     w = fitted.window
+    if _multiplier(fitted, time_varying) is not None and time_varying == "current":
+        q = min(13, w.stop - w.start)  # the last quarter of weekly data stands for 'now'
+        w = slice(w.stop - q, w.stop)
     cur = fitted.current_spend()
     cpu = fitted.data.cost_per_unit
     out = []

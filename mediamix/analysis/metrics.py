@@ -203,7 +203,17 @@ def to_json(fitted, level: float = 0.9) -> dict[str, Any]:
         "diagnostics": diag,
         "experiments": experiments_summary(fitted, level),
         "review": _review_dict(fitted),
+        **_time_varying_block(fitted, level),
     }
+
+
+def _time_varying_block(fitted, level: float) -> dict[str, Any]:
+    """``{"time_varying": ...}`` for a fit with time-varying effects, else nothing (a static
+    fit's summary.json is unchanged)."""
+    from mediamix.analysis.time_varying import time_varying_summary
+
+    block = time_varying_summary(fitted, level)
+    return {} if block is None else {"time_varying": block}
 
 
 def _media_cost_per_kpi(spend: np.ndarray, contrib: np.ndarray) -> np.ndarray:

@@ -207,7 +207,12 @@ def channel_contributions(spend: np.ndarray, truth: dict[str, Any]) -> np.ndarra
         truth["saturation"],
         _stack(chans, "saturation"),
     )
-    return contrib[len(pre) :]
+    contrib = contrib[len(pre) :]
+    if all("multiplier" in ch for ch in chans):
+        m = np.stack([np.asarray(ch["multiplier"], dtype=float) for ch in chans], axis=-1)
+        if m.shape == contrib.shape:
+            contrib = contrib * m
+    return contrib
 
 
 def simulate(
@@ -224,6 +229,7 @@ def simulate(
     media_share: float = 0.3,
     n_weeks: int | None = None,
     burn_in: int = 0,
+    multipliers: dict[str, Any] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Simulate a KPI from media spend with known truth; returns ``(frame, truth)``.
 
@@ -233,8 +239,14 @@ def simulate(
     ``<name>_impressions`` column = spend / cost_per_unit. ``media_share`` sets the media
     contributions' share of the mean KPI. ``burn_in`` B: spend (and its adstock) starts B
     periods before the returned ones, which are cut out of the longer history (the baseline,
-    controls and noise are those of the returned periods). See the module docstring for every
-    convention.
+    controls and noise are those of the returned periods). ``multipliers``: per channel name,
+    a time-varying multiplier on its coefficient (an array of ``n_periods`` positive values,
+    or `decay_path` / `random_walk_path` built for you by `multiplier_path` from a spec such as
+    ``"decay:0.4"`` or ``"walk:0.3"``): its contribution in period t is ``m_t Sat(Adstock)_t``,
+    the amplitude set so that the channel still has its target ROAS over the periods; the
+    truth then holds every channel's ``multiplier`` and the true ``contributions`` per
+    period (without it the output is unchanged, bit for bit). See the module docstring for
+    every convention.
     """
     from mediamix.transforms import get_adstock, get_saturation
 
@@ -274,12 +286,19 @@ def simulate(
     sat_p = _saturation_shape(rng, saturation, m)
     amp = amplitude_name(saturation)
     _, unit, _ = _transform(full, adstock, ad_p, saturation, {**sat_p, amp: np.ones(n_channels)})
-    sat_p[amp] = roas_target * spend.sum(axis=0) / unit[keep].sum(axis=0)
+    mult = _multipliers(multipliers, names, n, seed, freq)
+    path = np.ones((n, n_channels)) if mult is None else mult
+    if mult is None:
+        sat_p[amp] = roas_target * spend.sum(axis=0) / unit[keep].sum(axis=0)
+    else:
+        sat_p[amp] = roas_target * spend.sum(axis=0) / (unit[keep] * path).sum(axis=0)
     _, contrib, deriv = _transform(full, adstock, ad_p, saturation, sat_p)
     up = full.copy()
     up[keep] *= 1 + MROAS_STEP
     _, contrib_up, _ = _transform(up, adstock, ad_p, saturation, sat_p)
     contrib, deriv, contrib_up = contrib[keep], deriv[keep], contrib_up[keep]
+    if mult is not None:
+        contrib, deriv, contrib_up = contrib * mult, deriv * mult, contrib_up * mult
     # the adstock of the returned periods' own spend (what a relative spend change scales)
     own = a if not burn_in else adstocked(np.where(np.arange(len(full))[:, None] < burn_in,
                                                    0.0, full), ad_p, adstock)[keep]  # fmt: skip
@@ -366,6 +385,8 @@ def simulate(
             "mroas_limit": float(marginal[c]) / total,
             "zero_periods": int((spend[:, c] == 0).sum()),
         }
+        if mult is not None:
+            channels[name]["multiplier"] = [float(v) for v in mult[:, c]]
 
     truth: dict[str, Any] = {
         "seed": int(seed),
@@ -405,11 +426,70 @@ def simulate(
             "saturation": "input = adstocked spend per period (currency); amplitude in KPI units",
         },
     }
+    if mult is not None:
+        truth["contributions"] = {
+            name: [float(v) for v in contrib[:, c]] for c, name in enumerate(names)
+        }
+        truth["definitions"]["multiplier"] = (
+            "per period, the factor on the channel's coefficient: contribution_t = "
+            "m_t Sat(Adstock(spend))_t; contributions holds each channel's per period"
+        )
     if burn_in:
         truth["burn_in"] = burn_in
         # spend of the cut-off periods (B x C, channel order): their carry-over is in the truth
         truth["burn_in_spend"] = full[:burn_in].tolist()
     return frame, truth
+
+
+def decay_path(n: int, end: float) -> np.ndarray:
+    """A multiplier that falls (or rises) geometrically from 1 to ``end`` over ``n`` periods."""
+    return np.exp(np.log(end) * np.arange(n) / max(n - 1, 1))
+
+
+def random_walk_path(n: int, sd_per_year: float, seed: int, freq: str = "W") -> np.ndarray:
+    """A multiplier ``exp(walk)``, the walk with sd ``sd_per_year`` per year, centred so that
+    its log averages zero (its own random numbers: the rest of the simulation is unchanged)."""
+    rng = np.random.default_rng([int(seed), 7919])
+    step = sd_per_year / np.sqrt(_YEAR[freq])
+    walk = np.cumsum(rng.normal(0.0, step, n))
+    return np.exp(walk - walk.mean())
+
+
+def multiplier_path(spec: Any, n: int, seed: int, freq: str = "W") -> np.ndarray:
+    """A multiplier path (n,) from ``"decay:END"``, ``"walk:SD_PER_YEAR"`` or an array."""
+    if isinstance(spec, str):
+        kind, _, arg = spec.partition(":")
+        try:
+            value = float(arg)
+        except ValueError:
+            value = float("nan")
+        if kind == "decay" and value > 0:
+            return decay_path(n, value)
+        if kind == "walk" and value > 0:
+            return random_walk_path(n, value, seed, freq)
+        raise SpecError(
+            f"multiplier {spec!r}: expected 'decay:END' (e.g. decay:0.4) or 'walk:SD' "
+            "(e.g. walk:0.3, sd of the log per year) or an array of positive values"
+        )
+    path = np.asarray(spec, dtype=float).reshape(-1)
+    if path.shape != (n,) or not np.all(np.isfinite(path) & (path > 0)):
+        raise SpecError(f"a multiplier path needs {n} positive finite values; got {path.shape}")
+    return path
+
+
+def _multipliers(multipliers, names: list[str], n: int, seed: int, freq: str) -> np.ndarray | None:
+    """The (T, C) multiplier of every channel (1 where none is given), or None."""
+    if not multipliers:
+        return None
+    out = np.ones((n, len(names)))
+    for i, (name, spec) in enumerate(multipliers.items()):
+        if name not in names:
+            raise SpecError(
+                f"multipliers names channel '{name}', which is not simulated (channels: "
+                f"{', '.join(names)})"
+            )
+        out[:, names.index(name)] = multiplier_path(spec, n, seed + 1000 * (i + 1), freq)
+    return out
 
 
 def adstocked(spend: np.ndarray, ad_p: dict[str, Any], adstock: str) -> np.ndarray:

@@ -278,11 +278,20 @@ class FittedModel:
         s = self.data.spend[self.window].mean(0)
         return {n: float(v) for n, v in zip(self.channel_names, s)}
 
-    def responses(self):
-        """One `Response` per channel (posterior draws), spend per period -> KPI per period."""
+    def responses(self, time_varying: str = "current"):
+        """One `Response` per channel (posterior draws), spend per period -> KPI per period;
+        a time-varying channel's at its effect at the end of the window (``current``) or its
+        window average (``average``)."""
         from mediamix.analysis.curves import responses
 
-        return responses(self)
+        return responses(self, time_varying=time_varying)
+
+    def effect_paths(self, level: float = 0.9):
+        """Each time-varying channel's effect per unit per period, with its band
+        (`mediamix.analysis.time_varying.effect_paths`)."""
+        from mediamix.analysis.time_varying import effect_paths
+
+        return effect_paths(self, level)
 
     # -- analysis shortcuts ----------------------------------------------------------------
     def summary(self, level: float = 0.9):

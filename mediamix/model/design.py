@@ -10,6 +10,7 @@ import numpy as np
 from mediamix.errors import DataError
 from mediamix.model.data import ModelData, ModelScalers
 from mediamix.model.structure import Structure
+from mediamix.model.time_varying import walk_basis
 
 YEAR_DAYS = 365.25
 # the fewest periods the likelihood may have (after the warm-up, before the hold-out)
@@ -90,6 +91,8 @@ def build_design(
     d["dow"] = dow[:, : structure.n_dow]
     cps = np.arange(1, structure.n_changepoints + 1) / (structure.n_changepoints + 1)
     d["cp_basis"] = np.maximum(t[:, None] - cps[None, :], 0.0).astype(f32)
+    if structure.n_tv_terms:
+        d["tv_basis"] = walk_basis(days, window, structure.n_tv_terms).astype(f32)
     d["media_ref"] = d["media"][window].mean(0).astype(f32)
     spend_train = data.spend[window].sum(0)
     d["roi_factor"] = (spend_train / (structure.spec.kpi_value * scalers.kpi_scale)).astype(f32)

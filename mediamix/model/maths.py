@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from mediamix.model import time_varying as tv
 from mediamix.model.priors import coefficient_name
 from mediamix.model.structure import Structure
 from mediamix.transforms.adstock import apply_weights, get_adstock
@@ -59,11 +60,16 @@ def saturate(x: jnp.ndarray, params: dict, structure: Structure) -> jnp.ndarray:
 
 
 def media_inputs(params: dict, design: dict, structure: Structure) -> jnp.ndarray:
-    """Per-channel unit-coefficient media response (T, C) before multiplying by beta."""
+    """Per-channel unit-coefficient media response (T, C) before multiplying by beta; a
+    time-varying channel's includes its multiplier path (`mediamix.model.time_varying`), so
+    contributions, ROAS, mROAS, lifts and the ``effect`` parametrisation all follow it."""
     x = apply_weights(design["media"], adstock_weights(params, structure))
     if structure.additive:
-        return saturate(x, params, structure)
-    return jnp.log(x + structure.log_offset)
+        unit = saturate(x, params, structure)
+    else:
+        unit = jnp.log(x + structure.log_offset)
+    m = tv.multiplier(params, design, structure)  # None: no channel varies over time
+    return unit if m is None else unit * m
 
 
 def baseline(params: dict, design: dict, structure: Structure) -> jnp.ndarray:
@@ -85,6 +91,8 @@ def baseline(params: dict, design: dict, structure: Structure) -> jnp.ndarray:
         b = b + design["controls_signed"] @ (
             params["control_signed"] * jnp.asarray(structure.signs)
         )
+    if structure.baseline_drift:
+        b = b + tv.baseline_path(params, design, structure)
     return b
 
 
@@ -148,7 +156,8 @@ def posterior_params(
 ) -> dict[str, jnp.ndarray]:
     """The sites :func:`components` needs, as float32 arrays with draws on axis 0."""
     keep = {"intercept", "trend", "trend_delta", "season", "dow", "event", "control",
-            "control_signed", "beta", "sigma", "nu"}  # fmt: skip
+            "control_signed", "beta", "sigma", "nu", tv.CHANNEL_SITE,
+            tv.BASELINE_SITE}  # fmt: skip
     for g in structure.sat_groups + structure.ad_groups:
         keep |= {g.site(p) for p in g.params}
     return {k: jnp.asarray(v, dtype=jnp.float32) for k, v in samples.items() if k in keep}

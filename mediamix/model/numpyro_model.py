@@ -8,6 +8,7 @@ from typing import Any
 import numpyro
 import numpyro.distributions as dist
 
+from mediamix.model import time_varying as tv
 from mediamix.model.experiments import lift_likelihood
 from mediamix.model.maths import forward_jit
 from mediamix.model.priors import to_numpyro
@@ -45,6 +46,16 @@ def model(design: dict, structure: Structure, observe: bool = True) -> None:
     for g in structure.ad_groups + structure.sat_groups:
         for p in g.params:
             params[g.site(p)] = _sample(g.site(p), structure, len(g.idx))
+    K = structure.n_tv_terms
+    if structure.tv_idx:  # non-centred weights of each channel's walk (fixed unit scale)
+        n = len(structure.tv_idx)
+        params[tv.CHANNEL_SITE] = numpyro.sample(
+            tv.CHANNEL_SITE, dist.Normal(0.0, 1.0).expand((n, K)).to_event(2)
+        )
+    if structure.baseline_drift:
+        params[tv.BASELINE_SITE] = numpyro.sample(
+            tv.BASELINE_SITE, dist.Normal(0.0, 1.0).expand((K,)).to_event(1)
+        )
     C = structure.n_channels
     if structure.spec.media_prior == "roi":
         params["roas"] = _sample("roas", structure, C)

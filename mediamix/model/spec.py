@@ -23,6 +23,7 @@ from mediamix.model.priors import (
     Prior,
     default_priors,
 )
+from mediamix.model.time_varying import ALL, BASELINE, DEFAULT_DRIFT, MAX_DRIFT
 from mediamix.transforms.adstock import ADSTOCKS
 from mediamix.transforms.saturation import SATURATIONS
 
@@ -111,6 +112,8 @@ class ModelSpec:
     priors: Mapping[str, Prior] = field(default_factory=dict)
     kpi_value: float = 1.0
     log_offset: float | None = None
+    time_varying: tuple[str, ...] = ()
+    time_varying_drift: float | Mapping[str, float] = DEFAULT_DRIFT
 
     def __post_init__(self) -> None:
         # every message starts with the setting's key path; `from_dict` puts its section
@@ -161,6 +164,7 @@ class ModelSpec:
             if not isinstance(e, str):
                 raise SpecError(f"events[{i}]: expected a column name, got {_got(e)}")
         object.__setattr__(self, "events", tuple(self.events))
+        self._check_time_varying()
         _check_mapping("channel_transforms", self.channel_transforms,
                        "{channel: {adstock: ..., saturation: ..., max_lag: ...}}")  # fmt: skip
         ct = {}
@@ -203,6 +207,63 @@ class ModelSpec:
                 f"a prior on {', '.join(repr(k) for k in own)} replaces (independent priors per "
                 "channel); keep one of them"
             )
+
+    def _check_time_varying(self) -> None:
+        tv = self.time_varying
+        if isinstance(tv, str):
+            tv = tuple(x.strip() for x in tv.split(",") if x.strip())
+        if not isinstance(tv, Sequence):
+            raise SpecError(
+                f"time_varying: expected a list of channel names (or 'all', 'baseline'), got "
+                f"{_got(tv)}. Fix: e.g. time_varying: [tv, search] or time_varying: [all]"
+            )
+        seen = []
+        for i, name in enumerate(tv):
+            if not isinstance(name, str) or not name:
+                raise SpecError(
+                    f"time_varying[{i}]: expected a channel name, 'all' or 'baseline', got "
+                    f"{_got(name)}"
+                )
+            if name in seen:
+                raise SpecError(f"time_varying[{i}]: '{name}' is listed twice; list it once")
+            seen.append(name)
+        object.__setattr__(self, "time_varying", tuple(seen))
+        drift = self.time_varying_drift
+        items = drift.items() if isinstance(drift, Mapping) else [(None, drift)]
+        for name, v in items:
+            key = "time_varying_drift" + (f".{name}" if name is not None else "")
+            _check_number(key, v, f"a number in (0, {MAX_DRIFT:g}]: the sd of the change of "
+                          "log effect per year (0.2: about 20% per year)",
+                          lambda x: math.isfinite(x) and 0 < x <= MAX_DRIFT)  # fmt: skip
+        if isinstance(drift, Mapping):
+            object.__setattr__(self, "time_varying_drift", {str(k): float(v)
+                                                            for k, v in drift.items()})  # fmt: skip
+            for name in self.time_varying_drift:
+                if name not in seen and not (ALL in seen and name != BASELINE):
+                    raise SpecError(
+                        f"time_varying_drift.{name}: '{name}' is not in time_varying "
+                        f"({', '.join(seen) or 'empty'}); add it there or remove its drift."
+                        + did_you_mean(name, seen)
+                    )
+
+    def time_varying_channels(self, channel_names: Sequence[str]) -> tuple[str, ...]:
+        """The channels (of ``channel_names``, in their order) whose effect varies over time."""
+        if ALL in self.time_varying:
+            return tuple(channel_names)
+        return tuple(c for c in channel_names if c in self.time_varying)
+
+    @property
+    def baseline_time_varying(self) -> bool:
+        """Whether the baseline gets a smooth time-varying level (``baseline`` listed)."""
+        return BASELINE in self.time_varying
+
+    def drift(self, name: str) -> float:
+        """The prior drift of a time-varying component: the sd of its log effect's change per
+        year (the baseline's: of its level, in model units)."""
+        d = self.time_varying_drift
+        if isinstance(d, Mapping):
+            return float(d.get(name, DEFAULT_DRIFT))
+        return float(d)
 
     # -- transforms per channel --------------------------------------------------------------
     def channel_adstock(self, channel: str) -> str:
@@ -297,6 +358,21 @@ class ModelSpec:
                     f"channel_transforms names channel '{name}', which is not in the data "
                     f"(channels: {', '.join(channels)})"
                 )
+        for i, name in enumerate(self.time_varying):
+            if name not in channels and name not in (ALL, BASELINE):
+                raise SpecError(
+                    f"time_varying[{i}] names channel '{name}', which is not in the data "
+                    f"(channels: {', '.join(channels)}; also 'all' for every channel and "
+                    "'baseline')." + did_you_mean(name, channels + [ALL, BASELINE])
+                )
+        if isinstance(self.time_varying_drift, Mapping):
+            for name in self.time_varying_drift:
+                if name not in channels and name != BASELINE:
+                    raise SpecError(
+                        f"time_varying_drift.{name} names channel '{name}', which is not in the "
+                        f"data (channels: {', '.join(channels)}; or 'baseline')."
+                        + did_you_mean(name, channels + [BASELINE])
+                    )
         for name in self.control_signs:
             if name not in controls:
                 raise SpecError(
@@ -331,6 +407,9 @@ class ModelSpec:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["events"] = list(self.events)
+        d["time_varying"] = list(self.time_varying)
+        if isinstance(self.time_varying_drift, Mapping):
+            d["time_varying_drift"] = dict(self.time_varying_drift)
         d["priors"] = {k: p.to_dict() for k, p in self.priors.items()}
         d["channel_transforms"] = {
             k: {kk: vv for kk, vv in asdict(t).items() if vv is not None}
@@ -354,7 +433,7 @@ class ModelSpec:
         kw = dict(d)
         if isinstance(kw.get("events"), list):
             kw["events"] = tuple(kw["events"])
-        for k in ("priors", "channel_transforms", "control_signs", "events"):
+        for k in ("priors", "channel_transforms", "control_signs", "events", "time_varying"):
             if k in kw and kw[k] is None:
                 kw.pop(k)
         try:
@@ -464,6 +543,10 @@ def parameter_counts(
             media += len(ADSTOCK_PRIORS[a])
     if media:
         counts["media"] = media
+    # a smooth path under a fixed-scale prior: counted as one parameter per component
+    n_tv = len(spec.time_varying_channels(channels)) + int(spec.baseline_time_varying)
+    if n_tv:
+        counts["time_varying"] = n_tv
     counts["noise"] = 2 if spec.likelihood == "student_t" else 1
     return counts
 
@@ -812,6 +895,10 @@ model:
                             #   over channels by spend share | cost_proportional | roi
   kpi_value: 1.0            # value of one KPI unit (ROAS = value x contribution / spend)
   log_offset: null          # multiplicative: log(media + offset); null = 0 if media > 0 else 1
+  time_varying: []          # channels whose effect may change over time, e.g. [tv, search];
+                            #   all = every channel; baseline = a drifting baseline level
+  time_varying_drift: 0.3   # prior sd of the change of log effect per year (0.2: the effect
+                            #   may change by about 20% a year); or per name {tv: 0.2}
   priors: {}
   # Families by name (adstock / saturation; also per channel in channel_transforms):
 {families}

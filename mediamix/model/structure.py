@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mediamix.errors import SpecError
+from mediamix.model import time_varying as tv
 from mediamix.model.data import ModelData, ModelScalers
 from mediamix.model.priors import (
     ADSTOCK_PRIORS,
@@ -61,6 +62,17 @@ class Structure:
     priors: dict[str, tuple[str, dict[str, np.ndarray]]] = field(default_factory=dict)
     # periods at the start that only condition the adstock (out of the likelihood)
     warmup: int = 0
+    # time-varying effects (`mediamix.model.time_varying`): the channels' indices and drifts,
+    # the baseline's drift (0: a static baseline), the walk's basis terms (0: none)
+    tv_idx: tuple[int, ...] = ()
+    tv_drift: tuple[float, ...] = ()
+    baseline_drift: float = 0.0
+    n_tv_terms: int = 0
+
+    @property
+    def tv_names(self) -> tuple[str, ...]:
+        """The channels whose effect varies over time."""
+        return tuple(self.channel_names[i] for i in self.tv_idx)
 
     @property
     def n_channels(self) -> int:
@@ -103,6 +115,13 @@ class Structure:
         if self.n_changepoints:
             coords["changepoint"] = list(range(self.n_changepoints))
             dims["trend_delta"] = ["changepoint"]
+        if self.n_tv_terms:
+            coords["tv_term"] = list(range(self.n_tv_terms))
+        if self.tv_idx:
+            coords["tv_channel"] = list(self.tv_names)
+            dims[tv.CHANNEL_SITE] = ["tv_channel", "tv_term"]
+        if self.baseline_drift:
+            dims[tv.BASELINE_SITE] = ["tv_term"]
         return dims, coords
 
 
@@ -304,4 +323,17 @@ def build_structure(
         log_offset=float(offset),
         priors=priors,
         warmup=warmup,
+        **_time_varying(spec, names),
     )
+
+
+def _time_varying(spec: ModelSpec, names: list[str]) -> dict:
+    """The time-varying fields of `Structure` for ``spec`` on these channels."""
+    tv_names = spec.time_varying_channels(names)
+    base = spec.baseline_time_varying
+    return {
+        "tv_idx": tuple(names.index(n) for n in tv_names),
+        "tv_drift": tuple(spec.drift(n) for n in tv_names),
+        "baseline_drift": spec.drift(tv.BASELINE) if base else 0.0,
+        "n_tv_terms": tv.N_TERMS if (tv_names or base) else 0,
+    }

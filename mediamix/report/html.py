@@ -27,6 +27,7 @@ from mediamix.optimize.plan import (
 )
 from mediamix.report import figures as F
 from mediamix.report.run import RunData, load_run
+from mediamix.report.sections_time import time_varying_section
 
 logger = logging.getLogger(__name__)
 
@@ -225,6 +226,7 @@ ORDER = (
     "plan",
     "curves",
     "decomposition",
+    "time_varying",
     "fit",
     "sampler",
     "adstock",
@@ -571,6 +573,7 @@ def _all_sections(run: RunData) -> list[Section]:
         s = Section("adstock", SECTIONS["adstock"])
         s.figure("adstock", F.adstock_curves(run.adstock_curves, lvl))
         out.append(s)
+    out += [x for x in [time_varying_section(run, Section)] if x is not None]
 
     if run.plan:
         out.append(_plan_section(run.plan))
