@@ -1,0 +1,253 @@
+"""Where a fleet's fits run: in this process, in a local pool of processes, or on Ray.
+
+Every engine runs `mediamix.fleet.task.run_task` once per task and reports through three
+callbacks: ``started(task)``, ``retried(task, why)`` when a worker died and the task goes
+again, and ``finished(task, record)`` exactly once per task (the worker's record, or a
+``failed`` record when its worker died more than ``max_retries`` times).
+
+- `SequentialEngine`: one fit after another in this process (no isolation; a baseline).
+- `LocalEngine`: ``workers`` processes at a time, each started with the ``spawn`` method for
+  one task only (a fresh interpreter per fit, as ``max_tasks_per_child=1``), so JAX memory
+  cannot grow across fits; a worker that dies (killed, out of memory) has its task run again.
+- `RayEngine`: each fit a Ray task with explicit ``num_cpus`` / ``num_gpus``, retried by Ray
+  when its worker dies (``max_retries``), in a worker process that exits after it
+  (``max_calls=1``). Without an address it starts a local cluster bound to the loopback
+  interface and shuts it down after; with one it connects to that cluster. The run folder
+  comes back as an archive, so workers need not share the fleet's disk.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from mediamix.errors import SpecError
+from mediamix.fleet.task import GroupTask, run_task
+
+Started = Callable[[GroupTask], None]
+Retried = Callable[[GroupTask, str], None]
+Finished = Callable[[GroupTask, dict], None]
+
+ENGINES = ("local", "ray", "sequential")
+
+
+def died_record(task: GroupTask, why: str, attempts: int) -> dict[str, Any]:
+    """The record of a task whose worker died on every attempt."""
+    return {
+        "group": task.name,
+        "status": "failed",
+        "message": f"the worker fitting this group died {attempts} time(s) ({why}); the other "
+        "groups are unaffected. Fix: look for memory limits or killed processes, then run "
+        "the fleet again (finished groups are skipped)",
+        "attempt": attempts,
+    }
+
+
+class SequentialEngine:
+    """Every fit in this process, one after another."""
+
+    name = "sequential"
+
+    def __init__(self, workers: int | None = None, max_retries: int = 0) -> None:
+        self.workers = 1
+
+    def run(self, tasks: list[GroupTask], started: Started, retried: Retried,
+            finished: Finished) -> None:  # fmt: skip
+        for task in tasks:
+            started(task)
+            finished(task, run_task(task))
+
+
+def _child(task: GroupTask, conn) -> None:
+    """A pool worker: one task, its record sent back, then the process ends."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C belongs to the fleet, which stops us
+    conn.send(run_task(task))
+    conn.close()
+
+
+def _exit_reason(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit status {code}"
+
+
+class LocalEngine:
+    """A pool of ``workers`` spawned processes on this machine, one task per process."""
+
+    name = "local"
+
+    def __init__(self, workers: int | None = None, max_retries: int = 2) -> None:
+        self.workers = max(1, int(workers or os.cpu_count() or 1))
+        self.max_retries = int(max_retries)
+
+    def run(self, tasks: list[GroupTask], started: Started, retried: Retried,
+            finished: Finished) -> None:  # fmt: skip
+        import multiprocessing as mp
+        from multiprocessing.connection import wait
+
+        ctx = mp.get_context("spawn")
+        queue = deque(tasks)
+        deaths: dict[str, int] = {}
+        running: dict[Any, tuple[GroupTask, Any, Any]] = {}  # sentinel -> task, process, pipe
+        try:
+            while queue or running:
+                while queue and len(running) < self.workers:
+                    task = queue.popleft()
+                    recv, send = ctx.Pipe(duplex=False)
+                    proc = ctx.Process(target=_child, args=(task, send), daemon=True,
+                                       name=f"mediamix-fleet-{task.name}")  # fmt: skip
+                    proc.start()
+                    send.close()
+                    running[proc.sentinel] = (task, proc, recv)
+                    started(task)
+                conns = {entry[2]: s for s, entry in running.items()}
+                ready = wait(list(conns) + list(running), timeout=5.0)
+                done = {conns[r] if r in conns else r for r in ready}
+                for sentinel in done:
+                    task, proc, recv = running.pop(sentinel)
+                    record = None
+                    try:
+                        if recv.poll():
+                            record = recv.recv()
+                    except (EOFError, OSError):
+                        record = None
+                    recv.close()
+                    proc.join()
+                    if record is not None:
+                        finished(task, record)
+                        continue
+                    why = _exit_reason(proc.exitcode)
+                    deaths[task.name] = deaths.get(task.name, 0) + 1
+                    if deaths[task.name] <= self.max_retries:
+                        retried(task, why)
+                        queue.appendleft(task)
+                    else:
+                        finished(task, died_record(task, why, deaths[task.name]))
+        finally:
+            for _, proc, _pipe in running.values():
+                proc.terminate()
+            for _, proc, recv in running.values():
+                proc.join(10)
+                recv.close()
+
+
+def import_ray(local: bool):
+    """``ray``, or a `SpecError` naming the extra that installs it. A local cluster is bound
+    to the loopback interface (set before Ray is first imported)."""
+    if local:
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    try:
+        import ray
+    except ImportError:
+        raise SpecError(
+            "--engine ray needs Ray, which is not installed. Fix: pip install 'mediamix[fleet]' "
+            "(or use --engine local)"
+        ) from None
+    return ray
+
+
+class RayEngine:
+    """Fits as Ray tasks (module docstring): ``address`` of an existing cluster (``ray://...``
+    or ``host:port``; ``None`` starts a local one with ``workers x cpus`` CPUs)."""
+
+    name = "ray"
+
+    def __init__(self, workers: int | None = None, max_retries: int = 2, *,
+                 address: str | None = None, cpus: float = 1, gpus: float = 0,
+                 object_store_mb: int = 512) -> None:  # fmt: skip
+        if cpus <= 0 or gpus < 0:
+            raise SpecError(f"CPUs per fit must be > 0 and GPUs >= 0 (got {cpus}, {gpus})")
+        self.address = address
+        self.cpus, self.gpus = cpus, gpus
+        self.max_retries = int(max_retries)
+        self.workers = workers
+        self.object_store_mb = object_store_mb
+
+    def _connect(self, ray) -> bool:
+        """Start or join the cluster; whether this engine started it (and so stops it)."""
+        import logging
+
+        if ray.is_initialized():
+            return False
+        quiet = {"include_dashboard": False, "logging_level": logging.WARNING,
+                 "log_to_driver": False}  # fmt: skip
+        if self.address:
+            try:
+                ray.init(address=self.address, **quiet)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                raise SpecError(
+                    f"cannot connect to the Ray cluster at '{self.address}': {exc}. Fix: check "
+                    "the address (ray://host:10001 or host:6379) and that the cluster is up, "
+                    "or leave --address out to start a local cluster"
+                ) from None
+            return False
+        n = max(1, int(self.workers or os.cpu_count() or 1))
+        ray.init(num_cpus=max(1, int(round(n * self.cpus))), num_gpus=self.gpus * n or None,
+                 object_store_memory=self.object_store_mb * 1024 * 1024, **quiet)  # fmt: skip
+        return True
+
+    def run(self, tasks: list[GroupTask], started: Started, retried: Retried,
+            finished: Finished) -> None:  # fmt: skip
+        ray = import_ray(local=not self.address and not _ray_initialized())
+        own = self._connect(ray)
+        try:
+            workers = self.workers
+            if not workers:
+                cpus = float(ray.cluster_resources().get("CPU", 1))
+                workers = max(1, int(cpus // self.cpus))
+            remote = ray.remote(num_cpus=self.cpus, num_gpus=self.gpus,
+                                max_retries=self.max_retries, retry_exceptions=False,
+                                max_calls=1)(run_task)  # fmt: skip
+            queue = deque(tasks)
+            pending: dict[Any, GroupTask] = {}
+            try:
+                while queue or pending:
+                    while queue and len(pending) < workers:
+                        task = queue.popleft()
+                        pending[remote.remote(task)] = task
+                        started(task)
+                    ready, _ = ray.wait(list(pending), num_returns=1, timeout=5.0)
+                    for ref in ready:
+                        task = pending.pop(ref)
+                        try:
+                            record = ray.get(ref)
+                        except ray.exceptions.RayError as exc:
+                            why = type(exc).__name__
+                            record = died_record(task, why, self.max_retries + 1)
+                        finished(task, record)
+            finally:
+                for ref in pending:
+                    ray.cancel(ref, force=True)
+        finally:
+            if own:
+                ray.shutdown()
+
+
+def _ray_initialized() -> bool:
+    import sys
+
+    ray = sys.modules.get("ray")
+    return bool(ray is not None and ray.is_initialized())
+
+
+def make_engine(name: str, workers: int | None = None, *, address: str | None = None,
+                cpus: float = 1, gpus: float = 0, max_retries: int = 2):  # fmt: skip
+    """The engine called ``name`` (``local``, ``ray`` or ``sequential``)."""
+    if name == "local":
+        if address:
+            raise SpecError("--address is for --engine ray; drop it or add --engine ray")
+        return LocalEngine(workers, max_retries)
+    if name == "ray":
+        return RayEngine(workers, max_retries, address=address, cpus=cpus, gpus=gpus)
+    if name == "sequential":
+        return SequentialEngine()
+    from mediamix.errors import did_you_mean
+
+    raise SpecError(f"unknown engine '{name}'; choose one of {', '.join(ENGINES)}."
+                    f"{did_you_mean(name, ENGINES)}")  # fmt: skip
