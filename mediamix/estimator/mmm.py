@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import jax.numpy as jnp
+import numpy as np
 
 from mediamix.data.experiments import read_experiments
 from mediamix.errors import SpecError
@@ -37,8 +38,12 @@ class MMM:
             spec = spec.replace(**settings)
         self.spec = spec
 
-    def prepare(self, dataset: Any, holdout: int = 0):
-        """``(data, scalers, structure, design, n_train)`` for a dataset and a hold-out."""
+    def prepare(self, dataset: Any, holdout: int = 0, scalers: ModelScalers | None = None):
+        """``(data, scalers, structure, design, n_train)`` for a dataset and a hold-out.
+
+        ``scalers``: the KPI, media and control scalers to use (e.g. those of an earlier fit,
+        so that priors stated in its model units keep their meaning); fitted on the training
+        periods when None."""
         data = ModelData.from_dataset(dataset)
         T = data.n_periods
         if isinstance(holdout, bool) or not isinstance(holdout, int) or not 0 <= holdout <= T - 10:
@@ -47,7 +52,15 @@ class MMM:
                 f"fit, at the end); got {holdout!r}"
             )
         n_train = T - holdout
-        scalers = ModelScalers.fit(data, self.spec, n_train)
+        if scalers is None:
+            scalers = ModelScalers.fit(data, self.spec, n_train)
+        elif not isinstance(scalers, ModelScalers):
+            raise SpecError(
+                f"scalers must be a ModelScalers (e.g. an earlier fit's fitted.scalers); got "
+                f"{type(scalers).__name__}"
+            )
+        else:
+            _check_scalers(scalers, data)
         structure = build_structure(self.spec, data, scalers, n_train)
         design = build_design(data, scalers, structure, n_train)
         return data, scalers, structure, design, n_train
@@ -62,6 +75,7 @@ class MMM:
         progress: bool | Callable[[Any], None] = False,
         warn: bool = True,
         experiments: Any = None,
+        scalers: ModelScalers | None = None,
         **options: Any,
     ) -> FittedModel:
         """Fit and return a `FittedModel` (diagnostics computed, warnings issued).
@@ -79,9 +93,11 @@ class MMM:
         `mediamix.data.experiments.Experiment` or mappings), each observed through the model's
         counterfactual lift (`mediamix.model.experiments`); they count wherever they lie,
         hold-out periods included.
+        ``scalers``: the model-unit scalers to use instead of fitting them on the training
+        periods (`prepare`); a refresh passes the previous fit's so that its units stay.
         """
         chosen = make_sampler(method, **options)
-        data, scalers, structure, design, n_train = self.prepare(dataset, holdout)
+        data, scalers, structure, design, n_train = self.prepare(dataset, holdout, scalers)
         exps = read_experiments(experiments, data)
         if exps:
             extra = experiment_design(exps, data, scalers, structure)
@@ -99,4 +115,17 @@ class MMM:
             fit_seconds,
             warn=warn,
             experiments=exps,
+        )
+
+
+def _check_scalers(scalers: ModelScalers, data: ModelData) -> None:
+    """Given scalers must have one media scale per channel and one control scale per control."""
+    C, K = data.media.shape[1], data.controls.shape[1]
+    n_media = np.asarray(scalers.media.scale).reshape(-1).size
+    n_ctrl = np.asarray(scalers.controls.scale).reshape(-1).size
+    if n_media != C or n_ctrl != K:
+        raise SpecError(
+            f"scalers: they were fitted on {n_media} channel(s) and {n_ctrl} control(s), the data "
+            f"have {C} channel(s) ({', '.join(data.channel_names)}) and {K} control(s); pass "
+            "the scalers of a fit on the same columns, or none"
         )
