@@ -42,6 +42,7 @@ def _register() -> None:
     from mediamix.cli import (
         data_cmds,
         demo_cmds,
+        fleet_cmds,
         model_cmds,
         optimize_cmds,
         report_cmds,
@@ -54,6 +55,7 @@ def _register() -> None:
         data_cmds,
         simulate_cmds,
         model_cmds,
+        fleet_cmds,
         optimize_cmds,
         report_cmds,
         rtb_cmds,

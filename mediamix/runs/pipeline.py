@@ -159,6 +159,74 @@ def load_data(data: Any, section: Any, options: FitOptions):
     return ds, events
 
 
+@dataclass(frozen=True)
+class PreparedFit:
+    """Everything a fit needs once its inputs are checked: the model ``spec`` (with the
+    data's events), the `Dataset`, the experiments, the data checks to write beside the run
+    and their warning lines."""
+
+    options: FitOptions
+    spec: Any
+    dataset: Any
+    experiments: Any
+    checks: dict
+    data_warnings: tuple[str, ...] = ()
+
+
+def check_level(level: float) -> None:
+    if not (math.isfinite(level) and 0 < level < 1):
+        raise SpecError(f"--level must be between 0 and 1, e.g. 0.9 (got {level})")
+
+
+def prepare_fit(
+    data: Any, options: FitOptions, *, on_warning: Callable[[str], None] | None = None
+) -> PreparedFit:
+    """The checks of a fit before any compilation: the config, the data, the model against
+    the data (the rows rule on the model's own terms), the experiments and the data checks
+    (each warning line passed to ``on_warning`` as it arises)."""
+    from mediamix.data.diagnostics import diagnostics
+    from mediamix.data.experiments import read_experiments
+    from mediamix.jsonable import jsonable
+    from mediamix.model.spec import ModelSpec, config_experiments, count_parameters, load_config
+
+    o = options
+    data_cfg, spec = load_config(o.config) if o.config else ({}, ModelSpec())
+    ds, events = load_data(data, data_cfg, o)
+    if events:
+        spec = spec.replace(events=tuple(spec.events) + tuple(events))
+    spec.validate_for(ds.channel_names, ds.control_names, ds.freq, n_periods=ds.n_periods)
+    # the experiments option wins over the config's experiments: entry
+    source = o.experiments or (config_experiments(o.config) if o.config else None)
+    exps = read_experiments(source, ds)
+    # as `mediamix check` with the same config: the history-length check counts the model
+    n_params = (count_parameters(spec, ds.channel_names, ds.control_names, ds.freq)
+                if o.config else None)  # fmt: skip
+    diag = diagnostics(ds, n_params)
+    lines = []
+    for check in diag.warnings:
+        lines.append(f"data check {check.name} {check.subject}: {check.advice}")
+        if on_warning is not None:
+            on_warning(lines[-1])
+    checks = jsonable({"dataset": ds.summary(), **diag.to_dict()})
+    return PreparedFit(o, spec, ds, exps, checks, tuple(lines))
+
+
+def finish_fit(prepared: PreparedFit, fitted: Any, out: str | Path,
+               convergence_warnings: tuple[str, ...] = ()) -> FitOutcome:  # fmt: skip
+    """Refuse non-finite results, then write the run folder ``out`` (`RunDir.write`)."""
+    from mediamix.jsonable import jsonable
+    from mediamix.runs import RunDir
+
+    out = Path(out)
+    error = non_finite_error(jsonable(fitted.review.to_dict()), out)
+    if error is not None:
+        raise error
+    summary = RunDir(out).write(fitted, checks=prepared.checks, level=prepared.options.level)
+    return FitOutcome(out=out, fitted=fitted, summary=summary, checks=prepared.checks,
+                      method=prepared.options.method, data_warnings=prepared.data_warnings,
+                      convergence_warnings=tuple(convergence_warnings))  # fmt: skip
+
+
 def fit_run(
     data: Any,
     out: str | Path,
@@ -174,49 +242,21 @@ def fit_run(
     data-check warning line (``"data check <name> <subject>: <advice>"``) before the fit.
     User mistakes raise `mediamix.errors` exceptions with the same one-line messages as the
     command line; nothing is written unless the fit succeeds with finite results.
+    (`prepare_fit`, then `MMM.fit`, then `finish_fit`.)
     """
-    from mediamix.data.diagnostics import diagnostics
-    from mediamix.data.experiments import read_experiments
     from mediamix.estimator import MMM
     from mediamix.inference import sampler
     from mediamix.inference.diagnostics import ConvergenceWarning
-    from mediamix.jsonable import jsonable
-    from mediamix.model.spec import ModelSpec, config_experiments, count_parameters, load_config
-    from mediamix.runs import RunDir
 
     out = Path(out)
     o = options
-    if not (math.isfinite(o.level) and 0 < o.level < 1):
-        raise SpecError(f"--level must be between 0 and 1, e.g. 0.9 (got {o.level})")
+    check_level(o.level)
     check_out(out, o.force)
     fit_with = sampler(o.method, **o.sampler_options())
-    data_cfg, spec = load_config(o.config) if o.config else ({}, ModelSpec())
-    ds, events = load_data(data, data_cfg, o)
-    if events:
-        spec = spec.replace(events=tuple(spec.events) + tuple(events))
-    # the rows-per-parameter rule on the model's own terms, before any compilation
-    spec.validate_for(ds.channel_names, ds.control_names, ds.freq, n_periods=ds.n_periods)
-    # the experiments option wins over the config's experiments: entry
-    source = o.experiments or (config_experiments(o.config) if o.config else None)
-    exps = read_experiments(source, ds)
-    # as `mediamix check` with the same config: the history-length check counts the model
-    n_params = (count_parameters(spec, ds.channel_names, ds.control_names, ds.freq)
-                if o.config else None)  # fmt: skip
-    diag = diagnostics(ds, n_params)
-    lines = []
-    for check in diag.warnings:
-        lines.append(f"data check {check.name} {check.subject}: {check.advice}")
-        if on_warning is not None:
-            on_warning(lines[-1])
-    checks = jsonable({"dataset": ds.summary(), **diag.to_dict()})
+    prep = prepare_fit(data, o, on_warning=on_warning)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
-        fitted = MMM(spec).fit(ds, fit_with, seed=o.seed, holdout=o.holdout, progress=progress,
-                               experiments=exps)  # fmt: skip
-    error = non_finite_error(jsonable(fitted.review.to_dict()), out)
-    if error is not None:
-        raise error
-    summary = RunDir(out).write(fitted, checks=checks, level=o.level)
+        fitted = MMM(prep.spec).fit(prep.dataset, fit_with, seed=o.seed, holdout=o.holdout,
+                                    progress=progress, experiments=prep.experiments)  # fmt: skip
     conv = tuple(str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning))
-    return FitOutcome(out=out, fitted=fitted, summary=summary, checks=checks, method=o.method,
-                      data_warnings=tuple(lines), convergence_warnings=conv)  # fmt: skip
+    return finish_fit(prep, fitted, out, conv)
