@@ -16,13 +16,14 @@ wanted:
 
 - ``dual`` (:class:`DualPacer`): the Lagrange multiplier ``mu`` of the budget constraint,
   ``bid = value / (1 + mu)``, updated by a projected subgradient step
-  ``mu <- clip(mu + eta * (spent - wanted) / ref, 0, mu_max)`` (``ref`` the mean interval
-  target): the value-maximising bid under a budget in a second-price auction;
+  ``mu <- clip(mu + eta * (spent - wanted) / ref, mu_min, mu_max)`` (``ref`` the mean
+  interval target): the value-maximising bid under a budget in a second-price auction;
 - ``pi`` (:class:`PIPacer`): a PI controller on the log multiplier,
-  ``log m = kp * e + ki * sum(e)``, ``e = (wanted - spent) / ref``, ``m`` in [m_min, 1].
+  ``log m = kp * e + ki * sum(e)``, ``e = (wanted - spent) / ref``, ``m`` in [m_min, m_max].
 
-Both only lower bids (factor <= 1): pacing never bids above the unpaced bid, so it never
-bids above a bid cap either.
+The multiplier starts at 1 and may rise above it (up to 2 by default) when the day falls
+behind: a first-price bidder shaded for surplus may have to bid more to spend its budget.
+Whoever uses it applies the bid cap *after* it, so pacing never bids above the cap.
 """
 
 from __future__ import annotations
@@ -167,6 +168,7 @@ class DualPacer:
     ref: float  # mean spend target of one interval (currency)
     eta: float = 0.5
     mu: float = 0.0
+    mu_min: float = -0.5  # factor up to 1 / (1 + mu_min) = 2
     mu_max: float = 50.0
 
     def __post_init__(self) -> None:
@@ -179,19 +181,20 @@ class DualPacer:
     def update(self, spent: float, wanted: float, span: float = 1.0) -> None:
         """One control step: ``spent`` and ``wanted`` over ``span`` intervals."""
         step = self.eta * (spent - wanted) / (self.ref * span)
-        self.mu = float(np.clip(self.mu + step, 0.0, self.mu_max))
+        self.mu = float(np.clip(self.mu + step, self.mu_min, self.mu_max))
 
 
 @dataclass
 class PIPacer:
     """A PI controller on the log bid multiplier: ``log m = kp e + ki sum(e)``,
-    ``e = (wanted - spent) / ref``, ``m`` clipped to [m_min, 1] (the integral is held when
-    the multiplier is clipped, so it does not wind up)."""
+    ``e = (wanted - spent) / ref``, ``m`` clipped to [m_min, m_max] (the integral is held
+    when the multiplier is clipped, so it does not wind up)."""
 
     ref: float
     kp: float = 0.3
     ki: float = 0.15
     m_min: float = 0.02
+    m_max: float = 2.0
     integral: float = 0.0
     log_m: float = 0.0
 
@@ -207,11 +210,11 @@ class PIPacer:
         e = float(np.clip((wanted - spent) / (self.ref * span), -5.0, 5.0))
         integral = self.integral + e
         raw = self.kp * e + self.ki * integral
-        lo = math.log(self.m_min)
-        saturated = (raw > 0.0 and e > 0.0) or (raw < lo and e < 0.0)
+        lo, hi = math.log(self.m_min), math.log(self.m_max)
+        saturated = (raw > hi and e > 0.0) or (raw < lo and e < 0.0)
         if not saturated:  # anti-windup: integrate only while the multiplier can follow
             self.integral = integral
-        self.log_m = float(np.clip(self.kp * e + self.ki * self.integral, lo, 0.0))
+        self.log_m = float(np.clip(self.kp * e + self.ki * self.integral, lo, hi))
 
 
 def _check_pacer(ref: float, gain: float, name: str) -> None:
@@ -277,7 +280,7 @@ class DayPacing:
 
     @property
     def factor(self) -> float:
-        """The bid multiplier now (<= 1)."""
+        """The bid multiplier now (1 at the start)."""
         return self.pacer.factor
 
     def observe(self, hour: float, spent: float) -> bool:

@@ -47,9 +47,10 @@ read from a plan JSON file), the day's budget is the plan's target for that UTC 
 (``min`` with ``budget`` when one is given too), spread over the rest of the day by the
 traffic profile (:class:`~mediamix.rtb.pacing.DayPacing`: every ``pace_seconds`` the spend of
 the interval is compared with what it wanted, and the bid multiplier follows), and every bid
-is capped at the break-even ``value / hurdle``: ``price = shade(factor * min(value, value /
-hurdle))``, with ``factor <= 1`` (no shading at second price). No bid where that falls below the floor (``cap`` or
-``pacing`` in the no-bid counts).
+is capped at the break-even ``value / hurdle``:
+``price = min(shade(factor * min(value, value / hurdle)), value / hurdle)`` (no shading at
+second price; ``factor`` 1 at the start). No bid where that falls below the floor (``cap``
+or ``pacing`` in the no-bid counts).
 """
 
 from __future__ import annotations
@@ -236,6 +237,7 @@ class Bidder:
         self.plan = plan
         self.pacer = pacer
         self._pacing: dict[str, DayPacing] = {}
+        self._day_budget: tuple[str, int] = ("", 0)  # (period, its budget) of the last day
         if int(max_open_bids) < 1:
             raise SpecError(f"max_open_bids must be >= 1, got {max_open_bids}")
         self.cpc = cpc
@@ -281,8 +283,12 @@ class Bidder:
         """The period's budget (nano units): the plan's target for the day, at most ``budget``."""
         if self.plan is None or period == "total":
             return self._budget
-        weekday = time.strptime(period, "%Y-%m-%d").tm_wday
-        return min(self._budget, round(self.plan.daily_budget(weekday) * NANOS_PER_UNIT))
+        cached = self._day_budget
+        if cached[0] != period:
+            weekday = time.strptime(period, "%Y-%m-%d").tm_wday
+            day = round(self.plan.daily_budget(weekday) * NANOS_PER_UNIT)
+            cached = self._day_budget = (period, min(self._budget, day))
+        return cached[1]
 
     def _day_pacing(self, period: str, now: float, spent: int) -> DayPacing | None:
         """The period's pacing, started at its first decision (lock held)."""

@@ -62,9 +62,12 @@ def test_paced_wins_more_value_per_spend_than_truthful_which_runs_out_early(resu
         truthful, paced = res["truthful", seed], res["paced", seed]
         assert truthful.exhausted_at is not None and truthful.exhausted_at < 20.0
         assert paced.value_per_spend > 1.1 * truthful.value_per_spend, (mechanism, seed)
-        if mechanism == "first":  # shading alone helps, pacing more
+        if mechanism == "first":
+            # shading alone buys cheaper but here falls short of the budget; pacing bids up
+            # to the cap when behind, spends the budget and wins more value in all
             shaded = res["shaded", seed]
-            assert truthful.value_per_spend < shaded.value_per_spend < paced.value_per_spend
+            assert shaded.value_per_spend > 1.1 * truthful.value_per_spend
+            assert shaded.delivery_error < -0.03 and paced.value > shaded.value
 
 
 def test_no_bid_is_ever_above_the_break_even_cap(results, plan):

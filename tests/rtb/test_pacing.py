@@ -144,10 +144,11 @@ def test_controllers_lower_bids_when_ahead_and_raise_them_when_behind():
         c.update(spent=30.0, wanted=10.0)  # spent three times what it wanted
         ahead = c.factor
         assert ahead < 1.0
-        for _ in range(5):
-            c.update(spent=0.0, wanted=10.0)  # then nothing
-        assert c.factor > ahead and c.factor <= 1.0
-    assert dual.mu == 0.0  # projected back onto mu >= 0
+        for _ in range(8):
+            c.update(spent=0.0, wanted=10.0)  # then nothing: behind, bid above the base
+        assert 1.5 < c.factor <= 2.0  # above the base, never past the multiplier's top
+    assert dual.mu == -0.5 and dual.factor == 2.0  # projected onto [mu_min, mu_max]
+    assert pi.integral < 8  # the PI integral stopped growing while the multiplier was capped
     d2 = DualPacer(ref=10.0)
     d2.update(30.0, 10.0)
     assert d2.mu == pytest.approx(0.5 * 20 / 10) and d2.factor == pytest.approx(1 / 2)
