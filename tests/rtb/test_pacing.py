@@ -37,17 +37,14 @@ def solved_plan(tmp_path_factory):
     problem = Problem.from_dict(
         {
             "objective": "kpi",
-            "budget": 7000,
+            "budget": 70,
             "channels": [
-                {
-                    "name": "search",
-                    "response": {"type": "michaelis_menten", "beta": 9000, "k": 3000},
-                },
-                {"name": "social", "response": {"type": "log1p", "a": 2500, "scale": 1500}},
+                {"name": "search", "response": {"type": "michaelis_menten", "beta": 90, "k": 30}},
+                {"name": "social", "response": {"type": "log1p", "a": 25, "scale": 15}},
                 {
                     "name": "tv",
-                    "response": {"type": "michaelis_menten", "beta": 8000, "k": 6000},
-                    "bounds": [2500, None],
+                    "response": {"type": "michaelis_menten", "beta": 80, "k": 60},
+                    "bounds": [25, None],
                 },
             ],
         }
