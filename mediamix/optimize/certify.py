@@ -218,12 +218,18 @@ def feasible(ev: Evaluator, x: np.ndarray, rtol: float = 1e-9) -> bool:
     """Whether spend ``x`` (T, n) satisfies every hard constraint of the problem."""
     p = ev.problem
     tol = rtol * max(ev.system.sigma, 1.0) * p.n * p.periods
-    if np.any(x < p.lower() - tol) or np.any(x > p.upper() + tol):
+    x = np.asarray(x, dtype=float).reshape(p.periods, p.n)
+    if np.any(x < p.lower_tn() - tol) or np.any(x > p.upper_tn() + tol):
         return False
     tot = x.sum(axis=0)
     for r in ev.system.rows:
         if not r.elastic and r.coef @ tot > r.rhs + tol:
             return False
+    for r in ev.system.pacing:  # rows on spend per period
+        if r.coef @ x.ravel() > r.rhs + tol:
+            return False
+    if not p.flight_ok(x):
+        return False
     k = ev.kpi_draws(x)
     if p.objective == "min_spend" and risk(k, p) < p.kpi_target * (1 - 1e-9):
         return False

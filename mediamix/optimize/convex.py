@@ -64,7 +64,8 @@ class _Pieces:
             D = sp.csr_matrix((scale, (np.arange(E), col)), shape=(E, n_lam * P * p.n))
             U = D @ aeff
             flat = {k: (v if k in fam.vector_params else v[s_i, j_i]) for k, v in params.items()}
-            R = sp.csr_matrix((np.ones(E), (s_i, np.arange(E))), shape=(self.S, E))
+            # per-draw sums, each effective period weighted by its discount (1 without one)
+            R = sp.csr_matrix((ev.weights[t_i], (s_i, np.arange(E))), shape=(self.S, E))
             cone = fam.cone_form(U, flat)
             if cone is not None:  # the family's exact disciplined-convex form
                 for term in cone:
@@ -107,6 +108,10 @@ class _Pieces:
 def solve_convex(ev: Evaluator, system: LinearSystem) -> RawSolution:
     """Solve a problem whose curves are all concave (see the module docstring)."""
     p = ev.problem
+    if p.min_flight is not None:  # on/off binaries: the outer-approximation search
+        from mediamix.optimize.global_ import FlightSearch
+
+        return FlightSearch(ev, system).solve()
     t0 = time.perf_counter()
     for c in p.channels:
         if not c.response.is_concave:

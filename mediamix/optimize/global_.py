@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import linprog
+from scipy.optimize import Bounds, linprog
 
 from mediamix.errors import ConvergenceError, SpecError
 from mediamix.optimize.certify import kkt_polish
@@ -389,3 +389,208 @@ class BranchAndBound:
         duals = np.asarray(self.best_duals, float) * self.scale / self.sigma
         info = {"nodes": self.nodes, "seconds_solver": time.perf_counter() - self._t0}
         return RawSolution(x, status, "global", gap, duals, ub * self.scale, info)
+
+
+class FlightSearch:
+    """Certified plan under a minimum flight length: on/off binaries, outer approximation.
+
+    A flight rule ("a channel that is on stays on for at least ``m`` periods", on meaning a
+    spend of at least ``f``) is combinatorial: ``y_{t,i}`` in {0, 1} with
+    ``f y <= x <= U y`` and ``y_t - y_{t-1} <= y_{t+k}`` (k = 1..m-1). With concave curves
+    the KPI is a sum of concave terms ``h_{p,i}(x)`` (the mean over draws of each effective
+    period and channel, discounted), so tangent planes of each term over-estimate it
+    (Duran and Grossmann's outer approximation): the MILP with an epigraph variable per term
+    below its tangents (HiGHS branch and bound) gives an upper bound (its dual bound), its
+    solution is a feasible plan (a lower bound, scored exactly), and a tangent at that plan
+    is added until ``(upper - lower) / |lower| <= gap_tol``.
+    """
+
+    ROUNDS = 400
+
+    def __init__(self, ev: Evaluator, system: LinearSystem):
+        self.ev, self.system, self.problem = ev, system, ev.problem
+        p = self.problem
+        self.T, self.n = p.periods, p.n
+        self.sigma = system.sigma
+        self.kappa = ev.kpi_scale()
+        self.K = ev.P * p.n  # one epigraph variable per (effective period, channel)
+        self.t0 = time.perf_counter()
+        weight = p.kpi_value if p.objective == "profit" else 1.0
+        self.scale = weight * self.kappa  # objective units per normalised unit
+        caps = np.minimum(system.hi[: system.n_x], np.tile(spend_caps(p), self.T) / self.sigma)
+        self.U = np.maximum(caps, system.lo[: system.n_x])
+
+    # -- the terms and their tangents ----------------------------------------------------------
+    def terms(self, x: np.ndarray) -> tuple[np.ndarray, sp.csr_matrix]:
+        """Term values ``h / kappa`` (K,) and their gradients w.r.t. normalised spend (K, T n)."""
+        ev = self.ev
+        a = ev.effective(x)
+        w = ev.weights[None, :, None]
+        f = ev.curve_values(a) * w
+        d = np.where(np.isfinite(dv := ev.curve_values(a, "d")), dv, 1e300) * w
+        h = f.mean(axis=0).reshape(-1) / self.kappa
+        if ev.R == 1:
+            G = sp.diags(d.mean(axis=0).reshape(-1)) @ ev.L
+        else:
+            S = d.shape[0]
+            blocks = sp.hstack([sp.identity(self.K, format="csr")] * ev.R, format="csr")
+            G = blocks @ sp.diags(d.reshape(-1) / S) @ ev.L
+        return h, (G * (self.sigma / self.kappa)).tocsr()
+
+    def cut_rows(self, x: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
+        """Tangent rows ``theta_k - G_k xi <= h_k(x) - G_k xi0`` in the MILP's variables."""
+        h, G = self.terms(x)
+        xi0 = x.reshape(-1) / self.sigma
+        nv = self.nv
+        left = sp.hstack([-G, sp.csr_matrix((self.K, nv - self.T * self.n))], format="csr")
+        theta = sp.csr_matrix(
+            (np.ones(self.K), (np.arange(self.K), self.off_theta + np.arange(self.K))),
+            shape=(self.K, nv),
+        )
+        return (left + theta).tocsr(), h - G @ xi0
+
+    # -- the mixed-integer master -----------------------------------------------------------------
+    def build(self) -> None:
+        """Variables ``[xi (T n), overruns, y (T n), theta (K)]`` and the fixed rows."""
+        p, s = self.problem, self.system
+        T, n, nx = self.T, self.n, s.n_x
+        no = s.n_over
+        self.off_y = nx + no
+        self.off_theta = self.off_y + nx
+        self.nv = nv = self.off_theta + self.K
+        rows = []
+        rhs = []
+        if s.A.shape[0]:
+            rows.append(sp.hstack([s.A, sp.csr_matrix((s.A.shape[0], nx + self.K))]))
+            rhs.append(s.b)
+        eye = sp.identity(nx, format="csr")
+        z_over = sp.csr_matrix((nx, no))
+        z_t = sp.csr_matrix((nx, self.K))
+        floor = p.flight_floor() / self.sigma
+        rows.append(sp.hstack([eye, z_over, -sp.diags(self.U), z_t]))  # x <= U y
+        rows.append(sp.hstack([-eye, z_over, floor * eye, z_t]))  # f y <= x
+        rhs += [np.zeros(nx), np.zeros(nx)]
+        m = int(p.min_flight)
+        ri, ci, vals, fr = [], [], [], []
+        y_lo = np.zeros(nx)
+        r = 0
+        for i, name in enumerate(p.names):
+            hist = list(p.history.get(name, ()))
+            run = 0
+            for v in reversed(hist):
+                if float(v) > 0:
+                    run += 1
+                else:
+                    break
+            for t in range(min(max(m - run, 0), T) if run else 0):
+                y_lo[t * n + i] = 1.0  # the flight under way at the end of history goes on
+            for t in range(T):
+                for k in range(1, m):
+                    if t + k >= T:
+                        break
+                    # y_t - y_{t-1} - y_{t+k} <= 0 (y_{-1}: on at the end of history)
+                    ri += [r, r]
+                    ci += [self.off_y + t * n + i, self.off_y + (t + k) * n + i]
+                    vals += [1.0, -1.0]
+                    if t > 0:
+                        ri.append(r)
+                        ci.append(self.off_y + (t - 1) * n + i)
+                        vals.append(-1.0)
+                        fr.append(0.0)
+                    else:
+                        fr.append(1.0 if run else 0.0)
+                    r += 1
+        if r:
+            rows.append(sp.csr_matrix((vals, (ri, ci)), shape=(r, nv)))
+            rhs.append(np.asarray(fr))
+        self.A_fixed = sp.vstack(rows, format="csr")
+        self.b_fixed = np.concatenate(rhs)
+        lo = np.concatenate([s.lo, y_lo, np.full(self.K, -np.inf)])
+        hi_y = np.where(self.U > 0, 1.0, 0.0)
+        top, _ = self.terms(self.U.reshape(T, n) * self.sigma)  # the curves increase
+        hi = np.concatenate([np.minimum(s.hi, np.concatenate([self.U, np.full(no, np.inf)])),
+                             hi_y, top + 1e-12 * np.abs(top).max()])  # fmt: skip
+        self.bounds = Bounds(lo, hi)
+        self.integrality = np.concatenate([np.zeros(nx + no), np.ones(nx), np.zeros(self.K)])
+        lin = 1.0 / (self.problem.kpi_value * self.kappa) if p.objective == "profit" else 0.0
+        pen = (p.elastic_penalty or 0.0) / self.scale
+        self.c = np.concatenate(  # minimised
+            [np.full(nx, lin * self.sigma), np.full(no, pen * self.sigma), np.zeros(nx),
+             -np.ones(self.K) * (self.kappa / self.scale) * (p.kpi_value if lin else 1.0)]
+        )  # fmt: skip
+
+    def start_points(self) -> list[np.ndarray]:
+        """Plans to put the first tangents at: even splits of the budget at several levels."""
+        p = self.problem
+        T, n = self.T, self.n
+        tot = p.budget if p.budget is not None else float(self.U.sum() * self.sigma)
+        out = []
+        for c in (0.05, 0.25, 0.5, 1.0, 1.5, 3.0):
+            x = np.full(T * n, c * tot / (T * n) / self.sigma)
+            out.append(np.clip(x, 0.0, self.U).reshape(T, n) * self.sigma)
+        return out
+
+    def solve(self) -> RawSolution:
+        from scipy.optimize import LinearConstraint, milp
+
+        p = self.problem
+        self.build()
+        cuts_A, cuts_b = [], []
+        for x0 in self.start_points():
+            a, b = self.cut_rows(x0)
+            cuts_A.append(a)
+            cuts_b.append(b)
+        best_x, best_val = None, -np.inf
+        ub = np.inf
+        rounds = 0
+        status = "optimal"
+        nx = self.system.n_x
+        while True:
+            A = sp.vstack([self.A_fixed, *cuts_A], format="csr")
+            b = np.concatenate([self.b_fixed, *cuts_b])
+            left = max(1.0, p.time_limit - (time.perf_counter() - self.t0))
+            res = milp(
+                self.c,
+                constraints=LinearConstraint(A, -np.inf, b),
+                integrality=self.integrality,
+                bounds=self.bounds,
+                options={"mip_rel_gap": 1e-7, "time_limit": left, "presolve": True},
+            )
+            if res.x is None:
+                if res.status == 2 or (res.status == 1 and best_x is None):
+                    raise diagnose_infeasible(
+                        p,
+                        self.system,
+                        f"(or the minimum flight of {p.min_flight} periods at a spend of at "
+                        f"least {p.flight_floor():g} cannot be kept with them) ",
+                    )
+                raise ConvergenceError(f"the flight search's MILP failed: {res.message}")
+            rounds += 1
+            dual = getattr(res, "mip_dual_bound", None)
+            ub_norm = -float(dual if dual is not None and np.isfinite(dual) else res.fun)
+            ub = min(ub, ub_norm * self.scale)
+            xi = np.clip(res.x[:nx], self.system.lo[:nx], self.system.hi[:nx])
+            y = np.round(res.x[self.off_y : self.off_y + nx])
+            xi = np.where(y > 0.5, xi, 0.0)
+            x = (xi * self.sigma).reshape(self.T, self.n)
+            val = self.ev.objective(x)
+            if val > best_val:
+                best_x, best_val = x, val
+            gap = max(0.0, ub - best_val) / max(abs(best_val), 1e-12)
+            if gap <= 0.5 * p.gap_tol:
+                break
+            if rounds >= self.ROUNDS or time.perf_counter() - self.t0 > p.time_limit:
+                status = "gap_limit"
+                break
+            a, bb = self.cut_rows(x)
+            cuts_A.append(a)
+            cuts_b.append(bb)
+        info = {
+            "rounds": rounds,
+            "cut_rounds": rounds,
+            "binaries": nx,
+            "seconds_solver": time.perf_counter() - self.t0,
+        }
+        duals = np.zeros(len(self.system.rows))
+        raw = RawSolution(best_x, status, "global", gap, duals, ub, info)
+        return raw

@@ -3,7 +3,10 @@
 Shared by the convex path, the global path, the optimality certificates and the
 infeasibility diagnosis, so that every solver sees exactly the same constraints.
 Variables are ``z = [vec(x) ; o]``: spend per (period, channel) in row-major order and one
-overrun per elastic row, all divided by the spend scale ``sigma``.
+overrun per elastic row, all divided by the spend scale ``sigma``. The rows of ``A`` are the
+problem's rows on total spend per channel (``rows``), then its pacing rows on spend per
+period (``pacing``, see :meth:`Problem.pacing_rows`); per-period caps and dark periods are
+box bounds.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from mediamix.errors import InfeasibleError
+from mediamix.errors import InfeasibleError, SpecError
 from mediamix.optimize.problem import Problem, Row
 
 TAIL_TOL = 1e-4
@@ -35,6 +38,7 @@ class LinearSystem:
     n_over: int
     elastic_rows: list[int]
     sigma: float
+    pacing: tuple[Row, ...] = ()
 
     @property
     def n_x(self) -> int:
@@ -73,19 +77,21 @@ def linear_system(problem: Problem, sigma: float) -> LinearSystem:
     rows = problem.linear_rows()
     el = [j for j, r in enumerate(rows) if r.elastic]
     n_x = n * T
+    pacing = tuple(problem.pacing_rows())
     data = []
     for r in rows:
         data.append(np.tile(r.coef, T))  # the row applies to spend summed over periods
-    A = sp.csr_matrix(np.array(data).reshape(len(rows), n_x)) if rows else sp.csr_matrix((0, n_x))
+    for r in pacing:
+        data.append(r.coef)  # the row applies to spend per period
+    m = len(rows) + len(pacing)
+    A = sp.csr_matrix(np.array(data).reshape(m, n_x)) if m else sp.csr_matrix((0, n_x))
     if el:
-        over = sp.csr_matrix(
-            (-np.ones(len(el)), (el, np.arange(len(el)))), shape=(len(rows), len(el))
-        )
+        over = sp.csr_matrix((-np.ones(len(el)), (el, np.arange(len(el)))), shape=(m, len(el)))
         A = sp.hstack([A, over]).tocsr()
-    b = np.array([r.rhs for r in rows], dtype=float) / sigma
-    lo = np.concatenate([np.tile(problem.lower(), T), np.zeros(len(el))]) / sigma
-    hi = np.concatenate([np.tile(problem.upper(), T), np.full(len(el), np.inf)]) / sigma
-    return LinearSystem(rows, A, b, lo, hi, T, n, len(el), el, sigma)
+    b = np.array([r.rhs for r in rows] + [r.rhs for r in pacing], dtype=float) / sigma
+    lo = np.concatenate([problem.lower_tn().ravel(), np.zeros(len(el))]) / sigma
+    hi = np.concatenate([problem.upper_tn().ravel(), np.full(len(el), np.inf)]) / sigma
+    return LinearSystem(rows, A, b, lo, hi, T, n, len(el), el, sigma, pacing)
 
 
 def spend_caps(problem: Problem) -> np.ndarray:
@@ -111,17 +117,23 @@ def adstock_map(problem: Problem, sigma: float) -> tuple[sp.csr_matrix, np.ndarr
     ``A_t = lam A_{t-1} + (1 - lam) x_t`` with ``A_{-1}`` from ``history`` (oldest first);
     after the last period spend is zero and the tail runs until ``lam^h < 1e-4``. With one
     period the curve is the steady-state response to a constant spend: ``A = x``. With ``R``
-    carry-over draws the rows stack one block per draw: index ``(r, t, i)``.
+    carry-over draws the rows stack one block per draw: index ``(r, t, i)``. With
+    ``lag_weights`` the kernel is the model's own (`lag_map`); with ``carry_out`` off there
+    is no tail.
     """
     n, T = problem.n, problem.periods
     if T == 1:
         return sp.identity(n, format="csr"), np.zeros(n), 0
+    if problem.lag_weights:
+        return lag_map(problem, sigma)
     lam_all = problem.carryover()  # (R, n)
     R = lam_all.shape[0]
     H = 0
     for v in lam_all.max(axis=0):
         if v > 0:
             H = max(H, min(MAX_TAIL, int(math.ceil(math.log(TAIL_TOL) / math.log(v)))))
+    if not problem.carry_out:
+        H = 0
     P = T + H
     ri, ci, vals = [], [], []
     carry = np.zeros((R, P, n))
@@ -146,6 +158,50 @@ def adstock_map(problem: Problem, sigma: float) -> tuple[sp.csr_matrix, np.ndarr
     return L, carry.ravel(), H
 
 
+def lag_map(problem: Problem, sigma: float) -> tuple[sp.csr_matrix, np.ndarray, int]:
+    """`adstock_map` with each channel's own lag kernel ``w`` (``lag_weights``: (L,) or per
+    draw (R, L), lag 0 first): ``A_{t,i} = sum_l w~_l x_{t-l,i}`` with ``w~ = w / sum(w)`` (so a
+    constant spend gives ``A = x``, the steady state the curves' unit price is set for), the
+    spend before the horizon from ``history`` (oldest first) and a tail of ``L - 1`` periods
+    after it (none with ``carry_out`` off)."""
+    n, T = problem.n, problem.periods
+    ws = []
+    for name in problem.names:
+        w = np.atleast_2d(np.asarray(problem.lag_weights[name], dtype=float))
+        ws.append(w / w.sum(axis=1, keepdims=True))
+    R = max(w.shape[0] for w in ws)
+    bad = sorted({w.shape[0] for w in ws} - {1, R})
+    if bad:
+        raise SpecError(
+            f"problem.lag_weights: one number of draws for every channel (got {bad} and {R})"
+        )
+    L = max(w.shape[1] for w in ws)
+    W = np.zeros((R, n, L))
+    for i, w in enumerate(ws):
+        W[:, i, : w.shape[1]] = np.broadcast_to(w, (R, w.shape[1]))
+    H = L - 1 if problem.carry_out else 0
+    P = T + H
+    hist = np.zeros((L, n))  # hist[k] = spend k + 1 periods before the horizon
+    for i, name in enumerate(problem.names):
+        h = np.asarray(problem.history.get(name, ()), dtype=float)[::-1][:L]
+        hist[: h.size, i] = h
+    carry = np.zeros((R, P, n))
+    for p in range(P):
+        for lag in range(p + 1, L):  # spend lag - p - 1 ... periods before the horizon
+            carry[:, p, :] += W[:, :, lag] * hist[lag - p - 1][None, :]
+    ri, ci, vals = [], [], []
+    for p in range(P):
+        for tau in range(max(0, p - L + 1), min(p, T - 1) + 1):
+            lag = p - tau
+            ri.append(((np.arange(R)[:, None] * P + p) * n + np.arange(n)[None, :]).ravel())
+            ci.append(np.tile(tau * n + np.arange(n), R))
+            vals.append(W[:, :, lag].ravel())
+    Lm = sp.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(ri), np.concatenate(ci))), shape=(R * P * n, T * n)
+    )
+    return Lm, (carry / sigma).ravel(), H
+
+
 def _feasible(system: LinearSystem, rows: list[int], lows: list[int]) -> bool:
     from scipy.optimize import linprog
 
@@ -163,7 +219,8 @@ def _feasible(system: LinearSystem, rows: list[int], lows: list[int]) -> bool:
 def diagnose_infeasible(problem: Problem, system: LinearSystem, extra: str = "") -> InfeasibleError:
     """Name a minimal set of constraints that cannot hold together (a deletion filter)."""
     nx = system.n_x
-    rows = list(range(len(system.rows)))
+    all_rows = list(system.rows) + list(system.pacing)
+    rows = list(range(len(all_rows)))
     lows = [k for k in range(nx) if system.lo[k] > 0]
     names: list[str] = []
     if len(rows) + len(lows) <= 300 and not _feasible(system, rows, lows):
@@ -175,7 +232,7 @@ def diagnose_infeasible(problem: Problem, system: LinearSystem, extra: str = "")
             trial = [v for v in lows if v != k]
             if not _feasible(system, rows, trial):
                 lows = trial
-        names = [system.rows[j].name for j in rows]
+        names = [all_rows[j].name for j in rows]
         seen = set()
         for k in lows:
             i = k % system.n

@@ -1,7 +1,8 @@
 """The true objective of a plan, evaluated exactly over posterior draws (float64).
 
 Every solver path proposes spend; this module scores it the same way: KPI per draw
-``K_s = sum_{t, i} F_{s,i}(A_{t,i})`` (additive) or ``base * prod_i F_{s,i}(x_i)``
+``K_s = sum_{t, i} d_t F_{s,i}(A_{t,i})`` (additive; ``d_t = (1 + r)^-t`` with the problem's
+``discount`` r, 1 without) or ``base * prod_i F_{s,i}(x_i)``
 (multiplicative), the risk measure over draws (mean, or CVaR = the mean of the worst
 ``alpha`` share), then the objective (KPI, profit, spend).
 """
@@ -49,6 +50,7 @@ class Evaluator:
     def __post_init__(self) -> None:
         self.L, self.carry, self.H = adstock_map(self.problem, self.system.sigma)
         self.P = self.problem.periods + self.H
+        self.weights = self.problem.discount_weights(self.P)  # (P,) discount per period
         self.R = self.L.shape[0] // (self.P * self.problem.n)
         if self.R > 1 and self.R != self.bank.S:
             raise SpecError(
@@ -75,7 +77,7 @@ class Evaluator:
         f = self.curve_values(a)  # (S, P, n)
         if p.combine == "multiplicative":
             return p.base * np.prod(f[:, 0, :], axis=-1)
-        return f.sum(axis=(1, 2))
+        return np.einsum("spn,p->s", f, self.weights)
 
     def kpi_scale(self) -> float:
         """A typical KPI size (the mean KPI at spend ``sigma`` on every channel and period), so
@@ -116,6 +118,8 @@ class Evaluator:
         a = self.effective(x)
         d = self.curve_values(a, "d")  # (S, P, n)
         d = np.where(np.isfinite(d), d, 1e300)
+        if p.combine != "multiplicative":
+            d = d * self.weights[None, :, None]
         if p.combine == "multiplicative":
             f = self.curve_values(a)[:, 0, :]
             return np.mean(d[:, 0, :] / np.maximum(f, 1e-300), axis=0)[None, :]

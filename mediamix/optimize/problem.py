@@ -9,6 +9,16 @@ Spend ``x_i`` is money per period on channel ``i``. With ``periods = T > 1`` (fl
 spend is ``x_{t,i}`` and each channel's curve is applied to its geometric adstock
 ``A_t = lam A_{t-1} + (1 - lam) x_t`` (carry-in from ``history``; the tail after the horizon,
 with no new spend, is counted until the carry-over has decayed below 1e-4).
+
+Forward planning (see :mod:`mediamix.optimize.horizon`) adds per-period rules: ``caps``
+(an upper bound per period and channel), ``dark`` periods (forced zero), ``max_change``
+(``(1 - r) x_{t-1} <= x_t <= (1 + r) x_{t-1}``, the first period against the last week of
+``history`` when it had spend; pairs that touch a dark period are exempt), ``min_flight`` (a channel that is on
+-- spending at least ``min_flight_spend`` -- stays on for at least that many periods; a
+combinatorial rule, solved with on/off binaries), ``discount`` (KPI of effective period p
+weighted ``(1 + r)^-p``), ``carry_out`` (count the carry-over tail after the horizon or not)
+and ``lag_weights`` (each channel's own adstock kernel, oldest lag last, so the carry-in of
+the history and the plan's own carry-over follow the model's adstock exactly).
 """
 
 from __future__ import annotations
@@ -96,7 +106,7 @@ class Row:
     coef: np.ndarray
     rhs: float
     elastic: bool = False
-    kind: str = "budget"  # budget | department | group
+    kind: str = "budget"  # budget | department | group | pacing (coef over vec(x), (T n,))
 
 
 @dataclass(frozen=True)
@@ -133,6 +143,14 @@ class Problem:
     gap_tol: float = 1e-4
     max_nodes: int = 20000
     time_limit: float = 120.0
+    caps: Mapping[str, Sequence[float | None]] = field(default_factory=dict)
+    dark: Mapping[str, Sequence[int]] = field(default_factory=dict)
+    max_change: float | None = None
+    min_flight: int | None = None
+    min_flight_spend: float | None = None
+    discount: float = 0.0
+    carry_out: bool = True
+    lag_weights: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "channels", tuple(self.channels))
@@ -285,6 +303,7 @@ class Problem:
                     f"the limit of {MAX_ADSTOCK_TERMS:,}; plan fewer periods or channels, or "
                     "use fewer posterior draws"
                 )
+        self._check_pacing(known)
         if self.combine == "multiplicative" and (self.periods > 1 or self.risk != "mean"):
             raise SpecError(
                 "combine 'multiplicative' supports one period and risk 'mean' (it maximises the "
@@ -305,6 +324,92 @@ class Problem:
                     + f"). Fix: lower 'kpi_target' to {top:.4g} or less, or raise the bounds"
                     + (" or the budget" if self._budget_binds() else "")
                 )
+
+    def _check_pacing(self, known: set[str]) -> None:
+        """The forward-planning fields, each error naming its key path and the fix."""
+        T = int(self.periods)
+        for key in ("caps", "dark", "lag_weights"):
+            object.__setattr__(self, key, dict(getattr(self, key)))
+            for name in getattr(self, key):
+                if name not in known:
+                    raise SpecError(
+                        f"problem.{key}.{name}: unknown channel '{name}'; channels: {sorted(known)}"
+                    )
+        lower = dict(zip(self.names, self.lower(), strict=True))
+        for name, caps in self.caps.items():
+            caps = list(caps)
+            if len(caps) != T:
+                raise SpecError(
+                    f"problem.caps.{name}: needs one cap per period ({T}), got {len(caps)}; "
+                    "write null for a period without a cap"
+                )
+            for t, v in enumerate(caps):
+                if v is None:
+                    continue
+                _amount(v, f"problem.caps.{name}[{t}]")
+                if float(v) < lower[name] and t not in set(self.dark.get(name, ())):
+                    raise SpecError(
+                        f"problem.caps.{name}[{t}]: the cap {float(v):g} is below the channel's "
+                        f"lower bound {lower[name]:g}; lower the bound or raise the cap"
+                    )
+        for name, weeks in self.dark.items():
+            for j, t in enumerate(weeks):
+                if isinstance(t, bool) or int(t) != t or not 0 <= int(t) < T:
+                    raise SpecError(
+                        f"problem.dark.{name}[{j}]: a dark period is a period index in "
+                        f"0..{T - 1} (got {t!r})"
+                    )
+        if self.max_change is not None:
+            r = float(self.max_change)
+            if not (math.isfinite(r) and r >= 0):
+                raise SpecError(
+                    f"problem.max_change: the largest relative change from one period to the "
+                    f"next must be a finite number >= 0, e.g. 0.2 for +-20% (got {self.max_change})"
+                )
+        if self.min_flight is not None:
+            m = self.min_flight
+            if isinstance(m, bool) or int(m) != m or not 1 <= int(m) <= T:
+                raise SpecError(
+                    f"problem.min_flight: the minimum flight length is a number of periods in "
+                    f"1..{T} (got {m!r})"
+                )
+            if not all(c.response.is_concave for c in self.channels):
+                raise SpecError(
+                    "problem.min_flight: flights are planned with concave curves only (an "
+                    "S-shaped curve has no certified flight plan); use concave curves"
+                )
+            simple = self.objective in ("kpi", "profit")
+            if self.combine != "additive" or self.risk != "mean" or not simple:
+                raise SpecError(
+                    "problem.min_flight: needs combine 'additive', risk 'mean' and objective "
+                    "'kpi' or 'profit'"
+                )
+        if self.min_flight_spend is not None:
+            _amount(self.min_flight_spend, "problem.min_flight_spend", positive=True)
+        r = float(self.discount)
+        if not (math.isfinite(r) and 0 <= r < 1):
+            raise SpecError(
+                f"problem.discount: the discount rate per period must be in [0, 1), e.g. "
+                f"0.001 per week (got {self.discount})"
+            )
+        if not isinstance(self.carry_out, bool):
+            raise SpecError(f"problem.carry_out: expected true or false, got {self.carry_out!r}")
+        for name, w in self.lag_weights.items():
+            arr = np.asarray(w, dtype=float)
+            if arr.ndim not in (1, 2) or arr.shape[-1] < 1 or not np.all(np.isfinite(arr)):
+                raise SpecError(
+                    f"problem.lag_weights.{name}: expected finite lag weights (L,) or per "
+                    f"draw (R, L), got shape {arr.shape}"
+                )
+            if np.any(arr < 0) or np.any(arr.sum(-1) <= 0):
+                raise SpecError(
+                    f"problem.lag_weights.{name}: weights must be >= 0 with a positive sum"
+                )
+        if self.lag_weights and set(self.lag_weights) != known:
+            missing = sorted(known - set(self.lag_weights))
+            raise SpecError(
+                f"problem.lag_weights: give every channel's weights or none (missing {missing})"
+            )
 
     def _budget_binds(self) -> bool:
         return self.budget is not None and self.elastic_penalty is None
@@ -364,6 +469,107 @@ class Problem:
             )
         R = sizes.pop() if sizes else 1
         return np.stack([np.broadcast_to(a, (R,)) for a in arrs], axis=1)
+
+    def lower_tn(self) -> np.ndarray:
+        """Lower bounds per period and channel ``(T, n)``: 0 in dark periods."""
+        lo = np.tile(self.lower(), (self.periods, 1))
+        for i, name in enumerate(self.names):
+            for t in self.dark.get(name, ()):
+                lo[int(t), i] = 0.0
+        return lo
+
+    def upper_tn(self) -> np.ndarray:
+        """Upper bounds per period and channel ``(T, n)``: the channel's bound, its per-period
+        caps, 0 in dark periods."""
+        up = np.tile(self.upper(), (self.periods, 1))
+        for i, name in enumerate(self.names):
+            for t, v in enumerate(self.caps.get(name, ())):
+                if v is not None:
+                    up[t, i] = min(up[t, i], float(v))
+            for t in self.dark.get(name, ()):
+                up[int(t), i] = 0.0
+        return up
+
+    def is_dark(self) -> np.ndarray:
+        """``(T, n)`` booleans: the dark periods."""
+        d = np.zeros((self.periods, self.n), bool)
+        for i, name in enumerate(self.names):
+            for t in self.dark.get(name, ()):
+                d[int(t), i] = True
+        return d
+
+    def pacing_rows(self) -> list[Row]:
+        """The max-change rows over spend per (period, channel) (coef of length ``T n``):
+        ``x_t - (1 + r) x_{t-1} <= 0`` and ``(1 - r) x_{t-1} - x_t <= 0``; the first period
+        against the last value of ``history`` (a constant; none when that week had no spend,
+        so a channel that is off may start); pairs touching a dark period are exempt."""
+        if self.max_change is None:
+            return []
+        r = float(self.max_change)
+        T, n = self.periods, self.n
+        dark = self.is_dark()
+        rows: list[Row] = []
+        for i, name in enumerate(self.names):
+            hist = list(self.history.get(name, ()))
+            for t in range(T):
+                if dark[t, i] or (t > 0 and dark[t - 1, i]):
+                    continue
+                if t == 0 and (not hist or float(hist[-1]) <= 0):
+                    continue  # off in the last week of history: the first week starts a flight
+                up = np.zeros(T * n)
+                down = np.zeros(T * n)
+                up[t * n + i], down[t * n + i] = 1.0, -1.0
+                if t == 0:
+                    h = float(hist[-1])
+                    rhs_up, rhs_down = (1 + r) * h, -(1 - r) * h
+                else:
+                    up[(t - 1) * n + i], down[(t - 1) * n + i] = -(1 + r), 1 - r
+                    rhs_up = rhs_down = 0.0
+                what = f"'{name}' period {t} vs {'history' if t == 0 else t - 1}"
+                rows.append(Row(f"max change +{r:g} of {what}", up, rhs_up, False, "pacing"))
+                if r < 1:
+                    rows.append(
+                        Row(f"max change -{r:g} of {what}", down, rhs_down, False, "pacing")
+                    )
+        return rows
+
+    def discount_weights(self, n_periods: int) -> np.ndarray:
+        """``(1 + r)^-p`` for effective periods ``p = 0 .. n_periods - 1``."""
+        return (1.0 + float(self.discount)) ** -np.arange(n_periods, dtype=float)
+
+    def flight_floor(self) -> float:
+        """The spend per period that counts as on for ``min_flight``: ``min_flight_spend``, or
+        5% of the mean spend per period and channel the budget allows."""
+        if self.min_flight_spend is not None:
+            return float(self.min_flight_spend)
+        from mediamix.optimize.linear import spend_scale
+
+        return 0.05 * spend_scale(self)
+
+    def flight_ok(self, x: np.ndarray, tol: float = 1e-9) -> bool:
+        """Whether spend ``x`` (T, n) keeps the flight rules: each period is off (0) or on (at
+        least `flight_floor`), and every run of on periods lasts ``min_flight`` periods (a run
+        that reaches the end of the horizon may be cut there; a run that continues the last
+        weeks of ``history`` counts them)."""
+        if self.min_flight is None:
+            return True
+        x = np.asarray(x, dtype=float).reshape(self.periods, self.n)
+        floor = self.flight_floor()
+        scale = max(floor, 1.0)
+        on = x > tol * scale
+        if np.any(on & (x < floor * (1 - 1e-7) - tol * scale)):
+            return False
+        m = int(self.min_flight)
+        for i, name in enumerate(self.names):
+            run = _history_run(self.history.get(name, ()))
+            for t in range(self.periods):
+                if on[t, i]:
+                    run += 1
+                elif run:
+                    if run < m:
+                        return False
+                    run = 0
+        return True
 
     def dept_matrix(self) -> np.ndarray:
         """Shares ``(n_departments, n_channels)``."""
@@ -449,6 +655,13 @@ class Problem:
             gap_tol=spec.gap,
             max_nodes=spec.max_nodes,
             time_limit=spec.time_limit,
+            caps={k: list(v) for k, v in spec.caps.items()},
+            dark={k: list(v) for k, v in spec.dark.items()},
+            max_change=spec.max_change,
+            min_flight=spec.min_flight,
+            min_flight_spend=spec.min_flight_spend,
+            discount=spec.discount,
+            carry_out=spec.carry_out,
         )
 
     @classmethod
@@ -499,6 +712,17 @@ class Problem:
         if budget is None:
             budget = float(sum(float(current.get(r.name, 0.0)) for r in responses))
         return cls(channels=tuple(channels), budget=float(budget), **options)
+
+
+def _history_run(values: Sequence[float]) -> int:
+    """How many periods at the end of ``values`` have spend (> 0)."""
+    run = 0
+    for v in reversed(list(values)):
+        if float(v) > 0:
+            run += 1
+        else:
+            break
+    return run
 
 
 def _channel(c, i: int, kpi_value: float) -> Channel:

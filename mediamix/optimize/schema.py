@@ -111,6 +111,13 @@ class ProblemSpec(Schema):
     gap: Number = 1e-4
     max_nodes: Integer = 20000
     time_limit: Number = 120.0
+    caps: dict[Name, list[Number | None]] = {}
+    dark: dict[Name, list[Integer]] = {}
+    max_change: Number | None = None
+    min_flight: Integer | None = None
+    min_flight_spend: Number | None = None
+    discount: Number = 0.0
+    carry_out: bool = True
 
 
 CHANNEL_KEYS = tuple(ChannelSpec.model_fields)
