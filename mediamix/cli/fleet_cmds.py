@@ -10,7 +10,7 @@ import click
 from mediamix.cli.model_cmds import fit_options, sigterm_as_interrupt
 from mediamix.schemas import FIT_METHODS
 
-ENGINES = ("local", "ray", "sequential")
+ENGINES = ("local", "ray", "batched", "sequential")
 
 
 @click.command("fit-many")
@@ -23,7 +23,8 @@ ENGINES = ("local", "ray", "sequential")
               "fleet.html, fleet.log")  # fmt: skip
 @click.option("--engine", type=click.Choice(ENGINES), default="local", show_default=True,
               help="local: a process pool on this machine; ray: a Ray cluster (the fleet "
-              "extra); sequential: one fit after another in this process")  # fmt: skip
+              "extra); batched: same-structure groups in one compiled run; sequential: one "
+              "fit after another in this process")  # fmt: skip
 @click.option("--address", default=None,
               help="Ray cluster to use (ray://host:10001 or host:6379); default: start a "
               "local one")  # fmt: skip

@@ -9,6 +9,9 @@ again, and ``finished(task, record)`` exactly once per task (the worker's record
 - `LocalEngine`: ``workers`` processes at a time, each started with the ``spawn`` method for
   one task only (a fresh interpreter per fit, as ``max_tasks_per_child=1``), so JAX memory
   cannot grow across fits; a worker that dies (killed, out of memory) has its task run again.
+- `BatchedEngine`: groups of one model structure sampled together in one compiled run
+  (`mediamix.estimator.batch.fit_batch`), in this process; every period fitted (no hold-out),
+  no lift tests.
 - `RayEngine`: each fit a Ray task with explicit ``num_cpus`` / ``num_gpus``, retried by Ray
   when its worker dies (``max_retries``), in a worker process that exits after it
   (``max_calls=1``). Without an address it starts a local cluster bound to the loopback
@@ -31,7 +34,7 @@ Started = Callable[[GroupTask], None]
 Retried = Callable[[GroupTask, str], None]
 Finished = Callable[[GroupTask, dict], None]
 
-ENGINES = ("local", "ray", "sequential")
+ENGINES = ("local", "ray", "batched", "sequential")
 
 
 def died_record(task: GroupTask, why: str, attempts: int) -> dict[str, Any]:
@@ -59,6 +62,47 @@ class SequentialEngine:
         for task in tasks:
             started(task)
             finished(task, run_task(task))
+
+
+class BatchedEngine:
+    """Same-structure groups sampled together in one compiled run (`fit_batch`), in this
+    process: one compilation per model structure instead of one per group."""
+
+    name = "batched"
+
+    def __init__(self, workers: int | None = None, max_retries: int = 0) -> None:
+        self.workers = 1
+
+    @staticmethod
+    def check(options) -> None:
+        """The options a batch cannot honour, refused before any fit."""
+        if options.holdout:
+            raise SpecError(
+                f"--engine batched fits every period (got --holdout {options.holdout}); drop "
+                "--holdout or use --engine local"
+            )
+        if options.experiments:
+            raise SpecError(
+                "--engine batched does not fit lift tests (--experiments); use --engine local"
+            )
+        try:
+            import mediamix.estimator.batch  # noqa: F401
+        except ImportError:
+            raise SpecError(
+                "--engine batched needs mediamix.estimator.batch, which this installation "
+                "lacks; use --engine local"
+            ) from None
+
+    def run(self, tasks: list[GroupTask], started: Started, retried: Retried,
+            finished: Finished) -> None:  # fmt: skip
+        from mediamix.fleet.task import run_batch_tasks
+
+        if not tasks:
+            return
+        for task in tasks:
+            started(task)
+        for task, record in zip(tasks, run_batch_tasks(tasks), strict=True):
+            finished(task, record)
 
 
 def _child(task: GroupTask, conn) -> None:
@@ -238,7 +282,7 @@ def _ray_initialized() -> bool:
 
 def make_engine(name: str, workers: int | None = None, *, address: str | None = None,
                 cpus: float = 1, gpus: float = 0, max_retries: int = 2):  # fmt: skip
-    """The engine called ``name`` (``local``, ``ray`` or ``sequential``)."""
+    """The engine called ``name`` (``local``, ``ray``, ``batched`` or ``sequential``)."""
     if name == "local":
         if address:
             raise SpecError("--address is for --engine ray; drop it or add --engine ray")
@@ -247,6 +291,8 @@ def make_engine(name: str, workers: int | None = None, *, address: str | None = 
         return RayEngine(workers, max_retries, address=address, cpus=cpus, gpus=gpus)
     if name == "sequential":
         return SequentialEngine()
+    if name == "batched":
+        return BatchedEngine()
     from mediamix.errors import did_you_mean
 
     raise SpecError(f"unknown engine '{name}'; choose one of {', '.join(ENGINES)}."

@@ -228,7 +228,8 @@ def fit_many(
     ``options`` (a `FitOptions`) or the same as keywords (``method="svi", steps=500,
     date="date", kpi="sales", channels=["tv", "search"]``): every ``mediamix fit`` option.
     ``engine``: ``local`` (a process pool, ``workers`` at a time), ``ray`` (``address`` of a
-    cluster, else a local one) or ``sequential`` (this process); ``cpus_per_fit`` /
+    cluster, else a local one), ``batched`` (same-structure groups in one compiled run, in
+    this process) or ``sequential`` (one after another in this process); ``cpus_per_fit`` /
     ``gpus_per_fit``: each fit's resources (also its JAX host devices); ``max_retries``:
     runs again of a group whose worker died. ``resume``: skip groups already done with the
     same data and options. ``progress``: True for the one stderr line, or a function
@@ -246,6 +247,8 @@ def fit_many(
         raise SpecError(f"--workers must be at least 1 (got {workers})")
     runner = make_engine(engine, workers, address=address, cpus=cpus_per_fit, gpus=gpus_per_fit,
                          max_retries=max_retries)  # fmt: skip
+    if hasattr(runner, "check"):
+        runner.check(options)
     groups = make_groups(data, by)
     root = Path(out)
     if root.is_file():

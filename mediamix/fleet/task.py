@@ -147,3 +147,63 @@ def run_task(task: GroupTask) -> dict[str, Any]:
     record.update(wall_seconds=time.perf_counter() - start, peak_rss_mb=peak_rss_mb(),
                   data_warnings=lines)  # fmt: skip
     return record
+
+
+def run_batch_tasks(tasks: list[GroupTask], progress: Any = False) -> list[dict[str, Any]]:
+    """Fit many groups in one compiled run per model structure (`mediamix.estimator.batch`),
+    in this process: each group's inputs are checked as for a single fit (a group with bad
+    data fails alone, with the single fit's message), groups with the same spec go to
+    `fit_batch` together, then each fitted model is checked and written as its own run
+    folder. Returns one record per task, in order (no ``attempt`` retries: nothing is
+    isolated in a worker)."""
+    import warnings
+
+    from mediamix.estimator.batch import fit_batch
+    from mediamix.inference.diagnostics import ConvergenceWarning
+    from mediamix.runs.pipeline import finish_fit, prepare_fit
+
+    records: dict[str, dict[str, Any]] = {}
+    prepared: dict[str, Any] = {}
+    started = time.perf_counter()
+    for t in tasks:
+        lines: list[str] = []
+        base = {"group": t.name, "attempt": 1, "pid": os.getpid(), "host": socket.gethostname(),
+                "data_warnings": lines}  # fmt: skip
+        try:
+            prepared[t.name] = prepare_fit(t.data, t.options, on_warning=lines.append)
+            records[t.name] = base
+        except MediamixError as exc:
+            records[t.name] = {**base, "status": "failed", "message": str(exc)}
+    batches: list[tuple[Any, list[GroupTask]]] = []
+    for t in tasks:
+        if t.name not in prepared:
+            continue
+        spec = prepared[t.name].spec
+        for s, members in batches:
+            if s == spec:
+                members.append(t)
+                break
+        else:
+            batches.append((spec, [t]))
+    for spec, members in batches:
+        o = members[0].options
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", ConvergenceWarning)
+                fitted = fit_batch(spec, [prepared[t.name].dataset for t in members], o.method,
+                                   seed=o.seed, progress=progress, **o.sampler_options())  # fmt: skip
+        except MediamixError as exc:
+            for t in members:
+                records[t.name].update(status="failed", message=str(exc))
+            continue
+        conv = tuple(str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning))
+        for t, f in zip(members, fitted, strict=True):
+            try:
+                res = finish_fit(prepared[t.name], f, Path(t.root) / t.name, conv)
+                records[t.name].update(outcome_record(res.summary))
+            except MediamixError as exc:
+                records[t.name].update(status="failed", message=str(exc))
+    wall = time.perf_counter() - started
+    for r in records.values():
+        r.update(wall_seconds=wall / max(1, len(tasks)), peak_rss_mb=peak_rss_mb())
+    return [records[t.name] for t in tasks]

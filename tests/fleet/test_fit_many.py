@@ -5,6 +5,7 @@ the message `mediamix fit` gives for its own file."""
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import signal
@@ -139,7 +140,8 @@ def test_local_pool_kill_a_worker_then_resume_from_the_command_line(table, singl
     resumed = pd.read_csv(out / "fleet.csv").set_index("group")["resumed"].to_dict()
     assert resumed == {"north": True, "south": False, "west": True}
     page = (out / "fleet.html").read_text()
-    assert "ROAS by group" in page and "north" in page and single_fit_message[:40] in page
+    assert "ROAS by group" in page and "north" in page
+    assert html.escape(single_fit_message) in page
 
 
 @pytest.mark.slow
