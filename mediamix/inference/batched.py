@@ -1,0 +1,540 @@
+"""Many models of one structure in one compiled program: NUTS, SVI and MAP vectorised over
+models.
+
+Models share a structure when everything static about them is equal (`structure_key`: the
+transform groups, lags, control index sets, Fourier / weekday / changepoint counts, the log
+offset, the prior families and the shapes of every design array); they differ only in
+numbers: their data (the design) and the priors scaled to their data (the media prior's
+spend-share split and KPI mean, a data-centred ROI prior, ...). Both are passed to the
+model as traced arguments, not constants: the NumPyro model runs on the group's first
+structure with each model's prior arrays put in its place (`with_priors`), so one
+compilation serves every model of the group.
+
+- NUTS (`run_nuts`): numpyro's functional HMC API (``initialize_model``, ``hmc``) with the
+  potential built from the model and its arguments; ``jax.vmap`` over lanes (model x chain),
+  each lane with its own initial point (``init_to_median``), step size and mass-matrix
+  adaptation; lanes are spread over the host devices with ``jax.pmap`` when JAX has more
+  than one. Like `mediamix.inference.nuts`, the steps run in chunks of one compiled program
+  (a traced step count) with a `SamplerProgress` after each. Every lane of a vmapped NUTS
+  step waits for the longest trajectory of the batch, so a batch costs its hardest member's
+  tree per draw.
+- SVI (`run_svi`) and MAP (`run_map`): the optimiser's update vmapped over models, each with
+  its own guide parameters and optimiser state, the same steps and seeds as one fit alone;
+  MAP freezes each model at the chunk where its own early stop would end it.
+
+Each model gets its own `FitResult` (draws ``(chain, draw, ...)``), in the order given.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from mediamix.devices import enable_compile_cache
+from mediamix.errors import ConvergenceError, SpecError
+from mediamix.inference import map as _map
+from mediamix.inference.nuts import NUTS, SamplerProgress, chunk_length, stderr_progress
+from mediamix.inference.progress import Clock, OptimiserProgress, reporter
+from mediamix.inference.progress import chunk_length as steps_chunk
+from mediamix.inference.result import FitResult
+from mediamix.inference.svi import SVI, loss_rel_change, model_sites
+from mediamix.model.structure import Structure
+
+# -- structure and priors ---------------------------------------------------------------------
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, np.ndarray | np.generic | float | int) and not isinstance(v, bool)
+
+
+def prior_arrays(priors: dict) -> dict:
+    """The numbers of a structure's priors as a pytree of float32 arrays (the distribution
+    names left out): ``{site: {param: array}}``, nested for a joint prior's parts."""
+
+    def numbers(p):
+        if isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str):
+            return numbers(p[1])
+        if isinstance(p, dict):
+            return {k: numbers(v) for k, v in p.items()}
+        if _is_number(p):
+            return np.asarray(p, dtype=np.float32)
+        raise TypeError(f"unexpected prior parameter {p!r}")  # pragma: no cover
+
+    return {site: numbers(p) for site, p in priors.items()}
+
+
+def _prior_families(priors: dict) -> Any:
+    """The static part of the priors: distribution names and parameter shapes."""
+
+    def static(p):
+        if isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str):
+            return (p[0], static(p[1]))
+        if isinstance(p, dict):
+            return tuple((k, static(v)) for k, v in sorted(p.items()))
+        return np.shape(p)
+
+    return tuple((site, static(p)) for site, p in sorted(priors.items()))
+
+
+def with_priors(structure: Structure, arrays: dict) -> Structure:
+    """``structure`` with the numbers of its priors replaced by ``arrays`` (from
+    `prior_arrays` of a structure with the same `structure_key`; may be traced)."""
+
+    def put(p, a):
+        if isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str):
+            return (p[0], put(p[1], a))
+        if isinstance(p, dict):
+            return {k: put(v, a[k]) for k, v in p.items()}
+        return a
+
+    priors = {site: put(p, arrays[site]) for site, p in structure.priors.items()}
+    return dataclasses.replace(structure, priors=priors)
+
+
+def structure_key(structure: Structure, design: dict) -> tuple:
+    """What must be equal for models to share one compiled program: the spec, every static
+    field of the structure except the channel and control names (and the numbers of the
+    priors), and the shape and dtype of every design array."""
+    groups = tuple(
+        (g.family, g.idx, g.dim, g.params) for g in structure.sat_groups + structure.ad_groups
+    )
+    shapes = tuple(
+        (k, tuple(np.shape(v)), str(np.asarray(v).dtype)) for k, v in sorted(design.items())
+    )
+    s = structure
+    return (
+        s.spec.to_yaml(),
+        len(s.channel_names),
+        len(s.control_names),
+        groups,
+        len(s.sat_groups),
+        s.max_lag,
+        s.lags,
+        s.free_idx,
+        s.signed_idx,
+        s.signs,
+        s.event_idx,
+        s.n_fourier,
+        s.n_dow,
+        s.n_changepoints,
+        float(s.log_offset),
+        s.warmup,
+        _prior_families(s.priors),
+        shapes,
+    )
+
+
+def stack(trees: list) -> Any:
+    """Pytrees of equal structure stacked on a new leading axis (numpy, then JAX)."""
+    import jax
+    import jax.numpy as jnp
+
+    return jax.tree.map(lambda *xs: jnp.asarray(np.stack([np.asarray(x) for x in xs])), *trees)
+
+
+def _check_group(structures: list[Structure], designs: list[dict]) -> None:
+    if not structures:
+        raise SpecError("a batch needs at least one model; got none")
+    if len(structures) != len(designs):
+        raise SpecError(
+            f"a batch needs one design per structure; got {len(structures)} structures and "
+            f"{len(designs)} designs"
+        )
+    key = structure_key(structures[0], designs[0])
+    for i, (s, d) in enumerate(zip(structures, designs, strict=True)):
+        if structure_key(s, d) != key:
+            raise SpecError(
+                f"model {i} of the batch does not share model 0's structure (channels, "
+                "transforms, periods, controls or spec differ); batch only models of one "
+                "structure (mediamix.estimator.batch.fit_batch groups them for you)"
+            )
+
+
+class _Batched:
+    """The model on a group's first structure, with each model's priors as an argument:
+    ``m(design, priors, observe=True)``; for concrete priors the structure is built once per
+    priors object, so eager calls (numpyro's initialisation) reuse the model's compiled maths.
+    """
+
+    def __init__(self, model, template: Structure) -> None:
+        self.model = model
+        self.template = template
+        self._concrete: dict[int, tuple[Any, Structure]] = {}
+
+    def structure(self, priors: dict) -> Structure:
+        import jax
+
+        if any(isinstance(v, jax.core.Tracer) for v in jax.tree.leaves(priors)):
+            return with_priors(self.template, priors)
+        hit = self._concrete.get(id(priors))
+        if hit is None or hit[0] is not priors:
+            hit = (priors, with_priors(self.template, priors))
+            self._concrete[id(priors)] = hit
+        return hit[1]
+
+    def __call__(self, design: dict, priors: dict, observe: bool = True) -> None:
+        return self.model(design, self.structure(priors), observe=observe)
+
+
+def _model_args(designs: list[dict], structures: list[Structure]):
+    """The first model's ``(design, priors)`` and every model's, stacked on axis 0."""
+
+    priors = [prior_arrays(s.priors) for s in structures]
+    first = (dict(designs[0]), {k: _tree_jnp(v) for k, v in priors[0].items()})
+    return first, (stack([dict(d) for d in designs]), stack(priors))
+
+
+def _tree_jnp(tree):
+    import jax
+    import jax.numpy as jnp
+
+    return jax.tree.map(jnp.asarray, tree)
+
+
+def _take(tree, i):
+    import jax
+
+    return jax.tree.map(lambda v: v[i], tree)
+
+
+# -- NUTS ---------------------------------------------------------------------------------
+
+
+def run_nuts(
+    sampler: NUTS,
+    model,
+    designs: list[dict],
+    structures: list[Structure],
+    *,
+    seed: int = 0,
+    progress: Any = False,
+) -> list[FitResult]:
+    """NUTS on every model of one structure at once; one `FitResult` per model.
+
+    Lanes are (model, chain) pairs; each chain of each model starts from its own
+    ``init_to_median`` point and adapts its own step size and diagonal (or dense) mass
+    matrix over ``sampler.warmup`` steps. The chains of a model use the keys
+    ``split(PRNGKey(seed), chains)``, as `NUTS.run` does.
+    """
+    import jax
+    import jax.numpy as jnp
+    from jax import lax
+    from numpyro.infer.hmc import hmc
+    from numpyro.infer.initialization import init_to_median
+    from numpyro.infer.util import ParamInfo, find_valid_initial_params, initialize_model
+
+    _check_group(structures, designs)
+    enable_compile_cache()
+    report = reporter(progress, stderr_progress)
+    M, K = len(designs), int(sampler.chains)
+    W, D = int(sampler.warmup), int(sampler.draws)
+    length = chunk_length(D)
+    clock = Clock(W + D)
+    if report is not None:
+        report(SamplerProgress("warmup", 0, W, W, D, 0.0, None))
+
+    wrapped = _Batched(model, structures[0])
+    strategy = init_to_median(num_samples=15)
+    first, stacked = _model_args(designs, structures)
+    proto, pe_gen, post_gen, _ = initialize_model(
+        jax.random.PRNGKey(seed), wrapped, init_strategy=strategy, dynamic_args=True,
+        model_args=first,
+    )  # fmt: skip
+    init_kernel, sample_kernel = hmc(potential_fn_gen=pe_gen, algo="NUTS")
+    dense = [tuple(sorted(proto.z))] if sampler.dense_mass else []
+
+    # lanes: model-major (lane = model * K + chain), spread over host devices when present
+    lanes = M * K
+    n_dev = min(jax.local_device_count(), lanes)
+    per_dev = -(-lanes // n_dev)
+    padded = per_dev * n_dev
+    lane_model = np.minimum(np.arange(padded) // K, M - 1)  # padding repeats the last model
+    chain_keys = jax.random.split(jax.random.PRNGKey(seed), K) if K > 1 else None
+    keys = [chain_keys[c] if K > 1 else jax.random.PRNGKey(seed) for c in range(K)]
+    lane_keys = jnp.stack([keys[i % K] for i in range(padded)])
+    lane_args = jax.tree.map(lambda v: v[lane_model], stacked)
+
+    def init_lane(key, args):
+        k_init, k_model = jax.random.split(key)  # as numpyro's kernel.init splits it
+        info, _ = find_valid_initial_params(
+            k_model, wrapped, init_strategy=strategy, model_args=args,
+            prototype_params=proto.z,
+        )  # fmt: skip
+        return init_kernel(
+            ParamInfo(*info), W, target_accept_prob=sampler.target_accept, trajectory_length=None,
+            max_tree_depth=sampler.max_tree_depth, dense_mass=dense, model_args=args,
+            rng_key=k_init,
+        )  # fmt: skip
+
+    def chunk_lane(state, n, args):
+        postprocess = post_gen(*args)
+
+        def record(s):
+            return (postprocess(s.z), s.diverging, s.energy, s.num_steps)
+
+        def body(i, carry):
+            s, buf = carry
+            s = sample_kernel(s, model_args=args)
+            return s, jax.tree.map(lambda b, v: b.at[i].set(v), buf, record(s))
+
+        proto_rec = jax.eval_shape(record, state)
+        buf = jax.tree.map(lambda v: jnp.zeros((length, *v.shape), v.dtype), proto_rec)
+        return lax.fori_loop(0, n, body, (state, buf))
+
+    if n_dev > 1:
+
+        def split(tree):  # (padded, ...) -> (n_dev, per_dev, ...)
+            return jax.tree.map(lambda v: v.reshape((n_dev, per_dev) + v.shape[1:]), tree)
+
+        def join(tree):
+            return jax.tree.map(lambda v: np.asarray(v).reshape((padded,) + v.shape[2:]), tree)
+
+        init_all = jax.pmap(jax.vmap(init_lane))
+        chunk_all = jax.pmap(jax.vmap(chunk_lane, in_axes=(0, None, 0)), in_axes=(0, None, 0))
+        dev_args = split(lane_args)
+        states = init_all(split(lane_keys), dev_args)
+
+        def advance(states, n):
+            states, rec = chunk_all(states, jnp.int32(n), dev_args)
+            return states, join(rec)
+    else:
+        init_all = jax.jit(jax.vmap(init_lane))
+        chunk_all = jax.jit(jax.vmap(chunk_lane, in_axes=(0, None, 0)))
+        states = init_all(lane_keys, lane_args)
+
+        def advance(states, n):
+            states, rec = chunk_all(states, jnp.int32(n), lane_args)
+            return states, jax.tree.map(np.asarray, rec)
+
+    parts = []
+    for phase, steps, before in (("warmup", W, 0), ("sampling", D, W)):
+        done = 0
+        while done < steps:
+            n = min(length, steps - done)
+            states, rec = advance(states, n)
+            done += n
+            if phase == "sampling":
+                parts.append(jax.tree.map(lambda v, n=n: v[:, :n], rec))
+            if report is not None:
+                elapsed, remaining = clock.tick(before + done)
+                report(SamplerProgress(phase, done, steps, W, D, elapsed, remaining))
+    z, diverging, energy, n_steps = jax.tree.map(lambda *xs: np.concatenate(xs, axis=1), *parts)
+    info = {"chain_method": "batched", "chains": K, "draws": D, "warmup": W, "chunk": length,
+            "batch_size": M, "devices": n_dev}  # fmt: skip
+    out = []
+    for m in range(M):
+        sl = slice(m * K, (m + 1) * K)
+        samples = {k: np.asarray(v[sl]) for k, v in z.items()}
+        stats = {"diverging": diverging[sl], "energy": energy[sl], "n_steps": n_steps[sl]}
+        out.append(FitResult(samples, stats, {**info, "batch_index": m}))
+    return out
+
+
+# -- SVI ----------------------------------------------------------------------------------
+
+
+def _svi_engine(sampler_guide: str, wrapped, steps: int, learning_rate: float):
+    import optax
+    from numpyro.infer import SVI as Engine
+    from numpyro.infer import Trace_ELBO
+    from numpyro.infer.autoguide import AutoDelta, AutoLowRankMultivariateNormal, AutoNormal
+    from numpyro.infer.initialization import init_to_median
+
+    init = init_to_median(num_samples=15)
+    if sampler_guide == "delta":
+        g = AutoDelta(wrapped, init_loc_fn=init)
+    else:
+        auto = AutoNormal if sampler_guide == "normal" else AutoLowRankMultivariateNormal
+        g = auto(wrapped, init_loc_fn=init, init_scale=0.05)
+    sched = optax.cosine_decay_schedule(learning_rate, steps, alpha=0.05)
+    return Engine(wrapped, g, optax.adam(sched), Trace_ELBO()), g
+
+
+def _svi_states(guide: str, wrapped, steps: int, lr: float, seed: int, first, stacked):
+    """The engine (its guide set up on the first model) and every model's initial state,
+    made as ``svi.init(PRNGKey(seed), design, priors)`` would make it alone."""
+    import jax
+
+    svi, g = _svi_engine(guide, wrapped, steps, lr)
+    svi.init(jax.random.PRNGKey(seed), *first)  # sets up the guide (concrete)
+
+    def init_one(args):
+        own, _ = _svi_engine(guide, wrapped, steps, lr)  # a fresh guide per trace
+        return own.init(jax.random.PRNGKey(seed), *args)
+
+    return svi, g, jax.jit(jax.vmap(init_one))(stacked)
+
+
+def _guide_draws(wrapped, g, params, stacked, first, draws: int, seed: int) -> dict:
+    """Draws of every latent and deterministic site per model: ``{site: (M, draws, ...)}``."""
+    import jax
+    from numpyro.infer import Predictive
+
+    sites = model_sites(lambda d, observe=True: wrapped(d, first[1], observe), first[0])
+
+    def one(p, args):
+        pred = Predictive(wrapped, guide=g, params=p, num_samples=draws, return_sites=sites)
+        return pred(jax.random.PRNGKey(seed), *args, observe=False)
+
+    out = jax.jit(jax.vmap(one))(params, stacked)
+    return {k: np.asarray(v) for k, v in out.items() if k in sites}
+
+
+def run_svi(
+    sampler: SVI,
+    model,
+    designs: list[dict],
+    structures: list[Structure],
+    *,
+    seed: int = 0,
+    progress: Any = False,
+) -> list[FitResult]:
+    """SVI on every model of one structure at once: the same guide, optimiser, steps and seeds
+    as `SVI.run` on each model alone, the update vmapped over models."""
+    import jax
+    import jax.numpy as jnp
+    from jax import lax
+
+    _check_group(structures, designs)
+    enable_compile_cache()
+    report = reporter(progress)
+    M, steps = len(designs), int(sampler.steps)
+    wrapped = _Batched(model, structures[0])
+    first, stacked = _model_args(designs, structures)
+    svi, g, states = _svi_states(
+        sampler.guide, wrapped, steps, sampler.learning_rate, seed, first, stacked
+    )
+    length = steps_chunk(steps)
+
+    @jax.jit
+    def run(states, n, args):
+        def one(state, a):
+            def body(i, carry):
+                s, buf = carry
+                s, loss = svi.update(s, *a)
+                return s, buf.at[i].set(loss)
+
+            buf = jnp.full((length,), jnp.nan, jnp.float32)
+            return lax.fori_loop(0, n, body, (state, buf))
+
+        return jax.vmap(one)(states, args)
+
+    clock = Clock(steps)
+    parts, done = [], 0
+    while done < steps:
+        n = min(length, steps - done)
+        states, buf = run(states, jnp.int32(n), stacked)
+        part = np.asarray(buf)[:, :n]
+        parts.append(part)
+        done += n
+        if report is not None:
+            elapsed, remaining = clock.tick(done)
+            loss = float(np.mean(part[:, -1]))
+            report(OptimiserProgress("SVI", done, steps, loss, elapsed, remaining))
+    losses = np.concatenate(parts, axis=1)
+    _check_finite("variational", losses[:, -1])
+    params = jax.vmap(svi.get_params)(states)
+    draws = _guide_draws(wrapped, g, params, stacked, first, int(sampler.draws), seed + 1)
+    out = []
+    for m in range(M):
+        lm = losses[m]
+        info = {"guide": sampler.guide, "steps": sampler.steps, "final_loss": float(lm[-1]),
+                "losses": lm[:: max(1, steps // 200)].tolist(),
+                "loss_rel_change": loss_rel_change(lm), "batch_size": M, "batch_index": m}  # fmt: skip
+        out.append(FitResult({k: v[m][None] for k, v in draws.items()}, {}, info))
+    return out
+
+
+def _check_finite(what: str, last: np.ndarray) -> None:
+    bad = [int(i) for i in np.nonzero(~np.isfinite(last))[0]]
+    if bad:
+        method = "variational" if what == "variational" else "MAP"
+        raise ConvergenceError(
+            f"the {method} fit of model(s) {', '.join(map(str, bad))} of the batch diverged "
+            "(loss is not finite); try a smaller learning_rate, more steps, or method='nuts'"
+        )
+
+
+# -- MAP ----------------------------------------------------------------------------------
+
+
+def run_map(
+    sampler,
+    model,
+    designs: list[dict],
+    structures: list[Structure],
+    *,
+    seed: int = 0,
+    progress: Any = False,
+) -> list[FitResult]:
+    """MAP on every model of one structure at once: Adam in chunks of `map.CHUNK` steps
+    vmapped over models; a model whose chunk improved its loss by less than `map.RTOL`
+    (relative) stops there, as it would alone, and keeps its state while the others run on."""
+    import jax
+    import jax.numpy as jnp
+
+    _check_group(structures, designs)
+    enable_compile_cache()
+    report = reporter(progress)
+    M, steps = len(designs), int(sampler.steps)
+    wrapped = _Batched(model, structures[0])
+    first, stacked = _model_args(designs, structures)
+    svi, g, states = _svi_states(
+        "delta", wrapped, steps, sampler.learning_rate, seed, first, stacked
+    )
+
+    @jax.jit
+    def chunk(states, running, args):
+        def one(state, a, go):
+            new, losses = jax.lax.scan(lambda s, _: svi.update(s, *a), state, None,
+                                       length=_map.CHUNK)  # fmt: skip
+            kept = jax.tree.map(lambda x, y: jnp.where(go, x, y), new, state)
+            return kept, losses[-1]
+
+        return jax.vmap(one)(states, args, running)
+
+    total = -(-steps // _map.CHUNK) * _map.CHUNK
+    clock = Clock(total)
+    running = np.ones(M, bool)
+    done = np.zeros(M, int)
+    prev = np.full(M, np.inf)
+    loss = np.full(M, np.inf)
+    rel = np.full(M, np.nan)
+    converged = np.zeros(M, bool)
+    step = 0
+    while step < steps and running.any():
+        states, last = chunk(states, jnp.asarray(running), stacked)
+        last = np.asarray(last, dtype=float)
+        step += _map.CHUNK
+        live = running.copy()
+        loss[live] = last[live]
+        done[live] = step
+        _check_finite("map", np.where(live, loss, 0.0))
+        if report is not None:
+            elapsed, remaining = clock.tick(step)
+            report(OptimiserProgress("MAP", step, total, float(np.mean(loss)), elapsed, remaining))
+        has_prev = live & np.isfinite(prev)
+        rel[has_prev] = (prev[has_prev] - loss[has_prev]) / np.maximum(1.0, np.abs(loss[has_prev]))
+        stop = live & (prev - loss < _map.RTOL * np.maximum(1.0, np.abs(loss)))
+        converged |= stop
+        running &= ~stop
+        prev = np.where(live, loss, prev)
+    params = jax.vmap(svi.get_params)(states)
+    draws = _guide_draws(wrapped, g, params, stacked, first, 1, seed + 1)
+    out = []
+    for m in range(M):
+        info = {"steps": sampler.steps, "steps_run": int(done[m]), "final_loss": float(loss[m]),
+                "loss_rel_change": float(rel[m]), "loss_converged": bool(converged[m]),
+                "batch_size": M, "batch_index": m}  # fmt: skip
+        out.append(FitResult({k: v[m][None] for k, v in draws.items()}, {}, info))
+    return out
+
+
+def run_batch(
+    sampler, model, designs: list[dict], structures: list[Structure], *, seed=0, progress=False
+) -> list[FitResult]:
+    """The batched run for a sampler object (`NUTS`, `SVI` or `MAP`)."""
+    runner = {"nuts": run_nuts, "svi": run_svi, "map": run_map}[sampler.name]
+    return runner(sampler, model, designs, structures, seed=seed, progress=progress)
