@@ -7,11 +7,14 @@ per unit of spend, the hour the budget ran out, and the largest bid minus break-
 (never above 0), with the least return per unit of spend of any impression won.
 
     .venv/bin/python bench/bench_rtb_pacing.py [--plan PLAN.json --channel NAME] [--seeds 8]
-        [--opportunities 20000] [--share 0.6] [--json]
+        [--opportunities 20000] [--share 0.6] [--traffic default|flat|late] [--json]
 
 Without --plan it uses a two-channel plan whose shadow price is 1.4. The market is sized so
 that an unpaced truthful bidder would spend the Monday budget after about --share of the
-day's traffic. About a second per simulated day.
+day's traffic. ``--traffic`` is how the market's requests really arrive (the bidder always
+paces to the plan's default profile): ``flat`` (even through the day) or ``late`` (the
+default shifted six hours later) test pacing against the wrong profile. About a second per
+simulated day.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import time
 import numpy as np
 
 from mediamix.rtb.auction_sim import STRATEGIES, MarketSpec, simulate_day, size_market
+from mediamix.rtb.pacing import TrafficProfile
 from mediamix.rtb.plan_targets import plan_targets, read_plan_targets
 
 DEFAULT_PLAN = {
@@ -47,6 +51,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=8)
     ap.add_argument("--opportunities", type=int, default=20_000)
     ap.add_argument("--share", type=float, default=0.6)
+    ap.add_argument("--traffic", choices=("default", "flat", "late"), default="default")
     ap.add_argument("--json", action="store_true", help="print every day's numbers as JSON")
     args = ap.parse_args()
     if args.plan:
@@ -59,11 +64,18 @@ def main() -> None:
         f"Monday {budget:,.2f}; hurdle {plan.hurdle:.4g} ({plan.hurdle_source}); "
         f"{args.seeds} seeds x {args.opportunities:,} opportunities"
     )
+    default = TrafficProfile.default()
+    traffic = {
+        "default": default,
+        "flat": TrafficProfile.flat(),
+        "late": TrafficProfile(np.roll(default.hour_share, 6), default.weekday),
+    }[args.traffic]
+    print(f"market traffic: {args.traffic}; the bidder paces to the default profile")
     rows = []
     t0 = time.perf_counter()
     for mechanism in ("second", "first"):
         market = size_market(
-            MarketSpec(opportunities=args.opportunities, mechanism=mechanism),
+            MarketSpec(opportunities=args.opportunities, mechanism=mechanism, profile=traffic),
             budget,
             plan.hurdle,
             share=args.share,
