@@ -21,7 +21,22 @@ def _split(text: str | None) -> list[str]:
     help="Comma-separated spend columns; 'spend:activity' uses an activity column as input.",
 )
 @click.option("--controls", help="Comma-separated control columns.")
-@click.option("--geo", help="Geo column (optional).")
+@click.option(
+    "--geo",
+    help="Geo column of a long table (one row per geo and period): checks it as a geo panel.",
+)
+@click.option("--population", help="Population column of a geo panel (one value per geo).")
+@click.option(
+    "--only",
+    help="Comma-separated geos of the panel to keep (with --write: the table of those geos).",
+)
+@click.option(
+    "--write",
+    "write_path",
+    type=click.Path(dir_okay=False),
+    help="Write the checked national table as CSV: for a geo panel its national roll-up (KPI "
+    "and spend summed over the geos, controls averaged), or the rows of one geo with --only.",
+)
 @click.option("--query", help="SQL query when DATA is a SQLAlchemy URL.")
 @click.option(
     "--config",
@@ -49,6 +64,9 @@ def check(
     channels: str | None,
     controls: str | None,
     geo: str | None,
+    population: str | None,
+    only: str | None,
+    write_path: str | None,
     query: str | None,
     config_path: str | None,
     date_format: str | None,
@@ -59,12 +77,13 @@ def check(
     """Validate DATA (CSV, Parquet, or a SQLAlchemy URL with --query) and print diagnostics.
 
     Example: mediamix check data.csv --date date --kpi sales --channels tv_spend,search_spend
+
+    A geo panel: mediamix check geo.csv --geo geo --population population --date time ...
+    (per-geo summary, the panel checks, and the diagnostics of its national roll-up).
     """
     from mediamix.data.diagnostics import diagnostics
 
-    dataset, spec = load_checked(
-        data or None,
-        config_path,
+    roles = dict(
         date=date_col or None,
         kpi=kpi or None,
         channels=_split(channels) if channels else None,
@@ -74,13 +93,158 @@ def check(
         date_format=date_format or None,
         decimal=decimal or None,
     )
+    if geo or population or _config_is_panel(config_path):
+        _check_panel(data or None, config_path, roles, population, only, write_path, fmt, strict)
+        return
+    if only:
+        raise click.UsageError("--only picks geos of a geo panel; give --geo <column> too.")
+    dataset, spec = load_checked(data or None, config_path, **roles)
     diag = diagnostics(dataset, spec_parameter_count(spec, dataset) if spec else None)
+    if write_path:
+        _write(dataset, write_path)
     if fmt == "json":
         click.echo(json.dumps({"dataset": dataset.summary(), **diag.to_dict()}, indent=2))
     else:
         _print_table(dataset, diag)
+        if write_path:
+            click.echo(f"wrote {dataset.n_periods} rows to {write_path}.")
     if strict and diag.warnings:
         sys.exit(1)
+
+
+def _config_is_panel(config_path: str | None) -> bool:
+    """The config's data section names a geo or population column."""
+    if not config_path:
+        return False
+    from mediamix.data.config import DataConfig, data_section
+    from mediamix.data.dataset import load_yaml
+
+    raw = load_yaml(config_path)
+    raw = {k: v for k, v in raw.items() if k != "experiments"} if isinstance(raw, dict) else raw
+    section, where = data_section(raw)
+    return DataConfig.parse(section, where).is_panel
+
+
+def load_checked_panel(data: str | None, config_path: str | None, **overrides):
+    """The panel of ``mediamix check --geo``: as `load_checked`, through
+    `mediamix.data.panel.load_panel`; a config's ``model:`` section is checked against the
+    panel's channels, controls and periods. Returns ``(panel, spec or None)``."""
+    from pathlib import Path
+
+    from mediamix.data.config import data_section
+    from mediamix.data.dataset import load_yaml
+    from mediamix.data.panel import load_panel
+
+    raw: dict = {}
+    base_dir = None
+    if config_path:
+        raw = load_yaml(config_path)
+        base_dir = Path(config_path).parent
+    raw = {k: v for k, v in raw.items() if k != "experiments"}
+    section, where = data_section(raw)
+    spec = None
+    if "model" in raw:
+        from mediamix.model.spec import split_config
+
+        section, spec = split_config(raw)
+    panel, events = load_panel(data, section, base_dir=base_dir, where=where, **overrides)
+    if spec is not None:
+        if events:
+            spec = spec.replace(events=tuple(spec.events) + tuple(events))
+        spec.validate_for(
+            panel.channel_names, list(panel.control_names), panel.freq, n_periods=panel.n_periods
+        )
+    return panel, spec
+
+
+def _check_panel(data, config_path, roles, population, only, write_path, fmt, strict) -> None:
+    from mediamix.data.diagnostics import Diagnostics, diagnostics, panel_checks
+
+    panel, spec = load_checked_panel(data, config_path, population=population or None, **roles)
+    if only:
+        panel = panel.select(_split(only))
+    national = panel.national()
+    national_diag = diagnostics(national, spec_parameter_count(spec, national) if spec else None)
+    diag = Diagnostics(
+        checks=panel_checks(panel) + national_diag.checks,
+        channel_names=national_diag.channel_names,
+        correlation=national_diag.correlation,
+        notes=tuple(panel.notes),
+    )
+    if write_path:
+        _write(national, write_path)
+    if fmt == "json":
+        out = {"panel": panel.summary(), "national": national.summary(), **diag.to_dict()}
+        click.echo(json.dumps(out, indent=2))
+    else:
+        _print_panel(panel, diag)
+        if write_path:
+            what = (
+                f"the rows of geo '{panel.geos[0]}'"
+                if panel.n_geos == 1
+                else f"the national roll-up of {panel.n_geos} geos"
+            )
+            click.echo(f"wrote {what} ({national.n_periods} rows) to {write_path}.")
+    if strict and (diag.warnings or panel.warnings):
+        sys.exit(1)
+
+
+def _write(dataset, path: str) -> None:
+    """The dataset's table as CSV (dates as YYYY-MM-DD), readable by `mediamix fit`."""
+    frame = dataset.frame.copy()
+    d = dataset.spec.date
+    frame[d] = frame[d].dt.strftime("%Y-%m-%d")
+    frame.to_csv(path, index=False)
+
+
+def _short(x: float) -> str:
+    """1234567 -> '1.23M' (k, M, B), for narrow tables."""
+    for div, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= div:
+            return f"{x / div:.3g}{unit}"
+    return f"{x:.3g}"
+
+
+def _print_panel(panel, diag) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=max(100, Console().width))
+    s = panel.summary()
+    pop = f"; population '{s['population']}'" if s["population"] else ""
+    console.print(
+        f"[bold]geo panel: {s['geos']} geos in '{s['geo']}' x {s['periods']} {s['freq']} "
+        f"periods ({s['rows']} rows)[/bold] {s['start']} .. {s['end']}; KPI '{s['kpi']}'; "
+        f"channels: {', '.join(panel.channel_names)}; "
+        f"controls: {', '.join(panel.control_names) or 'none'}{pop}"
+    )
+    for note in panel.notes:
+        console.print(f"note: {note}")
+    table = Table(title="Per geo (totals over the periods)", show_lines=False)
+    for col in ("geo", "rows", "KPI", *panel.channel_names):
+        table.add_column(col, justify="left" if col == "geo" else "right")
+    if panel.population is not None:
+        table.add_column("population", justify="right")
+    table.add_column("warnings", justify="right")
+    for row in s["per_geo"]:
+        cells = [row["geo"], str(row["rows"]), _short(row["kpi"])]
+        cells += [_short(row["spend"][c]) for c in panel.channel_names]
+        if panel.population is not None:
+            cells.append(_short(row["population"]))
+        cells.append(str(row["warnings"]) if row["warnings"] else "")
+        table.add_row(*cells)
+    console.print(table)
+    for w in panel.warnings:
+        console.print(f"[yellow]warning:[/yellow] {w}")
+    checks = Table(title="Panel checks and checks of the national roll-up", show_lines=False)
+    for col in ("check", "subject", "value", "threshold", "verdict", "advice"):
+        checks.add_column(col, overflow="fold")
+    for c in diag.checks:
+        verdict = "[yellow]warn[/yellow]" if c.verdict == "warn" else "[green]ok[/green]"
+        checks.add_row(c.name, c.subject, f"{c.value:.3g}", f"{c.threshold:g}", verdict, c.advice)
+    console.print(checks)
+    n = len(diag.warnings)
+    console.print(f"{n} warning(s)." if n else "No warnings.")
 
 
 def load_checked(

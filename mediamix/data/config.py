@@ -11,7 +11,8 @@
         - search_spend                                            # name = spend column
       controls: [price_index]
       events_column: events        # text column ("na" or an event name) -> 0/1 columns
-      geo: null
+      geo: null                    # geo column of a long table (one row per geo and period)
+      population: null             # population column of a geo panel (one value per geo)
       n_params: null               # parameters for the row rule; null = estimated
       date_format: null            # e.g. "%d/%m/%Y"; null = detected (one format per column)
       decimal: null                # "." or ","; null = detected from the file
@@ -35,7 +36,8 @@ import pandas as pd
 from mediamix.errors import SpecError, did_you_mean
 
 DATA_KEYS = ("path", "sql", "date", "kpi", "channels", "controls", "events_column", "geo",
-             "n_params", "date_format", "decimal")  # fmt: skip
+             "population", "n_params", "date_format", "decimal")  # fmt: skip
+PANEL_KEYS = ("geo", "population")
 SQL_KEYS = ("url", "query")
 CHANNEL_KEYS = ("name", "spend", "activity")
 REQUIRED = ("date", "kpi", "channels")
@@ -148,9 +150,15 @@ class DataConfig:
     controls: tuple[str, ...] = ()
     events_column: str | None = None
     geo: str | None = None
+    population: str | None = None
     n_params: int | None = None
     date_format: str | None = None
     decimal: str | None = None
+
+    @property
+    def is_panel(self) -> bool:
+        """A geo panel: a ``geo`` (or ``population``) column is named."""
+        return bool(self.geo or self.population)
 
     @classmethod
     def parse(
@@ -221,6 +229,7 @@ class DataConfig:
             controls=_columns(section.get("controls"), at("controls")),
             events_column=_optional_column(section.get("events_column"), at("events_column")),
             geo=_optional_column(section.get("geo"), at("geo")),
+            population=_optional_column(section.get("population"), at("population")),
             n_params=n_params,
             date_format=_date_format(section.get("date_format"), at("date_format")),
             decimal=_decimal(section.get("decimal"), at("decimal")),
@@ -236,6 +245,7 @@ class DataConfig:
         channels: Sequence[Any] | None = None,
         controls: Sequence[str] | None = None,
         geo: str | None = None,
+        population: str | None = None,
         date_format: str | None = None,
         decimal: str | None = None,
     ) -> DataConfig:
@@ -265,14 +275,31 @@ class DataConfig:
             changes["controls"] = _columns(list(controls), "--controls")
         if geo is not None:
             changes["geo"] = _column(geo, "--geo")
+        if population is not None:
+            changes["population"] = _column(population, "--population")
         if date_format is not None:
             changes["date_format"] = _date_format(date_format, "--date-format")
         if decimal is not None:
             changes["decimal"] = _decimal(decimal, "--decimal")
         return replace(self, **changes)
 
-    def require(self, where: str = "data") -> None:
-        """A source to read is given, and every role the model needs."""
+    def require(self, where: str = "data", panel: bool = False) -> None:
+        """A source to read is given, and every role the model needs.
+
+        ``panel=False`` (a national table, what the model fits today) refuses a ``geo`` or
+        ``population`` key with one message: the geo-level model is not available yet, and
+        how to fit the national roll-up or one geo instead. ``panel=True`` (`mediamix check`,
+        `mediamix.data.panel.load_panel`) also needs ``geo`` when ``population`` is set.
+        """
+        if not panel and self.is_panel:
+            raise SpecError(self.national_only_message(where))
+        if panel and self.population and not self.geo:
+            key = f"{where}.population" if where else "--population"
+            raise SpecError(
+                f"{key}: '{self.population}' is the population of each geo, but no geo column "
+                "is given. Fix: add `geo: <column>` to the data section (or pass --geo), or "
+                "drop population for national data."
+            )
         if self.path is None and self.sql is None:
             raise SpecError(
                 "no data given. Fix: pass DATA (a file or URL) or --config with data.path."
@@ -291,6 +318,21 @@ class DataConfig:
                 + f" to it, or pass {flags}."
             )
 
+    def national_only_message(self, where: str = "data") -> str:
+        """The one message for a geo panel where only national data can be used (a fit)."""
+        key = "geo" if self.geo else "population"
+        path = f"{where}.{key}" if where else f"--{key}"
+        g = self.geo or "<geo column>"
+        return (
+            f"{path}: '{getattr(self, key)}' makes the data a geo panel (one row per geo and "
+            "period), and the geo-level model is not available yet, so a panel cannot be "
+            f"fitted. Fix: fit the national roll-up: `mediamix check DATA --geo {g} --write "
+            f"national.csv` (KPI and spend summed over the geos), then fit national.csv "
+            f"without the geo and population keys; or fit one geo: `mediamix check DATA --geo "
+            f"{g} --only <geo> --write one_geo.csv`. In Python: `Panel.from_csv(path, "
+            f"geo='{g}', ...).rollup()` or `.geo(name)` gives the Dataset to fit."
+        )
+
     def resolve_path(self, base_dir: str | Path | None) -> Path | None:
         """``path`` as a file: relative paths are relative to ``base_dir`` (the YAML file's
         folder) when given, else to the working directory."""
@@ -305,7 +347,7 @@ class DataConfig:
         """The raw table from ``sql`` or ``path``."""
         from mediamix.data.loaders import read_sql, read_table
 
-        self.require()
+        self.require(panel=True)
         if self.sql is not None:
             return read_sql(self.sql.url, self.sql.query)
         return read_table(self.resolve_path(base_dir), decimal=self.decimal)

@@ -423,7 +423,7 @@ def _validate(
                 out[c.activity].to_numpy(), c.activity, f"activity of '{c.name}'", dates
             )
     geo_col = out[spec.geo] if spec.geo else None
-    v.check_duplicate_dates(dates, spec.date, geo_col)
+    v.check_duplicate_dates(dates, spec.date, geo_col, frame=frame, used=list(spec.roles()))
 
     out["__row__"] = np.arange(1, len(out) + 1)
     sort_keys = [spec.geo, spec.date] if spec.geo else [spec.date]

@@ -308,3 +308,32 @@ def checks_from_arrays(data: Any) -> dict[str, Any]:
         notes=(),
     )
     return diagnostics(ds).to_dict()
+
+
+def panel_checks(panel: Any) -> tuple[Check, ...]:
+    """The checks of a geo panel (`mediamix.data.panel.Panel`) beyond those of its national
+    roll-up: per channel, the geos that never spend on it (a warning: the channel's effect
+    there rests on pooling with the other geos)."""
+    spend = np.asarray(panel.spend, dtype=float)  # (G, T, C)
+    out = []
+    for c, name in enumerate(panel.channel_names):
+        never = [g for i, g in enumerate(panel.geos) if not np.any(spend[i, :, c] > 0)]
+        shown = ", ".join(f"'{g}'" for g in never[:5]) + (
+            f" and {len(never) - 5} more" if len(never) > 5 else ""
+        )
+        out.append(
+            Check(
+                "geo_never_spends",
+                name,
+                float(len(never)),
+                0.0,
+                "warn" if never else "ok",
+                (
+                    f"{len(never)} of {len(panel.geos)} geos never spend on {name} ({shown}); "
+                    "its effect there rests on the other geos. Check that the zeros are real."
+                )
+                if never
+                else f"every geo spends on {name} in some period.",
+            )
+        )
+    return tuple(out)

@@ -48,21 +48,26 @@ def min_rows_required(n_params: int) -> int:
     return max(20, 3 * n_params)
 
 
-def _cells_text(idx: np.ndarray, dates: pd.Series | None) -> str:
-    """`_rows_text` of 0-based positions ``idx`` with their dates (when the data have them)."""
+def _cells_text(idx: np.ndarray, dates: pd.Series | None, geos: pd.Series | None = None) -> str:
+    """`_rows_text` of 0-based positions ``idx`` with their dates (when the data have them)
+    and, for a geo panel, their geos."""
     shown = None if dates is None else [dates.iloc[i] for i in idx[:_MAX_LISTED]]
-    return _rows_text(list(idx + 1), shown)
+    where = None if geos is None else [geos.iloc[i] for i in idx[:_MAX_LISTED]]
+    return _rows_text(list(idx + 1), shown, where)
 
 
-def _rows_text(rows: Sequence[int], dates: Sequence | None = None) -> str:
-    """'rows 3, 7 (2020-01-05, ...)' for 1-based row numbers, at most a few listed."""
+def _rows_text(
+    rows: Sequence[int], dates: Sequence | None = None, geos: Sequence | None = None
+) -> str:
+    """'rows 3, 7 (2020-01-05, ...)' for 1-based row numbers, at most a few listed; with
+    ``geos``, 'row 3 (geo 'north', 2020-01-05)'."""
     rows = list(rows)
     shown = []
     for i, r in enumerate(rows[:_MAX_LISTED]):
+        parts = [] if geos is None else [f"geo '{geos[i]}'"]
         if dates is not None and dates[i] is not None and not pd.isna(dates[i]):
-            shown.append(f"{r} ({_fmt_date(dates[i])})")
-        else:
-            shown.append(str(r))
+            parts.append(_fmt_date(dates[i]))
+        shown.append(f"{r} ({', '.join(parts)})" if parts else str(r))
     more = f" and {len(rows) - _MAX_LISTED} more" if len(rows) > _MAX_LISTED else ""
     word = "row" if len(rows) == 1 else "rows"
     return f"{word} {', '.join(shown)}{more}"
@@ -249,9 +254,10 @@ def to_numeric(
     role: str,
     dates: pd.Series | None = None,
     decimal: str | None = None,
+    geos: pd.Series | None = None,
 ) -> np.ndarray:
     """The column as float64; every cell that is not a usable number is an error naming the
-    column, the row(s), the value and the fix.
+    column, the row(s) (with their date and, given ``geos``, their geo), the value and the fix.
 
     Text cells are read with ``decimal`` as the decimal mark (None: the mark the column's own
     cells show, see `mediamix.data.loaders.number_format`); a cell written with the other
@@ -284,7 +290,7 @@ def to_numeric(
         values = np.where(blank | marker, np.nan, values)
     if nonnum.any():
         idx = np.flatnonzero(nonnum)
-        where = _cells_text(idx, dates)
+        where = _cells_text(idx, dates, geos)
         value = raw.iloc[int(idx[0])]
         if other_mark[idx[0]]:
             mark_name = "a decimal comma" if other == "," else "a decimal point"
@@ -300,7 +306,7 @@ def to_numeric(
             )
         # a text column: name its first cell that is not a number (markers included)
         idx = np.flatnonzero(nonnum | marker)
-        where = _cells_text(idx, dates)
+        where = _cells_text(idx, dates, geos)
         raise DataError(
             f"column '{col}' ({role}) has a non-numeric value {raw.iloc[int(idx[0])]!r} at "
             f"{where}. Fix: write plain numbers (no currency signs or "
@@ -308,7 +314,7 @@ def to_numeric(
         )
     if marker.any():
         idx = np.flatnonzero(marker)
-        where = _cells_text(idx, dates)
+        where = _cells_text(idx, dates, geos)
         raise DataError(
             f"column '{col}' ({role}) has a missing value at {where}: "
             f"the cell says {str(raw.iloc[int(idx[0])]).strip()!r}, a missing-value marker, not "
@@ -318,7 +324,7 @@ def to_numeric(
     nan = np.isnan(values) | np.isinf(values)
     if nan.any():
         idx = np.flatnonzero(nan)
-        where = _cells_text(idx, dates)
+        where = _cells_text(idx, dates, geos)
         what = "an infinite value" if np.isinf(values[idx[0]]) else "empty (NaN) cells"
         raise DataError(
             f"column '{col}' ({role}) has {what} at {where}. "
@@ -327,7 +333,7 @@ def to_numeric(
     huge = np.abs(values) > MAX_ABS_VALUE
     if huge.any():
         idx = np.flatnonzero(huge)
-        where = _cells_text(idx, dates)
+        where = _cells_text(idx, dates, geos)
         raise DataError(
             f"column '{col}' ({role}) has the value {values[idx[0]]:g} at "
             f"{where}, beyond the limit |value| <= {MAX_ABS_VALUE:g} "
@@ -337,12 +343,14 @@ def to_numeric(
     return values
 
 
-def check_nonnegative(values: np.ndarray, col: str, role: str, dates: pd.Series) -> None:
+def check_nonnegative(
+    values: np.ndarray, col: str, role: str, dates: pd.Series, geos: pd.Series | None = None
+) -> None:
     """Spend and activity cannot be negative."""
     neg = values < 0
     if neg.any():
         idx = np.flatnonzero(neg)
-        where = _cells_text(idx, dates)
+        where = _cells_text(idx, dates, geos)
         raise DataError(
             f"column '{col}' ({role}) has a negative value {values[idx[0]]:g} at "
             f"{where}. Fix: spend and activity must be >= 0; "
@@ -350,20 +358,107 @@ def check_nonnegative(values: np.ndarray, col: str, role: str, dates: pd.Series)
         )
 
 
-def check_duplicate_dates(dates: pd.Series, date_col: str, geo: pd.Series | None = None) -> None:
-    """Each date appears once (once per geo when a geo column is given)."""
+def check_duplicate_dates(
+    dates: pd.Series,
+    date_col: str,
+    geo: pd.Series | None = None,
+    frame: pd.DataFrame | None = None,
+    used: Sequence[str] = (),
+) -> None:
+    """Each date appears once (once per geo when a geo column is given).
+
+    Without a geo column, a table whose rows repeat for each date is usually a geo panel: the
+    message says so, naming the column that tells the rows of one date apart (a text column
+    of ``frame`` outside ``used``, the columns with a role) and how to check or roll it up.
+    """
     key = dates if geo is None else pd.Series(list(zip(geo, dates)))
     dup = key.duplicated(keep=False).to_numpy()
     if dup.any():
         idx = np.flatnonzero(dup)
         first = dates.iloc[int(idx[0])]
-        same = np.flatnonzero((key == key.iloc[int(idx[0])]).to_numpy()) + 1
-        where = "" if geo is None else f" for geo '{geo.iloc[int(idx[0])]}'"
-        raise DataError(
-            f"column '{date_col}' (date) has the date {_fmt_date(first)}{where} more than once, "
-            f"at rows {', '.join(str(r) for r in same)} ({int(dup.sum())} rows with repeated "
-            "dates in all). Fix: keep one row per period (sum or remove the duplicates)."
+        same = list(np.flatnonzero((key == key.iloc[int(idx[0])]).to_numpy()) + 1)
+        shown = ", ".join(str(r) for r in same[:10]) + (
+            f" and {len(same) - 10} more" if len(same) > 10 else ""
         )
+        head = (
+            f"column '{date_col}' (date) has the date {_fmt_date(first)}"
+            + ("" if geo is None else f" for geo '{geo.iloc[int(idx[0])]}'")
+            + f" more than once, at rows {shown} ({int(dup.sum())} rows with repeated dates "
+            "in all)."
+        )
+        if geo is not None:
+            raise DataError(
+                f"{head} Fix: keep one row per geo and period (sum or remove the duplicates)."
+            )
+        hint = panel_hint(dates, date_col, frame, used)
+        raise DataError(
+            f"{head} {hint}"
+            if hint
+            else f"{head} Fix: keep one row per period (sum or remove the duplicates)."
+        )
+
+
+# column names that usually hold a geo (region, market, DMA, ...)
+GEO_WORDS = ("geo", "region", "dma", "market", "state", "country", "city", "store", "area",
+             "territory", "location", "zone", "province", "county", "zip", "postcode")  # fmt: skip
+
+
+def geo_like_columns(frame: pd.DataFrame, dates: pd.Series, used: Sequence[str] = ()) -> list[str]:
+    """Columns of ``frame`` (outside ``used``) that tell apart the rows of one date: text
+    columns, or columns named like a geo, with several values, each value on several rows and
+    at most once per date. Named-like-a-geo first."""
+    d = pd.Series(pd.to_datetime(dates).to_numpy())
+    n = len(frame)
+    out: list[tuple[int, str]] = []
+    for c in frame.columns:
+        name = str(c)
+        if name in used:
+            continue
+        col = frame[c].reset_index(drop=True)
+        named = any(w in name.lower() for w in GEO_WORDS)
+        if not named and pd.api.types.is_numeric_dtype(col):
+            continue
+        nunique = int(col.nunique(dropna=True))
+        if nunique < 2 or nunique > n / 2 or col.isna().any():
+            continue
+        if pd.DataFrame({"g": col.astype(str), "d": d}).duplicated().any():
+            continue
+        out.append((0 if named else 1, name))
+    return [name for _, name in sorted(out, key=lambda t: t[0])]
+
+
+def panel_hint(
+    dates: pd.Series, date_col: str, frame: pd.DataFrame | None, used: Sequence[str] = ()
+) -> str:
+    """For repeated dates in national data: the sentence that says the table looks like a geo
+    panel and names the fix; '' when the rows do not repeat per date."""
+    counts = pd.Series(pd.to_datetime(dates).to_numpy()).value_counts()
+    cols = geo_like_columns(frame, dates, used) if frame is not None else []
+    if cols:
+        g = cols[0]
+        values = list(pd.unique(frame[g].astype(str)))
+        ex = ", ".join(repr(x) for x in values[:2])
+        rep = (
+            f"Every date appears {int(counts.iloc[0])} times"
+            if counts.nunique() == 1
+            else f"Dates appear up to {int(counts.max())} times"
+        )
+        return (
+            f"{rep}, at most once for each value of column '{g}' ({len(values)} values such as "
+            f"{ex}): the table looks like a geo panel (one row per geo and period). Fix: check "
+            f"it as a panel with `mediamix check DATA --geo {g}` (or `geo: {g}` in the data "
+            f"section); for a national model, roll it up: `mediamix check DATA --geo {g} "
+            f"--write national.csv` sums KPI and spend over the geos (in Python: "
+            f"`Panel.from_csv(path, geo='{g}', ...).rollup()`), then use that file."
+        )
+    if len(counts) > 1 and counts.nunique() == 1 and int(counts.iloc[0]) > 1:
+        return (
+            f"Every date appears {int(counts.iloc[0])} times, as in a geo panel (one row per geo "
+            f"and period) without a column that names the geo. Fix: add a geo column and check "
+            f"it with `mediamix check DATA --geo <column>`, or sum the rows of each date into "
+            "one national row."
+        )
+    return ""
 
 
 def infer_freq(dates: pd.Series, date_col: str) -> str:
@@ -391,12 +486,16 @@ def _month_index(d: pd.Timestamp) -> int:
     return d.year * 12 + d.month - 1
 
 
-def check_regular(dates: pd.Series, date_col: str, freq: str, rows: np.ndarray) -> None:
+def check_regular(
+    dates: pd.Series, date_col: str, freq: str, rows: np.ndarray, geo: str | None = None
+) -> None:
     """Consecutive sorted dates are exactly one period apart: no gaps, no irregular steps.
 
-    ``rows`` gives the 1-based input row of each sorted date, for the message.
+    ``rows`` gives the 1-based input row of each sorted date, for the message; ``geo``
+    (``"geo 'north' (column 'region')"``) names the geo whose dates these are.
     """
     unit = _FREQ_UNIT[freq]
+    of = f" of {geo}" if geo else ""
     d = list(dates)
     for i in range(1, len(d)):
         a, b = d[i - 1], d[i]
@@ -413,14 +512,15 @@ def check_regular(dates: pd.Series, date_col: str, freq: str, rows: np.ndarray) 
         where = f"between {_fmt_date(a)} (row {rows[i - 1]}) and {_fmt_date(b)} (row {rows[i]})"
         if gap is None:
             raise DataError(
-                f"column '{date_col}' (date): irregular spacing {where}; the data look "
+                f"column '{date_col}' (date){of}: irregular spacing {where}; the data look "
                 f"{FREQ_NAMES[freq]}, so every date should be one {unit} after the previous one. "
                 f"Fix: align all dates to the same weekday/day of month (e.g. week start)."
             )
         raise DataError(
-            f"column '{date_col}' (date): gap {where}: {gap - 1} {unit}(s) missing in "
-            f"{FREQ_NAMES[freq]} data. Fix: add rows for the missing {unit}s "
-            "(with 0 spend where nothing ran)."
+            f"column '{date_col}' (date){of}: gap {where}: {gap - 1} {unit}(s) missing in "
+            f"{FREQ_NAMES[freq]} data. Fix: add rows for the missing {unit}s"
+            + (f" of {geo.split(' (')[0]}" if geo else "")
+            + " (with 0 spend where nothing ran)."
         )
 
 

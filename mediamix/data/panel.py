@@ -1,0 +1,640 @@
+"""`Panel`: a validated geo panel (one row per geo and period) as arrays with named axes.
+
+A long table with a geo column (and optionally a population column) is read with the same
+CSV reader (`mediamix.data.loaders.read_table`) and the same per-column checks
+(`mediamix.data.validation`: numbers, dates, negative spend, ...) as a national table, so its
+messages read the same and name the geo. National data is the one-geo case: `Panel.from_dataset`
+and `Panel.national` go between a `Dataset` and a one-geo panel.
+
+Arrays: geo on axis 0, time on axis 1, channel (or control) on axis 2:
+``kpi (G, T)``, ``spend`` and ``media (G, T, C)``, ``controls (G, T, K)``,
+``population (G,)`` or None.
+
+Checks beyond the national ones, each one message naming the geo, the column, the value and
+the fix: a geo with too few rows, a geo that misses periods the others have (or has a gap),
+a repeated (geo, date) row, population missing for a geo, changing over time within a geo, or
+not positive. A geo that never spends on a channel is a warning (`Panel.warnings`): the
+channel's effect there can only be learnt by pooling with the other geos.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mediamix.data import validation as v
+from mediamix.data.config import DataConfig, expand_events
+from mediamix.data.dataset import ChannelSpec, Dataset, DataSpec
+from mediamix.data.loaders import read_table
+from mediamix.errors import DataError, SpecError, did_you_mean
+
+NATIONAL = "national"
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a = np.ascontiguousarray(a, dtype=float)
+    a.setflags(write=False)
+    return a
+
+
+@dataclass(frozen=True, eq=False)
+class Panel:
+    """A geo panel: every geo has the same regular dates; numbers checked and complete.
+
+    ``geos (G,)`` in order of first appearance, ``dates (T,)`` sorted, ``kpi (G, T)``,
+    ``spend (G, T, C)``, ``media (G, T, C)`` (activity where given, else spend),
+    ``controls (G, T, K)``, ``population (G,)`` or None. ``date_name``, ``kpi_name``,
+    ``geo_name`` and ``population_name`` are the source columns, ``channels`` the channel
+    specs (names, spend and activity columns), ``freq`` ``"D"``, ``"W"`` or ``"M"``.
+    ``notes`` say what was done to the data, ``warnings`` what to look at (a geo that never
+    spends on a channel). Build one with `from_frame`, `from_csv`, `from_dataset` or
+    `load_panel`, which run every check.
+    """
+
+    geos: tuple[str, ...]
+    dates: pd.DatetimeIndex
+    kpi: np.ndarray
+    spend: np.ndarray
+    media: np.ndarray
+    controls: np.ndarray
+    population: np.ndarray | None
+    channels: tuple[ChannelSpec, ...]
+    control_names: tuple[str, ...]
+    freq: str
+    date_name: str = "date"
+    kpi_name: str = "kpi"
+    geo_name: str = "geo"
+    population_name: str | None = None
+    notes: tuple[str, ...] = field(default=())
+    warnings: tuple[str, ...] = field(default=())
+
+    # ---- constructors -------------------------------------------------------------------
+    @classmethod
+    def from_frame(
+        cls,
+        frame: pd.DataFrame,
+        geo: str,
+        date: str,
+        kpi: str,
+        channels: Sequence[Any],
+        controls: Sequence[str] | None = None,
+        population: str | None = None,
+        n_params: int | None = None,
+        date_format: str | None = None,
+        decimal: str | None = None,
+    ) -> Panel:
+        """Validate a long DataFrame (one row per geo and period) and build a Panel.
+
+        ``channels`` as in `Dataset.from_frame` (spend columns, ``"spend:activity"``,
+        mappings, `ChannelSpec`); ``population`` names a column with one value per geo.
+        ``n_params`` sets the rows rule ``periods >= max(20, 3 * n_params)``, which every
+        geo must meet (its baseline, trend and seasonality are its own); by default
+        `validation.estimate_n_params`. ``date_format`` and ``decimal`` as in
+        `Dataset.from_frame`.
+        """
+        return _validate_panel(
+            frame, geo, date, kpi, channels, controls, population, n_params, date_format, decimal
+        )
+
+    @classmethod
+    def from_csv(cls, path: str | Path, **kwargs: Any) -> Panel:
+        """Read a CSV or Parquet file (`mediamix.data.loaders.read_table`), then as
+        `from_frame`."""
+        return cls.from_frame(read_table(path, decimal=kwargs.get("decimal")), **kwargs)
+
+    @classmethod
+    def from_dataset(cls, ds: Dataset, geo_name: str = NATIONAL) -> Panel:
+        """A `Dataset` as a panel: its geos when it has a geo column, else one geo named
+        ``geo_name`` (national data is the one-geo case)."""
+        spec = ds.spec
+        frame = ds.frame
+        if not spec.geo:
+            frame = frame.assign(**{"__geo__": geo_name})
+        return _validate_panel(
+            frame,
+            spec.geo or "__geo__",
+            spec.date,
+            spec.kpi,
+            list(spec.channels),
+            list(spec.controls),
+            None,
+            1,  # the dataset's own rows rule has run
+            None,
+            ".",
+            geo_label=spec.geo or "geo",
+            notes=ds.notes,
+        )
+
+    # ---- views --------------------------------------------------------------------------
+    @property
+    def n_geos(self) -> int:
+        return len(self.geos)
+
+    @property
+    def n_periods(self) -> int:
+        """T, the periods of every geo."""
+        return len(self.dates)
+
+    @property
+    def channel_names(self) -> list[str]:
+        return [c.name for c in self.channels]
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """``(G, T, C)``."""
+        return (self.n_geos, self.n_periods, len(self.channels))
+
+    def index_of(self, name: str) -> int:
+        """Position of geo ``name`` on axis 0; an unknown name is a DataError with the
+        closest one."""
+        names = list(self.geos)
+        if str(name) in names:
+            return names.index(str(name))
+        shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+        raise DataError(
+            f"geo '{name}' is not in column '{self.geo_name}'.{did_you_mean(name, names)} "
+            f"Geos: {shown}. Fix: use one of these names."
+        )
+
+    def geo(self, name: str) -> Dataset:
+        """The rows of one geo as a national `Dataset` (T rows), ready to fit on its own."""
+        g = self.index_of(name)
+        note = f"geo '{self.geos[g]}' of '{self.geo_name}' ({self.n_geos} geos)."
+        return self._dataset(
+            self.kpi[g], self.spend[g], self.media[g], self.controls[g], (*self.notes, note)
+        )
+
+    def select(self, names: Sequence[str]) -> Panel:
+        """The panel of the geos ``names`` (in that order)."""
+        if isinstance(names, str):
+            names = [names]
+        idx = [self.index_of(n) for n in names]
+        if not idx:
+            raise DataError("select() needs at least one geo name. Fix: pass a list of geos.")
+        dup = sorted({self.geos[i] for i in idx if idx.count(i) > 1})
+        if dup:
+            raise DataError(f"select() names geo '{dup[0]}' more than once. Fix: name it once.")
+        kept = {self.geos[i] for i in idx}
+        return Panel(
+            geos=tuple(self.geos[i] for i in idx),
+            dates=self.dates,
+            kpi=_frozen(self.kpi[idx]),
+            spend=_frozen(self.spend[idx]),
+            media=_frozen(self.media[idx]),
+            controls=_frozen(self.controls[idx]),
+            population=None if self.population is None else _frozen(self.population[idx]),
+            channels=self.channels,
+            control_names=self.control_names,
+            freq=self.freq,
+            date_name=self.date_name,
+            kpi_name=self.kpi_name,
+            geo_name=self.geo_name,
+            population_name=self.population_name,
+            notes=(*self.notes, f"selected {len(idx)} of {self.n_geos} geos."),
+            warnings=tuple(w for w in self.warnings if _warned_geo(w) in kept),
+        )
+
+    def national(self) -> Dataset:
+        """National data as a `Dataset`: the one geo of a one-geo panel, as it is (the
+        inverse of `from_dataset`); with several geos, `rollup`."""
+        if self.n_geos == 1:
+            return self._dataset(
+                self.kpi[0], self.spend[0], self.media[0], self.controls[0], self.notes
+            )
+        return self.rollup()
+
+    def rollup(self, sum_controls: Sequence[str] = ()) -> Dataset:
+        """The national table (T rows) as a `Dataset`.
+
+        KPI, spend and activity are summed over the geos (they are totals: national sales
+        are the sum of regional sales). Controls are averaged over the geos, weighted by
+        population when the panel has one: a control such as price, temperature or a
+        sentiment score is a level, and the national level is the population's average
+        (a plain mean would let a small geo count as much as a large one). Controls named in
+        ``sum_controls`` are totals (e.g. competitor sales) and are summed instead.
+        """
+        unknown = [k for k in sum_controls if k not in self.control_names]
+        if unknown:
+            raise DataError(
+                f"sum_controls names '{unknown[0]}', which is not a control of the panel."
+                f"{did_you_mean(unknown[0], self.control_names)} Controls: "
+                f"{', '.join(self.control_names) or 'none'}. Fix: name controls of the panel."
+            )
+        if self.population is not None:
+            w = self.population / self.population.sum()
+            how = "population-weighted"
+        else:
+            w = np.full(self.n_geos, 1.0 / self.n_geos)
+            how = "equal-weight"
+        ctrl = np.einsum("g,gtk->tk", w, self.controls)
+        for k, name in enumerate(self.control_names):
+            if name in sum_controls:
+                ctrl[:, k] = self.controls[:, :, k].sum(axis=0)
+        avg = [k for k in self.control_names if k not in sum_controls]
+        what = f"; controls {how} averages" if avg else ""
+        what += f", {', '.join(sum_controls)} summed" if sum_controls else ""
+        note = (
+            f"rolled up {self.n_geos} geos of '{self.geo_name}' to national totals "
+            f"(KPI, spend and activity summed{what})."
+        )
+        return self._dataset(
+            self.kpi.sum(axis=0),
+            self.spend.sum(axis=0),
+            self.media.sum(axis=0),
+            ctrl,
+            (*self.notes, note),
+        )
+
+    def _dataset(
+        self,
+        kpi: np.ndarray,
+        spend: np.ndarray,
+        media: np.ndarray,
+        controls: np.ndarray,
+        notes: tuple[str, ...],
+    ) -> Dataset:
+        """A national `Dataset` with this panel's columns: ``kpi (T,)``, ``spend`` and
+        ``media (T, C)``, ``controls (T, K)``."""
+        cols: dict[str, Any] = {self.date_name: self.dates, self.kpi_name: kpi}
+        for c, ch in enumerate(self.channels):
+            cols[ch.spend] = spend[:, c]
+            if ch.activity:
+                cols[ch.activity] = media[:, c]
+        for k, name in enumerate(self.control_names):
+            cols[name] = controls[:, k]
+        spec = DataSpec(
+            date=self.date_name,
+            kpi=self.kpi_name,
+            channels=self.channels,
+            controls=self.control_names,
+        )
+        frame = pd.DataFrame(cols).reset_index(drop=True)
+        return Dataset(frame=frame, spec=spec, freq=self.freq, notes=tuple(notes))
+
+    def to_frame(self) -> pd.DataFrame:
+        """The long table back (G x T rows, geo then date): geo, date, KPI, spend, activity,
+        controls and population columns."""
+        G, T = self.n_geos, self.n_periods
+        cols: dict[str, Any] = {
+            self.geo_name: np.repeat(np.asarray(self.geos, dtype=object), T),
+            self.date_name: np.tile(self.dates.to_numpy(), G),
+            self.kpi_name: self.kpi.reshape(-1),
+        }
+        for c, ch in enumerate(self.channels):
+            cols[ch.spend] = self.spend[:, :, c].reshape(-1)
+            if ch.activity:
+                cols[ch.activity] = self.media[:, :, c].reshape(-1)
+        for k, name in enumerate(self.control_names):
+            cols[name] = self.controls[:, :, k].reshape(-1)
+        if self.population is not None:
+            cols[self.population_name or "population"] = np.repeat(self.population, T)
+        return pd.DataFrame(cols)
+
+    def per_geo(self) -> list[dict[str, Any]]:
+        """One plain-data row per geo: rows, KPI total, spend per channel, population and the
+        number of warnings (used by `mediamix check`)."""
+        out = []
+        for g, name in enumerate(self.geos):
+            out.append(
+                {
+                    "geo": name,
+                    "rows": self.n_periods,
+                    "kpi": float(self.kpi[g].sum()),
+                    "spend": {
+                        ch.name: float(self.spend[g, :, c].sum())
+                        for c, ch in enumerate(self.channels)
+                    },
+                    "population": None if self.population is None else float(self.population[g]),
+                    "warnings": sum(_warned_geo(w) == name for w in self.warnings),
+                }
+            )
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """Plain-data description of the panel (used by `mediamix check --format json`)."""
+        return {
+            "geos": self.n_geos,
+            "geo": self.geo_name,
+            "population": self.population_name,
+            "periods": self.n_periods,
+            "rows": self.n_geos * self.n_periods,
+            "start": self.dates.min().strftime("%Y-%m-%d"),
+            "end": self.dates.max().strftime("%Y-%m-%d"),
+            "freq": self.freq,
+            "kpi": self.kpi_name,
+            "channels": [
+                {"name": c.name, "spend": c.spend, "activity": c.activity} for c in self.channels
+            ],
+            "controls": list(self.control_names),
+            "per_geo": self.per_geo(),
+            "warnings": list(self.warnings),
+            "notes": list(self.notes),
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"Panel({self.n_geos} geos x {self.n_periods} {v.FREQ_NAMES[self.freq]} periods "
+            f"{self.dates.min():%Y-%m-%d}..{self.dates.max():%Y-%m-%d}, kpi={self.kpi_name!r}, "
+            f"channels={self.channel_names}, controls={list(self.control_names)}, "
+            f"population={self.population_name!r})"
+        )
+
+
+def _warned_geo(warning: str) -> str | None:
+    """The geo a warning of `Panel.warnings` is about (they start with ``geo '<name>'``)."""
+    if warning.startswith("geo '"):
+        return warning[5:].split("'", 1)[0]
+    return None
+
+
+def load_panel(
+    source: str | Path | None,
+    section: Mapping[str, Any] | DataConfig | None = None,
+    *,
+    base_dir: str | Path | None = None,
+    where: str = "data",
+    **overrides: Any,
+) -> tuple[Panel, list[str]]:
+    """The panel a config's ``data:`` section (with ``geo:``) and command-line values describe,
+    as `mediamix.data.load_dataset` does for national data. ``overrides``: ``date``, ``kpi``,
+    ``channels``, ``controls``, ``geo``, ``population``, ``query``, ``date_format``,
+    ``decimal``. Returns ``(panel, event_columns)``."""
+    cfg = DataConfig.parse(section, where).override(source, **overrides)
+    cfg.require(where, panel=True)
+    if not cfg.geo:
+        key = f"{where}.geo" if where else "--geo"
+        raise SpecError(f"{key}: a geo panel needs its geo column. Fix: pass --geo <column>.")
+    frame = cfg.read_frame(base_dir)
+    ctrls = list(cfg.controls)
+    events: list[str] = []
+    if cfg.events_column:
+        at = f"{where}.events_column" if where else "events_column"
+        frame, all_ctrls = expand_events(frame, cfg.events_column, ctrls, where=at)
+        events = all_ctrls[len(ctrls) :]
+        ctrls = all_ctrls
+    panel = Panel.from_frame(
+        frame,
+        geo=cfg.geo,
+        date=cfg.date,
+        kpi=cfg.kpi,
+        channels=list(cfg.channels),
+        controls=ctrls,
+        population=cfg.population,
+        n_params=cfg.n_params,
+        date_format=cfg.date_format,
+        decimal=cfg.decimal or frame.attrs.get("decimal"),
+    )
+    return panel, events
+
+
+# ---- validation ---------------------------------------------------------------------------
+def _validate_panel(
+    frame: pd.DataFrame,
+    geo: str,
+    date: str,
+    kpi: str,
+    channels: Sequence[Any],
+    controls: Sequence[str] | None,
+    population: str | None,
+    n_params: int | None,
+    date_format: str | None,
+    decimal: str | None,
+    geo_label: str | None = None,
+    notes: Sequence[str] = (),
+) -> Panel:
+    """Every check in order; the sorted panel. Rows in messages are the input's rows."""
+    if not isinstance(frame, pd.DataFrame):
+        raise DataError(f"expected a pandas DataFrame, got {type(frame).__name__}.")
+    spec = DataSpec.build(date, kpi, channels, controls, geo)
+    roles = spec.roles()
+    if population:
+        if population in roles:
+            raise SpecError(
+                f"column '{population}' is given as population and as {roles[population]}. "
+                "Fix: use each column once."
+            )
+        roles[population] = "population"
+    geo_label = geo_label or geo
+    decimal = decimal or frame.attrs.get("decimal")
+    v.check_columns(frame, roles)
+    if len(frame) == 0:
+        raise DataError("the data have no rows. Fix: check the file or the SQL query.")
+    frame = frame.reset_index(drop=True)
+    notes = list(notes)
+
+    raw_geo = frame[geo]
+    blank = raw_geo.isna() | (raw_geo.astype(str).str.strip() == "")
+    if blank.any():
+        rows = list(np.flatnonzero(blank.to_numpy()) + 1)
+        raise DataError(
+            f"column '{geo_label}' (geo) has empty cells at {v._rows_text(rows)}. "
+            "Fix: fill in the geo of every row."
+        )
+    geos = raw_geo.astype(str).str.strip().reset_index(drop=True)
+    dates, style = v.parse_dates_with_format(frame, date, date_format)
+    if style and not date_format:
+        notes.append(f"dates in '{date}' read as {style}.")
+
+    numeric: list[tuple[str, str]] = [(kpi, "KPI")]
+    for c in spec.channels:
+        numeric.append((c.spend, f"spend of channel '{c.name}'"))
+        if c.activity:
+            numeric.append((c.activity, f"activity of channel '{c.name}'"))
+    numeric += [(k, "control") for k in spec.controls]
+    values = {
+        col: v.to_numeric(frame, col, role, dates, decimal=decimal, geos=geos)
+        for col, role in numeric
+    }
+    for c in spec.channels:
+        v.check_nonnegative(values[c.spend], c.spend, f"spend of '{c.name}'", dates, geos)
+        if c.activity:
+            v.check_nonnegative(
+                values[c.activity], c.activity, f"activity of '{c.name}'", dates, geos
+            )
+    pop_values = None
+    if population:
+        pop_values = _population(frame, population, geos, geo_label, dates, decimal)
+    v.check_duplicate_dates(dates, date, geos)
+
+    # sort: geos in order of first appearance, dates within each geo
+    order_geo = list(pd.unique(geos))
+    rank = geos.map({g: i for i, g in enumerate(order_geo)}).to_numpy()
+    order = np.lexsort((dates.to_numpy(), rank))
+    if not np.array_equal(order, np.arange(len(order))):
+        notes.append(f"rows sorted by '{geo_label}' (in order of first appearance) and '{date}'.")
+    rows = order + 1  # 1-based input rows in sorted order
+    s_geo = geos.to_numpy()[order]
+    s_dates = pd.Series(dates.to_numpy()[order])
+    all_dates = pd.Series(np.sort(pd.unique(s_dates.to_numpy())))
+    freq = v.infer_freq(all_dates, date)
+    bounds = np.flatnonzero(np.r_[True, s_geo[1:] != s_geo[:-1], True])
+    spans = {s_geo[a]: (a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)}
+    for g in order_geo:
+        a, b = spans[g]
+        v.check_regular(
+            s_dates.iloc[a:b].reset_index(drop=True),
+            date,
+            freq,
+            rows[a:b],
+            geo=f"geo '{g}' (column '{geo_label}')",
+        )
+    if n_params is None:
+        n_params = v.estimate_n_params(len(spec.channels), len(spec.controls))
+    need = v.min_rows_required(int(n_params))
+    T = len(all_dates)
+    for g in order_geo:
+        a, b = spans[g]
+        n = b - a
+        if n == T:
+            continue
+        first, last = s_dates.iloc[a], s_dates.iloc[b - 1]
+        if n < need:
+            raise DataError(
+                f"geo '{g}' (column '{geo_label}') has only {n} row(s) ({first:%Y-%m-%d} .. "
+                f"{last:%Y-%m-%d}, first at row {rows[a]}), but every geo needs the {T} "
+                f"periods the panel covers ({all_dates.iloc[0]:%Y-%m-%d} .. "
+                f"{all_dates.iloc[-1]:%Y-%m-%d}), and at least max(20, 3 x parameters) = "
+                f"{need} periods, because each geo's baseline (intercept, trend, seasonality) "
+                f"is estimated from its own rows. Fix: add the missing rows of '{g}' (with 0 "
+                f"spend where nothing ran), or leave the geo out (remove its rows, or "
+                f"Panel.select)."
+            )
+        have = set(s_dates.iloc[a:b])
+        missing = [d for d in all_dates if d not in have]
+        shown = ", ".join(f"{d:%Y-%m-%d}" for d in missing[:5])
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        raise DataError(
+            f"geo '{g}' (column '{geo_label}') is missing {len(missing)} period(s) that other "
+            f"geos have: {shown}{more} (it covers {first:%Y-%m-%d} .. {last:%Y-%m-%d}; the "
+            f"panel {all_dates.iloc[0]:%Y-%m-%d} .. {all_dates.iloc[-1]:%Y-%m-%d}). Fix: add "
+            f"rows for those periods of '{g}' (with 0 spend where nothing ran), or give every "
+            f"geo the same dates."
+        )
+    v.check_enough_rows(T, int(n_params), freq)
+
+    G, C, K = len(order_geo), len(spec.channels), len(spec.controls)
+
+    def cube(col: str) -> np.ndarray:
+        return values[col][order].reshape(G, T)
+
+    kpi_arr = cube(kpi)
+    spend = np.stack([cube(c.spend) for c in spec.channels], axis=-1).reshape(G, T, C)
+    media = np.stack([cube(c.activity or c.spend) for c in spec.channels], axis=-1)
+    media = media.reshape(G, T, C)
+    ctrl = (
+        np.stack([cube(k) for k in spec.controls], axis=-1)
+        if K
+        else np.zeros((G, T, 0), dtype=float)
+    )
+    for c, ch in enumerate(spec.channels):
+        v.check_channel_spends(spend[:, :, c].reshape(-1), ch.spend, ch.name, "spend")
+        if ch.activity:
+            v.check_channel_spends(media[:, :, c].reshape(-1), ch.activity, ch.name, "activity")
+    v.check_kpi_varies(kpi_arr.reshape(-1), kpi)
+    v.check_kpi_positive(kpi_arr.reshape(-1), kpi)
+
+    warnings: list[str] = []
+    for g, name in enumerate(order_geo):
+        for c, ch in enumerate(spec.channels):
+            if not np.any(spend[g, :, c] > 0):
+                warnings.append(
+                    f"geo '{name}' never spends on channel '{ch.name}': column '{ch.spend}' "
+                    f"(spend) is 0 in all {T} of its periods, so the channel's effect in "
+                    f"'{name}' rests on the other geos (pooling). Fix, if the zeros are not "
+                    f"real: check the geo's rows; else nothing to do."
+                )
+    for k, name in enumerate(spec.controls):
+        if np.ptp(ctrl[:, :, k]) == 0:
+            notes.append(
+                f"control '{name}' is constant; it cannot be told apart from the intercept. "
+                "Fix: drop it from the controls."
+            )
+    if G > 1:
+        notes.append(f"{G} geos in '{geo_label}', {T} {v.FREQ_NAMES[freq]} periods each.")
+    pop = None
+    if pop_values is not None:
+        first_row = {g: int(np.flatnonzero((geos == g).to_numpy())[0]) for g in order_geo}
+        pop = np.array([pop_values[first_row[g]] for g in order_geo], dtype=float)
+    return Panel(
+        geos=tuple(order_geo),
+        dates=pd.DatetimeIndex(all_dates),
+        kpi=_frozen(kpi_arr),
+        spend=_frozen(spend),
+        media=_frozen(media),
+        controls=_frozen(ctrl),
+        population=None if pop is None else _frozen(pop),
+        channels=spec.channels,
+        control_names=tuple(spec.controls),
+        freq=freq,
+        date_name=date,
+        kpi_name=kpi,
+        geo_name=geo_label,
+        population_name=population,
+        notes=tuple(notes),
+        warnings=tuple(warnings),
+    )
+
+
+def _population(
+    frame: pd.DataFrame,
+    col: str,
+    geos: pd.Series,
+    geo_label: str,
+    dates: pd.Series,
+    decimal: str | None,
+) -> np.ndarray:
+    """The population column, per row (N,): given for every row of every geo, positive,
+    and one value per geo."""
+    raw = frame[col].reset_index(drop=True)
+    text = raw.astype(str).str.strip().str.lower()
+    empty = (raw.isna() | (text == "") | text.isin(v.NA_TOKENS)).to_numpy()
+    if empty.any():
+        for g in pd.unique(geos):
+            mine = (geos == g).to_numpy()
+            gone = mine & empty
+            if not gone.any():
+                continue
+            rows = np.flatnonzero(gone)
+            if gone.sum() == mine.sum():
+                raise DataError(
+                    f"column '{col}' (population) is empty for geo '{g}' (column "
+                    f"'{geo_label}'), in all {int(mine.sum())} of its rows (first at row "
+                    f"{rows[0] + 1}). Fix: write the geo's population in every row of '{g}' "
+                    f"(one number per geo), or leave population out for all geos."
+                )
+            ok = np.flatnonzero(mine & ~empty)
+            raise DataError(
+                f"column '{col}' (population) is missing for geo '{g}' (column "
+                f"'{geo_label}') at {v._cells_text(rows, dates)}, while its other rows give "
+                f"{raw.iloc[int(ok[0])]!r}. Fix: write the geo's population in every row of "
+                f"'{g}' (the same number in each)."
+            )
+    values = v.to_numeric(frame, col, "population", dates, decimal=decimal, geos=geos)
+    bad = values <= 0
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"column '{col}' (population) is {values[i]:g} for geo '{geos.iloc[i]}' (column "
+            f"'{geo_label}') at {v._cells_text(np.array([i]), dates)}; a population must be "
+            "> 0 (KPI and media are scaled per person). Fix: write the geo's population (people "
+            "or households), or leave population out."
+        )
+    for g in pd.unique(geos):
+        idx = np.flatnonzero((geos == g).to_numpy())
+        vals = values[idx]
+        if np.ptp(vals) > 1e-9 * max(abs(vals).max(), 1.0):
+            j = int(idx[np.flatnonzero(vals != vals[0])[0]])
+            i = int(idx[0])
+            raise DataError(
+                f"column '{col}' (population) changes over time within geo '{g}' (column "
+                f"'{geo_label}'): {values[i]:g} at row {i + 1} ({dates.iloc[i]:%Y-%m-%d}) but "
+                f"{values[j]:g} at row {j + 1} ({dates.iloc[j]:%Y-%m-%d}); mediamix scales "
+                "each geo by one population. Fix: write one population per geo in all of its "
+                "rows (e.g. the latest census figure or the average)."
+            )
+    return values
