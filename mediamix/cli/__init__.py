@@ -43,6 +43,7 @@ def _register() -> None:
         data_cmds,
         demo_cmds,
         fleet_cmds,
+        loop_cmds,
         model_cmds,
         optimize_cmds,
         plan_cmds,
@@ -63,6 +64,7 @@ def _register() -> None:
         rtb_cmds,
         demo_cmds,
         validate_cmds,
+        loop_cmds,
     ):
         for command in getattr(module, "COMMANDS", []):
             cli.add_command(command)

@@ -122,6 +122,8 @@ class Policy:
 
     name = ""
     needs_model = False
+    #: what the last decision drew (the posterior draw it planned for), for the loop's log
+    info: dict[str, Any] = {}
 
     def decide(self, rails: GuardRails, posterior: Any, rng: np.random.Generator) -> np.ndarray:
         raise NotImplementedError
@@ -166,6 +168,7 @@ class Thompson(Policy):
 
     def decide(self, rails, posterior, rng):
         s = int(rng.integers(posterior.n_draws))
+        self.info = {"draw": s}
         return plan_split(posterior.draw(s), rails)[0]
 
 
@@ -179,11 +182,13 @@ class Optimistic(Policy):
         self.k = int(k)
 
     def decide(self, rails, posterior, rng):
-        best, best_kpi = None, -np.inf
-        for s in rng.choice(posterior.n_draws, size=min(self.k, posterior.n_draws), replace=False):
+        best, best_kpi, chosen = None, -np.inf, -1
+        tried = rng.choice(posterior.n_draws, size=min(self.k, posterior.n_draws), replace=False)
+        for s in tried:
             x, kpi = plan_split(posterior.draw(int(s)), rails)
             if kpi > best_kpi:
-                best, best_kpi = x, kpi
+                best, best_kpi, chosen = x, kpi, int(s)
+        self.info = {"draw": chosen, "draws_tried": [int(s) for s in tried]}
         return best
 
 

@@ -29,6 +29,10 @@ from mediamix.errors import SpecError
 from mediamix.optimize.response import Response
 
 REFIT_METHODS = ("svi", "nuts")
+#: SVI guides: a full-covariance normal (``mvn``: the media effects and the level trade off
+#: along a ridge when the total budget barely moves, which a mean-field guide misses) or the
+#: mean-field ``normal``
+GUIDES = ("mvn", "normal")
 
 #: the spec the loop fits: the world has a level, media and noise (no trend, no season); the
 #: saturation point of each channel gets a wider prior than the default (in units of the
@@ -47,8 +51,9 @@ class RefitSettings:
     """Sampler settings of the loop's refits (see the module docstring)."""
 
     method: str = "svi"
-    steps: int = 1500
-    warm_steps: int = 300
+    guide: str = "mvn"
+    steps: int = 8000
+    warm_steps: int = 1000
     learning_rate: float = 0.01
     draws: int = 200
     nuts_warmup: int = 300
@@ -59,6 +64,8 @@ class RefitSettings:
             raise SpecError(
                 f"method must be one of {', '.join(REFIT_METHODS)} (got {self.method!r})"
             )
+        if self.guide not in GUIDES:
+            raise SpecError(f"guide must be one of {', '.join(GUIDES)} (got {self.guide!r})")
         for key in ("steps", "warm_steps", "draws", "nuts_warmup", "nuts_draws"):
             v = getattr(self, key)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
@@ -154,7 +161,7 @@ class LoopEngine:
             import jax
             import optax
             from numpyro.infer import SVI, Predictive, Trace_ELBO
-            from numpyro.infer.autoguide import AutoNormal
+            from numpyro.infer.autoguide import AutoMultivariateNormal, AutoNormal
             from numpyro.infer.initialization import init_to_median
 
             from mediamix.inference.progress import chunk_runner
@@ -163,7 +170,8 @@ class LoopEngine:
 
             st = self.settings
             m = functools.partial(model, structure=self.structure)
-            g = AutoNormal(m, init_loc_fn=init_to_median(num_samples=15), init_scale=0.05)
+            auto = AutoMultivariateNormal if st.guide == "mvn" else AutoNormal
+            g = auto(m, init_loc_fn=init_to_median(num_samples=15), init_scale=0.05)
             svi = SVI(m, g, optax.adam(st.learning_rate), Trace_ELBO())
             sites = model_sites(m, design)
 

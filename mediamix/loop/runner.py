@@ -25,7 +25,7 @@ import numpy as np
 from mediamix.errors import SpecError
 from mediamix.loop import world
 from mediamix.loop.env import Environment
-from mediamix.loop.policies import MODEL_POLICIES, guard_rails, make_policy
+from mediamix.loop.policies import guard_rails, make_policy
 from mediamix.loop.refit import LoopEngine, LoopModel, RefitSettings
 
 Progress = Callable[[int, int], None]
@@ -183,7 +183,7 @@ def simulate(
         if progress is not None:
             progress(t + 1, env.periods)
     expected = period_kpi(env, history, splits)
-    oracle_kpi = expected if policy == "oracle" else period_kpi(env, history, oracle)
+    oracle_kpi = period_kpi(env, history, oracle)
     return LoopResult(
         policy=policy,
         seed=int(seed),
