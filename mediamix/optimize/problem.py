@@ -539,12 +539,18 @@ class Problem:
 
     def flight_floor(self) -> float:
         """The spend per period that counts as on for ``min_flight``: ``min_flight_spend``, or
-        5% of the mean spend per period and channel the budget allows."""
+        5% of the mean spend per period and channel the budget allows (else of today's)."""
         if self.min_flight_spend is not None:
             return float(self.min_flight_spend)
-        from mediamix.optimize.linear import spend_scale
-
-        return 0.05 * spend_scale(self)
+        if self.budget is not None and self.budget > 0:
+            return 0.05 * float(self.budget) / (self.n * self.periods)
+        ref = self.reference()
+        if ref is not None and ref.sum() > 0:
+            return 0.05 * float(ref.mean())
+        raise SpecError(
+            "problem.min_flight_spend: give the spend per period that counts as on (there is "
+            "no budget or current spend to take 5% of)"
+        )
 
     def flight_ok(self, x: np.ndarray, tol: float = 1e-9) -> bool:
         """Whether spend ``x`` (T, n) keeps the flight rules: each period is off (0) or on (at
