@@ -435,6 +435,8 @@ def _validate_panel(
             f"column '{geo_label}' (geo) has empty cells at {v._rows_text(rows)}. "
             "Fix: fill in the geo of every row."
         )
+    if pd.api.types.is_numeric_dtype(raw_geo) and np.all(np.mod(raw_geo.to_numpy(float), 1) == 0):
+        raw_geo = raw_geo.astype("int64")  # geo codes (DMA 501) read as numbers stay codes
     geos = raw_geo.astype(str).str.strip().reset_index(drop=True)
     dates, style = v.parse_dates_with_format(frame, date, date_format)
     if style and not date_format:
@@ -471,9 +473,10 @@ def _validate_panel(
     s_geo = geos.to_numpy()[order]
     s_dates = pd.Series(dates.to_numpy()[order])
     all_dates = pd.Series(np.sort(pd.unique(s_dates.to_numpy())))
-    freq = v.infer_freq(all_dates, date)
     bounds = np.flatnonzero(np.r_[True, s_geo[1:] != s_geo[:-1], True])
     spans = {s_geo[a]: (a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)}
+    longest = max(order_geo, key=lambda g: spans[g][1] - spans[g][0])
+    freq = v.infer_freq(s_dates.iloc[slice(*spans[longest])].reset_index(drop=True), date)
     for g in order_geo:
         a, b = spans[g]
         v.check_regular(
@@ -487,6 +490,22 @@ def _validate_panel(
         n_params = v.estimate_n_params(len(spec.channels), len(spec.controls))
     need = v.min_rows_required(int(n_params))
     T = len(all_dates)
+    if len(order_geo) > 2:  # periods most geos lack: blame the geo that has them
+        having = pd.Series(s_dates.to_numpy()).value_counts()
+        extra = having[having < len(order_geo) / 2]
+        if len(extra):
+            first_extra = extra.index.min()
+            i = int(np.flatnonzero(s_dates.to_numpy() == first_extra.to_datetime64())[0])
+            g, n_extra = s_geo[i], int(extra.count())
+            shown = ", ".join(f"{d:%Y-%m-%d}" for d in sorted(extra.index)[:5])
+            raise DataError(
+                f"geo '{g}' (column '{geo_label}') has period(s) that most geos lack: "
+                f"{shown}{' and more' if n_extra > 5 else ''} ({n_extra} period(s), first at "
+                f"row {rows[i]}; each is in at most {int(extra.max())} of {len(order_geo)} "
+                f"geos). Fix: give every geo the same dates: remove those rows, or add them to "
+                "the other geos (with 0 spend where nothing ran); check that the geo's dates "
+                "fall on the same weekday as the others'."
+            )
     for g in order_geo:
         a, b = spans[g]
         n = b - a

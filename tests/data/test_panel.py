@@ -94,6 +94,9 @@ def test_national_is_the_one_geo_case_and_geo_filters(long):
         DataError, match="geo 'sout' is not in column 'region'. Did you mean 'south'"
     ):
         p.geo("sout")
+    # numeric geo codes stay codes
+    codes = long.assign(region=long.region.map({"north": 501, "south": 502, "east": 503}))
+    assert Panel.from_frame(codes, **PKW).geos == ("501", "502", "503")
     # a geo-tagged Dataset becomes the same panel
     again = Panel.from_dataset(Dataset.from_frame(long, **PKW))
     assert sorted(again.geos) == sorted(GEOS)
@@ -116,6 +119,16 @@ def test_national_is_the_one_geo_case_and_geo_filters(long):
         (lambda f: f.drop(index=f.index[(f.region == "east")][-4:]),
          ["geo 'east' (column 'region') is missing 4 period(s) that other geos have",
           "2023-02-06", "Fix: add rows for those periods of 'east'"]),
+        # a geo with a period the others lack is the one named
+        (lambda f: pd.concat([f, make_panel(61, geos=("west",))], ignore_index=True),
+         ["geo 'west' (column 'region') has period(s) that most geos lack: 2023-02-27",
+          "first at row 241", "in at most 1 of 4 geos", "Fix: give every geo the same dates"]),
+        # a geo whose weeks start on another weekday
+        (lambda f: f.assign(date=f.date.where(
+            f.region != "east",
+            (pd.to_datetime(f.date) - pd.Timedelta(days=1)).dt.strftime("%Y-%m-%d"))),
+         ["geo 'east' (column 'region') has period(s) that most geos lack: 2022-01-02",
+          "same weekday"]),
         # a gap inside one geo
         (lambda f: f.drop(index=[70]),
          ["column 'date' (date) of geo 'south' (column 'region'): gap between 2022-03-07 "
