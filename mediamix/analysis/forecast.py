@@ -37,7 +37,8 @@ class Forecast:
     the predictive band at ``level`` (noise included); ``baseline`` (H,) with
     ``baseline_lower`` / ``baseline_upper``; ``media`` (H, C) each channel's mean contribution
     (carry-in included); ``carry_in`` (H, C) the part from the history's spend alone;
-    ``draws`` (S, H) predictive draws; ``messages``: controls that were filled in."""
+    ``draws`` (S', H) predictive draws (a few per posterior draw); ``messages``: controls
+    that were filled in."""
 
     dates: np.ndarray
     kpi: np.ndarray
@@ -295,14 +296,21 @@ def forecast(
     )
 
 
+MIN_PREDICTIVE = 400  # predictive samples at least (a few noise draws per posterior draw)
+
+
 def _predictive(fitted: Any, mu: np.ndarray, seed: int) -> np.ndarray:
     """Predictive draws in model units from the location ``mu`` (S, H): the likelihood's noise
-    with each draw's own scale (normal, Student-t or lognormal, as the fit)."""
+    with each draw's own scale (normal, Student-t or lognormal, as the fit); each posterior
+    draw gets ``ceil(MIN_PREDICTIVE / S)`` noise draws, so a fit with few draws (MAP: one)
+    still has a predictive band. Shape ``(S * reps, H)``."""
     rng = np.random.default_rng(seed)
-    sigma = np.asarray(fitted.params["sigma"], dtype=np.float64)[:, None]
+    reps = max(1, -(-MIN_PREDICTIVE // mu.shape[0]))
+    mu = np.repeat(mu, reps, axis=0)
+    sigma = np.repeat(np.asarray(fitted.params["sigma"], dtype=np.float64), reps)[:, None]
     lik = fitted.spec.likelihood
     if lik == "student_t":
-        nu = np.asarray(fitted.params["nu"], dtype=np.float64)[:, None]
+        nu = np.repeat(np.asarray(fitted.params["nu"], dtype=np.float64), reps)[:, None]
         eps = rng.standard_t(np.broadcast_to(nu, mu.shape)) * sigma
     else:
         eps = rng.standard_normal(mu.shape) * sigma

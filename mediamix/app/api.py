@@ -22,6 +22,8 @@ from mediamix.app.schemas import (
     CurveOut,
     ErrorOut,
     Health,
+    HorizonForm,
+    HorizonOut,
     JobOut,
     PlannerForm,
     PlanOut,
@@ -153,6 +155,17 @@ def optimise(run_id: str, body: PlannerForm, store: StoreDep) -> dict[str, Any]:
     problem, plan = services.optimise(run, body)
     rows = services.plan_rows(problem, plan)
     return {"run_id": run.id, "problem": problem, "plan": plan, "rows": rows}
+
+
+@router.post("/runs/{run_id}/horizon", tags=["planning"], response_model=HorizonOut)
+def horizon(run_id: str, body: HorizonForm, store: StoreDep) -> dict[str, Any]:
+    """A certified plan for the weeks after the run's data (spend per week and channel, the
+    forecast KPI with its band, the marginal return of one more unit in each week)."""
+    from mediamix.app.services.planning import horizon_plan
+
+    run = store.get_run(run_id)
+    plan, header, rows = horizon_plan(run, body)
+    return {"run_id": run.id, "plan": plan, "header": header, "rows": rows}
 
 
 # ----------------------------------------------------------------------------- scenarios

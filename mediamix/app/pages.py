@@ -259,7 +259,13 @@ def planner_page(request: Request, store: StoreDep, run: str | None = None) -> R
     return templates.TemplateResponse(
         request,
         "planner.html",
-        {"runs": runs, "run": chosen, "plan_defaults": plan_defaults(chosen)},
+        {
+            "runs": runs,
+            "run": chosen,
+            "plan_defaults": plan_defaults(chosen),
+            # the weeks-ahead view needs the fitted model (history, adstock, baseline)
+            "has_model": chosen is not None and (chosen.run_dir / "model").is_dir(),
+        },
     )
 
 

@@ -488,6 +488,35 @@ class PlanRow(BaseModel):
     binding: Any
 
 
+#: the longest forward plan the web planner solves (two years of weeks)
+MAX_HORIZON = 104
+
+
+class HorizonForm(Schema):
+    """The weeks-ahead view: ``horizon`` periods after the run's data with ``budget`` in all
+    (default: today's spend per period x horizon), ``max_change`` (largest relative change
+    from one week to the next), ``discount`` per period, ``carry_out`` (count the carry-over
+    after the horizon), ``dark`` ({channel: [dates]} forced to zero), ``min_flight`` (weeks
+    a channel stays on once on)."""
+
+    horizon: int = Field(default=13, ge=1, le=MAX_HORIZON)
+    budget: FiniteFloat | None = Field(default=None, gt=0)
+    max_change: FiniteFloat | None = Field(default=None, ge=0)
+    discount: FiniteFloat = Field(default=0.0, ge=0, lt=1)
+    carry_out: bool = True
+    dark: dict[Name, list[Name]] = {}
+    min_flight: int | None = Field(default=None, ge=1, le=MAX_HORIZON)
+
+
+class HorizonOut(BaseModel):
+    """A forward plan (``ForwardPlan.to_dict()``) and its weekly table as the page shows it."""
+
+    run_id: str
+    plan: dict[str, Any]
+    header: list[str]
+    rows: list[list[str]]
+
+
 class PlanOut(BaseModel):
     """The problem as solved (the YAML problem mapping), the plan and one row per channel."""
 

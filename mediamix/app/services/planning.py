@@ -2,7 +2,8 @@
 
 `build_problem(run, form)` turns the planner form into the allocation problem mapping (the
 same mapping as a problem YAML file); `optimise(run, form)` solves it, with the frontier when
-the form asks for a sweep. The problem's own checks live in `mediamix.optimize.Problem`; their
+the form asks for a sweep. `horizon_plan(run, form)` plans the weeks after the run's data
+with its fitted model (the carry-in of the last weeks, the forecast KPI with its band). The problem's own checks live in `mediamix.optimize.Problem`; their
 messages reach the user as they are.
 """
 
@@ -12,7 +13,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from mediamix.app.schemas import PlannerForm
+from mediamix.app.schemas import HorizonForm, PlannerForm
 from mediamix.app.store import Run
 from mediamix.errors import SpecError
 from mediamix.jsonable import jsonable
@@ -290,3 +291,58 @@ def summarised_problem(problem: dict[str, Any]) -> tuple[dict[str, Any], dict[st
         channels.append(entry)
     out["channels"] = channels
     return out, summarised
+
+
+_FITTED: dict[tuple[str, float], Any] = {}  # (run folder, model mtime) -> FittedModel
+
+
+def run_fitted(run: Run):
+    """The fitted model saved in the run's folder (kept for the next call), or a clear error
+    for a run without one (a run imported as response curves only)."""
+    from mediamix.runs import RunDir
+
+    if run.status != "done":
+        raise SpecError(f"run {run.name!r} is {run.status}; plan with a finished run")
+    model = run.run_dir / "model"
+    if not model.is_dir():
+        raise SpecError(
+            f"run {run.name!r} has no fitted model in its folder: the weeks-ahead plan needs "
+            "the model (its history, adstock and baseline), not only its response curves. "
+            "Fit the data here or import a run folder written by `mediamix fit`"
+        )
+    key = (str(run.run_dir), model.stat().st_mtime)
+    if key not in _FITTED:
+        fitted = RunDir(run.run_dir).read().fitted
+        if fitted is None:
+            raise SpecError(f"run {run.name!r}: the fitted model in its folder cannot be read")
+        if len(_FITTED) >= 4:
+            _FITTED.pop(next(iter(_FITTED)))
+        _FITTED[key] = fitted
+    return _FITTED[key]
+
+
+def horizon_plan(
+    run: Run, form: HorizonForm | Mapping[str, Any]
+) -> tuple[dict[str, Any], list[str], list[list[str]]]:
+    """The certified forward plan of `run` for the form (see `HorizonForm`): the plan as JSON
+    (``ForwardPlan.to_dict()``) and its weekly table (header, rows), the cells the report's
+    table shows."""
+    from mediamix.analysis.forecast import forward_plan
+    from mediamix.report.horizon import horizon_rows
+
+    if not isinstance(form, HorizonForm):
+        form = validate(HorizonForm, form, "form")
+    fitted = run_fitted(run)
+    fp = forward_plan(
+        fitted,
+        form.horizon,
+        form.budget,
+        dark={k: list(v) for k, v in form.dark.items()},
+        max_change=form.max_change,
+        discount=form.discount,
+        carry_out=form.carry_out,
+        min_flight=form.min_flight,
+    )
+    plan = jsonable(fp.to_dict())
+    header, rows = horizon_rows(plan)
+    return plan, header, rows

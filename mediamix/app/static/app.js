@@ -508,6 +508,100 @@ const mediamix = (() => {
   }
 
   // ---------------------------------------------------------------- scenarios
+  // The weeks-ahead view: POST /api/runs/{id}/horizon, then the weekly figure and table.
+  function parseDark(text) {
+    const out = {};
+    for (const part of String(text || "").split(",")) {
+      const item = part.trim();
+      if (!item) continue;
+      const at = item.indexOf(":");
+      if (at < 1 || at === item.length - 1) {
+        throw new Error(`dark weeks must look like channel:date, e.g. tv:2026-12-21 (got "${item}")`);
+      }
+      const ch = item.slice(0, at).trim();
+      (out[ch] = out[ch] || []).push(item.slice(at + 1).trim());
+    }
+    return out;
+  }
+
+  function horizonView(runId) {
+    const button = document.getElementById("horizon-button");
+    if (!button) return;
+    const error = document.getElementById("horizon-error");
+    const status = document.getElementById("horizon-status");
+    const summary = document.getElementById("horizon-summary");
+    const table = document.getElementById("horizon-table");
+    const value = (id) => document.getElementById(id).value.trim();
+    button.addEventListener("click", async () => {
+      showError(error, null);
+      let body;
+      try {
+        body = { horizon: Number(value("horizon")), carry_out: document.getElementById("horizon-carry-out").checked,
+                 discount: Number(value("horizon-discount") || 0) / 100, dark: parseDark(value("horizon-dark")) };
+        if (value("horizon-budget")) body.budget = Number(value("horizon-budget"));
+        if (value("horizon-max-change")) body.max_change = Number(value("horizon-max-change")) / 100;
+      } catch (err) { showError(error, err); return; }
+      button.disabled = true;
+      status.textContent = "Planning…";
+      const t0 = performance.now();
+      try {
+        const res = await api(`/api/runs/${encodeURIComponent(runId)}/horizon`, { method: "POST", json: body });
+        renderHorizon(res, performance.now() - t0);
+        status.textContent = "";
+      } catch (err) {
+        status.textContent = "";
+        showError(error, err);
+      } finally {
+        button.disabled = false;
+      }
+    });
+
+    function renderHorizon(res, millis) {
+      const plan = res.plan;
+      const head = table.querySelector("thead");
+      const tbody = table.querySelector("tbody");
+      head.innerHTML = "";
+      tbody.innerHTML = "";
+      const htr = document.createElement("tr");
+      for (const h of res.header) {
+        const th = document.createElement("th");
+        th.textContent = h;
+        htr.appendChild(th);
+      }
+      head.appendChild(htr);
+      res.rows.forEach((row, t) => {
+        const tr = document.createElement("tr");
+        tr.dataset.week = String(t);
+        row.forEach((v, j) => cell(tr, v, j > 0));
+        tbody.appendChild(tr);
+      });
+      table.hidden = false;
+      const c = plan.constant || {};
+      const gap = plan.gap === null || plan.gap === undefined ? "not certified" : `gap ${Number(plan.gap).toExponential(1)}`;
+      let text = `${plan.periods} weeks, ${plan.status}, ${gap}, solved in ${(millis / 1000).toFixed(1)} s.`;
+      if (c.margin_rel !== null && c.margin_rel !== undefined) {
+        text += ` ${percent(c.margin_rel)} against the best constant weekly split under the same rules.`;
+      }
+      summary.textContent = text;
+      summary.hidden = false;
+      if (window.Plotly) {
+        const dates = plan.dates;
+        const names = plan.channels;
+        const fc = plan.forecast;
+        const traces = names.map((n) => ({ x: dates, y: plan.spend[n], type: "bar", name: humanise(n) }));
+        traces.push({ x: dates, y: fc.upper, mode: "lines", line: { width: 0 }, yaxis: "y2", showlegend: false, hoverinfo: "skip" });
+        traces.push({ x: dates, y: fc.lower, mode: "lines", line: { width: 0 }, fill: "tonexty", fillcolor: "rgba(34,34,34,0.15)",
+                      yaxis: "y2", name: `${Math.round(100 * fc.level)}% band` });
+        traces.push({ x: dates, y: fc.kpi, mode: "lines+markers", line: { color: "#222" }, yaxis: "y2", name: "forecast KPI" });
+        window.Plotly.newPlot("horizon-chart", traces, {
+          barmode: "stack", title: "Spend per week and the forecast KPI", template: "plotly_white",
+          yaxis: { title: "spend per week", domain: [0, 0.45] }, yaxis2: { title: "KPI", domain: [0.55, 1] },
+          legend: { orientation: "h" }, margin: { l: 60, r: 20, t: 50, b: 40 },
+        }, { displaylogo: false, responsive: true });
+      }
+    }
+  }
+
   function scenariosPage() {
     const error = document.getElementById("compare-error");
     document.querySelectorAll("button.delete").forEach((b) => b.addEventListener("click", async () => {
@@ -548,5 +642,5 @@ const mediamix = (() => {
     });
   }
 
-  return { api, fmt, humanise, runsPage, runPage, curvesChart, plannerPage, scenariosPage };
+  return { api, fmt, humanise, runsPage, runPage, curvesChart, plannerPage, horizonView, scenariosPage };
 })();
