@@ -16,6 +16,11 @@ def env():
     return Environment.from_dict(env_dict(max_move=0.25, initial={"a": 900.0, "b": 100.0}))
 
 
+@pytest.fixture(scope="module")
+def oracle(env):
+    return oracle_path(env)
+
+
 def test_guard_rails_bound_each_channel_and_its_move():
     rails = guard_rails(np.array([600.0, 400.0]), 2000.0, np.array([0.0, 500.0]),
                         np.array([1000.0, np.inf]), 0.25)  # fmt: skip
@@ -47,8 +52,8 @@ def test_a_plan_keeps_its_guard_rails_and_beats_every_split_within_them(env):
     assert kpi == pytest.approx(sum(c(np.array([x[i]]))[0, 0] for i, c in enumerate(curves)))
 
 
-def test_the_oracle_has_zero_regret_and_the_fixed_split_keeps_the_history(env):
-    oracle = oracle_path(env)
+def test_the_oracle_has_zero_regret_and_the_fixed_split_keeps_the_history(env, oracle):
+    # the loop's own oracle decisions (rails from its last split) against the separate path
     r = simulate(env, "oracle", seed=1, oracle=oracle)
     assert r.regret == 0.0
     assert np.all(r.regret_by_period == 0.0)
@@ -64,8 +69,8 @@ def test_the_oracle_has_zero_regret_and_the_fixed_split_keeps_the_history(env):
     assert len(d["allocations"]) == env.periods and set(d["allocations"][0]) == {"a", "b"}
 
 
-def test_the_oracle_path_moves_within_the_maximum_move(env):
-    path = np.vstack([env.initial, oracle_path(env)])
+def test_the_oracle_path_moves_within_the_maximum_move(env, oracle):
+    path = np.vstack([env.initial, oracle])
     for prev, x in zip(path[:-1], path[1:]):
         rails = guard_rails(prev, env.budget, max_move=0.25)
         assert rails.contains(x)
