@@ -27,6 +27,7 @@ from mediamix.optimize.plan import (
 )
 from mediamix.report import figures as F
 from mediamix.report.run import RunData, load_run
+from mediamix.report.sections_refresh import refresh_section
 from mediamix.report.sections_time import time_varying_section
 
 logger = logging.getLogger(__name__)
@@ -222,6 +223,7 @@ def _review_section(review: dict[str, Any] | None, lvl: float) -> Section:
 ORDER = (
     "summary",
     "review",
+    "refresh",
     "roas",
     "plan",
     "curves",
@@ -574,6 +576,7 @@ def _all_sections(run: RunData) -> list[Section]:
         s.figure("adstock", F.adstock_curves(run.adstock_curves, lvl))
         out.append(s)
     out += [x for x in [time_varying_section(run, Section)] if x is not None]
+    out += [x for x in [refresh_section(run, Section)] if x is not None]
 
     if run.plan:
         out.append(_plan_section(run.plan))
