@@ -1,7 +1,8 @@
 """JAX's host devices and compile cache, set explicitly (importing mediamix sets nothing).
 
 JAX fixes the number of host (CPU) devices when its backend starts, so parallel NUTS chains
-need ``set_host_devices(n)`` before the first JAX computation: the CLI calls it at its entry;
+need ``set_host_devices(n)`` before the first JAX computation: the CLI calls it at its entry
+(enough devices for its ``--chains``, at least 4);
 in Python call ``mediamix.set_host_devices(4)`` first thing. Called after JAX has started it
 warns and changes nothing (the chains then run one after another).
 """
@@ -14,6 +15,29 @@ import sys
 import warnings
 
 _FLAG = "--xla_force_host_platform_device_count"
+#: host devices asked for by default: one per chain of a default NUTS run (4 chains), whatever
+#: the number of cores (chains beyond the device count would run one after another)
+DEFAULT_HOST_DEVICES = 4
+
+
+def chains_in_args(args: list[str]) -> int | None:
+    """The value of a ``--chains N`` (or ``--chains=N``) option in command-line arguments,
+    None when absent or not a positive integer (the command itself reports a bad value)."""
+    for i, a in enumerate(args):
+        value = None
+        if a == "--chains" and i + 1 < len(args):
+            value = args[i + 1]
+        elif a.startswith("--chains="):
+            value = a.split("=", 1)[1]
+        if value is not None:
+            return int(value) if value.isdigit() and int(value) > 0 else None
+    return None
+
+
+def host_devices_for(args: list[str]) -> int:
+    """Host devices for a command line: enough for its ``--chains`` to run in parallel, at
+    least `DEFAULT_HOST_DEVICES`."""
+    return max(DEFAULT_HOST_DEVICES, chains_in_args(args) or 0)
 
 
 def jax_started() -> bool:
@@ -24,10 +48,11 @@ def jax_started() -> bool:
 
 
 def set_host_devices(n: int | None = None) -> int:
-    """Ask JAX for ``n`` host devices (default: one per core, at most 4); returns the count
-    in effect. A count already in ``XLA_FLAGS`` is replaced; after JAX started, a warning."""
+    """Ask JAX for ``n`` host devices (default `DEFAULT_HOST_DEVICES`, 4: the chains of a
+    default NUTS run in parallel, even on fewer cores); returns the count in effect. A count
+    already in ``XLA_FLAGS`` is replaced; after JAX started, a warning."""
     if n is None:
-        n = max(1, min(4, os.cpu_count() or 1))
+        n = DEFAULT_HOST_DEVICES
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         from mediamix.errors import SpecError
 

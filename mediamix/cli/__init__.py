@@ -32,10 +32,10 @@ class _Group(click.Group):
 @click.version_option(__version__, prog_name="mediamix")
 def cli() -> None:
     """mediamix: media mix models, budget plans, reports and real-time bidding."""
-    from mediamix.devices import jax_started, set_host_devices
+    from mediamix.devices import host_devices_for, jax_started, set_host_devices
 
-    if not jax_started():  # one host device per core (up to 4) for parallel NUTS chains
-        set_host_devices()
+    if not jax_started():  # one host device per NUTS chain (at least 4): chains in parallel
+        set_host_devices(host_devices_for(sys.argv[1:]))
 
 
 def _register() -> None:

@@ -14,6 +14,7 @@ an estimate of the time left) and a Ctrl-C is answered. The chain of states is t
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -131,7 +132,17 @@ class NUTS:
             dense_mass=bool(self.dense_mass),
             init_strategy=init_to_median(num_samples=15),
         )
-        method = "parallel" if jax.local_device_count() >= self.chains else "sequential"
+        devices = jax.local_device_count()
+        method = "parallel" if devices >= self.chains else "sequential"
+        if method == "sequential" and self.chains > 1:
+            warnings.warn(
+                f"NUTS: {self.chains} chains but JAX has {devices} host device(s), so the "
+                "chains run one after another; for parallel chains call "
+                f"mediamix.set_host_devices({self.chains}) first thing in the script, before "
+                "any JAX computation (the mediamix command line does this itself)",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         W, D = int(self.warmup), int(self.draws)
         length = chunk_length(D)
         clock = Clock(W + D)

@@ -88,8 +88,12 @@ def apply_weights(x, w):
     T = x.shape[-2]
     pad = xp.zeros(x.shape[:-2] + (L - 1,) + x.shape[-1:], dtype=x.dtype)
     xp_ = xp.concatenate([pad, x], axis=-2)  # (..., T + L - 1, C)
-    lagged = xp.stack([xp_[..., L - 1 - lag : L - 1 - lag + T, :] for lag in range(L)], axis=-1)
-    return xp.sum(lagged * w[..., None, :, :], axis=-1)
+    # the lagged inputs by one gather with a constant index, then one contraction over the
+    # lags: two operations whatever L (a slice per lag, stacked, made 2L + 2; the gradient
+    # of the contraction is one more)
+    lags = np.arange(T)[:, None] + (L - 1) - np.arange(L)[None, :]  # (T, L): t + L-1 - l
+    lagged = xp_[..., lags, :]  # (..., T, L, C)
+    return xp.einsum("...tlc,...cl->...tc", lagged, w)
 
 
 def steady_state_gain(w):
