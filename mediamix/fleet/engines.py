@@ -232,8 +232,21 @@ class RayEngine:
                 ) from None
             return False
         n = max(1, int(self.workers or os.cpu_count() or 1))
-        ray.init(num_cpus=max(1, int(round(n * self.cpus))), num_gpus=self.gpus * n or None,
-                 object_store_memory=self.object_store_mb * 1024 * 1024, **quiet)  # fmt: skip
+        for attempt in (1, 2):  # a loaded machine can miss Ray's start-up deadlines once
+            try:
+                ray.init(num_cpus=max(1, int(round(n * self.cpus))),
+                         num_gpus=self.gpus * n or None,
+                         object_store_memory=self.object_store_mb * 1024 * 1024,
+                         **quiet)  # fmt: skip
+                return True
+            except Exception as exc:  # Ray raises plain Exception when its node times out
+                ray.shutdown()
+                if attempt == 2:
+                    raise SpecError(
+                        f"could not start a local Ray cluster: {exc}. Fix: see the logs in "
+                        "/tmp/ray/session_latest/logs (raylet.out), try again on a less "
+                        "loaded machine, or use --engine local"
+                    ) from None
         return True
 
     def run(self, tasks: list[GroupTask], started: Started, retried: Retried,
