@@ -126,9 +126,12 @@ def main(argv=None) -> int:
             "warm_refit_seconds": float(np.mean(r.refit_seconds[1:])) if r.refit_seconds[1:] else None,
             "periods": short.periods,
             "regret": r.regret,
+            "refit_seconds": list(r.refit_seconds),
         }  # fmt: skip
         print(f"\nNUTS loop ({short.periods} periods, seed {seeds[0]}): "
-              f"{time.perf_counter() - t0:.0f} s, regret {r.regret:,.0f}", flush=True)  # fmt: skip
+              f"{time.perf_counter() - t0:.0f} s, regret {r.regret:,.0f}; refits (s): "
+              f"{', '.join(f'{x:.1f}' for x in r.refit_seconds)} (the first warm refit compiles "
+              "the sampler without warm-up)", flush=True)  # fmt: skip
     print(
         "\nseconds per decision period by refit method (Thompson, refit every "
         f"{args.refit_every}; the first fit includes the compilation where it happened):"

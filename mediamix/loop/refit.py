@@ -12,6 +12,14 @@ refit only swaps the data in:
 - ``nuts``: one chain warms up once on the history; each refit continues the last state
   (step size and mass matrix kept, no new warm-up) for ``nuts_draws`` draws on the new data.
 
+Which and why: SVI is the default. A warm refit is 1000 more Adam steps on the same guide
+(well under a second on a small machine), and a full-covariance guide follows the posterior as
+it narrows; a mean-field guide did not (with a nearly constant total budget the level and the
+media effects trade off along a ridge, and the mean-field fit slid along it, under-crediting
+every channel). NUTS gives the better posterior (honest, wider intervals), but even without a
+new warm-up a refit costs tens of seconds (`bench/bench_loop.py` prints seconds per decision
+period for both): use it with a slower cadence (``refit_every``).
+
 Either gives ``draws`` posterior draws of every site, turned into the optimizer's `Response`
 curves by `mediamix.analysis.curves.responses` (the same conversion as a fitted run's).
 """
