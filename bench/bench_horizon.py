@@ -52,6 +52,18 @@ def true_media(truth: dict, history: np.ndarray, plan: np.ndarray, tail: int) ->
     return contrib[len(history) :].sum(axis=1)
 
 
+def _rel(a: float, b: float | None) -> float:
+    return float("nan") if b is None else (a - b) / abs(b)
+
+
+def _nan(v) -> float:
+    return float("nan") if v is None else float(v)
+
+
+def _pct(v) -> str:
+    return "n/a" if v is None or not np.isfinite(v) else f"{100 * v:.2f}%"
+
+
 def run_seed(seed: int, args) -> dict:
     from mediamix.analysis.forecast import forward_plan
     from mediamix.data.simulate import simulate, simulated_dataset
@@ -101,6 +113,9 @@ def run_seed(seed: int, args) -> dict:
     true_const = {}
     for key in ("constant", "constant_free"):
         c = getattr(hp, key)
+        if c.get("allocation") is None:  # no constant split keeps the rules
+            true_const[key] = None
+            continue
         x = np.tile([c["allocation"][n] for n in names], (H, 1))
         if key == "constant":
             x[4, 0] = 0.0  # the dark week
@@ -111,11 +126,10 @@ def run_seed(seed: int, args) -> dict:
         "gap": hp.gap,
         "status": hp.plan.status,
         "solve_s": hp.seconds,
-        "margin_model": hp.constant["margin_rel"],
-        "margin_model_free": hp.constant_free["margin_rel"],
-        "margin_true": (true_plan - true_const["constant"]) / abs(true_const["constant"]),
-        "margin_true_free": (true_plan - true_const["constant_free"])
-        / abs(true_const["constant_free"]),
+        "margin_model": _nan(hp.constant["margin_rel"]),
+        "margin_model_free": _nan(hp.constant_free["margin_rel"]),
+        "margin_true": _rel(true_plan, true_const["constant"]),
+        "margin_true_free": _rel(true_plan, true_const["constant_free"]),
         "coverage": float(inside.mean()),
         "inside": int(inside.sum()),
     }
@@ -148,22 +162,27 @@ def main() -> None:
         r = run_seed(s, args)
         out.append(r)
         print(f"{r['seed']:>4} {r['fit_s']:>7.1f} {r['status']:>9} {r['gap']:>9.2e} "
-              f"{r['solve_s']:>8.2f} {100 * r['margin_model']:>7.2f}%/{100 * r['margin_true']:.2f}% "
-              f"{100 * r['margin_model_free']:>7.2f}%/{100 * r['margin_true_free']:.2f}% "
+              f"{r['solve_s']:>8.2f} {_pct(r['margin_model']):>8}/{_pct(r['margin_true']):<8} "
+              f"{_pct(r['margin_model_free']):>8}/{_pct(r['margin_true_free']):<8} "
               f"{r['inside']:>8}/{args.horizon}", flush=True)  # fmt: skip
     cov = np.mean([r["coverage"] for r in out])
+
+    def med(key: str) -> str:
+        v = np.array([r[key] for r in out], dtype=float)
+        v = v[np.isfinite(v)]
+        return (
+            "n/a" if not v.size else f"median {100 * np.median(v):.2f}%, min {100 * v.min():.2f}%"
+        )
+
     print(
         f"\nall: coverage of the 90% band {100 * cov:.1f}% ({sum(r['inside'] for r in out)}/"
         f"{args.horizon * len(out)} weeks); max gap {max(r['gap'] for r in out):.2e}; "
-        f"median solve {np.median([r['solve_s'] for r in out]):.2f} s; margin over the best "
-        f"constant split under the same rules: model median "
-        f"{100 * np.median([r['margin_model'] for r in out]):.2f}% (min "
-        f"{100 * min(r['margin_model'] for r in out):.2f}%), truth median "
-        f"{100 * np.median([r['margin_true'] for r in out]):.2f}% (min "
-        f"{100 * min(r['margin_true'] for r in out):.2f}%); without the pacing rules: model "
-        f"median {100 * np.median([r['margin_model_free'] for r in out]):.2f}%, truth median "
-        f"{100 * np.median([r['margin_true_free'] for r in out]):.2f}%"
+        f"median solve {np.median([r['solve_s'] for r in out]):.2f} s"
     )
+    print(f"margin over the best constant split under the same rules: model {med('margin_model')}"
+          f"; truth {med('margin_true')}")  # fmt: skip
+    print(f"margin over the best constant split without the pacing rules: model "
+          f"{med('margin_model_free')}; truth {med('margin_true_free')}")  # fmt: skip
 
 
 if __name__ == "__main__":
