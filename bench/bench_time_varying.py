@@ -48,6 +48,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--skip-tvp", action="store_true")
     p.add_argument("--tvp-data", default=str(TVP_DATA))
     p.add_argument("--json", default=None, help="write the figures to this JSON file")
+    p.add_argument("--tv-only", action="store_true", help="skip the static fits")
+    p.add_argument(
+        "--drift",
+        type=float,
+        default=None,
+        help="time_varying_drift of the time-varying fits (default: the spec's)",
+    )
     return p.parse_args(argv)
 
 
@@ -100,7 +107,9 @@ def simulated(args) -> dict:
     true = np.stack([truth["contributions"][c] for c in names], -1)
     res = {}
     for label, tvs in (("static", ()), ("time_varying", ("tv", "radio"))):
-        f, stats = fit(ds, args, tvs)
+        if args.tv_only and not tvs:
+            continue
+        f, stats = fit(ds, args, tvs, **drift(args, tvs))
         w = f.window
         roas = f.roas_draws()
         true_roas = true[w].sum(0) / f.data.spend[w].sum(0)
@@ -115,18 +124,24 @@ def simulated(args) -> dict:
         if tvs:
             from mediamix.analysis.time_varying import end_start_ratio_draws
 
-            r = end_start_ratio_draws(f)
-            for c in tvs:
-                i = names.index(c)
-                m = np.asarray(truth["channels"][c]["multiplier"])
-                q = np.quantile(r[:, i], [0.05, 0.95])
-                stats.setdefault("end_start_ratio", {})[c] = {
-                    "true": float(m[w.stop - 1] / m[w.start]),
-                    "mean": float(r[:, i].mean()), "lower": float(q[0]), "upper": float(q[1]),
-                }  # fmt: skip
+            for key, n in (("end_start_ratio", 13), ("last_first_period_ratio", 1)):
+                r = end_start_ratio_draws(f, periods=n)
+                for c in tvs:
+                    i = names.index(c)
+                    m = np.asarray(truth["channels"][c]["multiplier"])
+                    true_r = m[w.stop - n : w.stop].mean() / m[w.start : w.start + n].mean()
+                    q = np.quantile(r[:, i], [0.05, 0.95])
+                    stats.setdefault(key, {})[c] = {
+                        "true": float(true_r), "mean": float(r[:, i].mean()),
+                        "lower": float(q[0]), "upper": float(q[1]),
+                    }  # fmt: skip
         res[label] = stats
         report(f"simulated 156 weeks x 5 channels, {label}", stats)
     return res
+
+
+def drift(args, tvs) -> dict:
+    return {"time_varying_drift": args.drift} if tvs and args.drift else {}
 
 
 def tvp(args) -> dict:
@@ -139,7 +154,9 @@ def tvp(args) -> dict:
     true = raw[["x1_contribution", "x2_contribution"]].to_numpy(float)
     res = {}
     for label, tvs in (("static", ()), ("time_varying", ("x1", "x2"))):
-        f, stats = fit(ds, args, tvs, events=("event_1", "event_2"))
+        if args.tv_only and not tvs:
+            continue
+        f, stats = fit(ds, args, tvs, events=("event_1", "event_2"), **drift(args, tvs))
         stats["weekly"] = weekly_scores(f, true)
         res[label] = stats
         report(f"PyMC-Marketing TVP data (179 weeks x 2 channels), {label}", stats)
@@ -162,11 +179,13 @@ def report(title: str, s: dict) -> None:
                 f"{r['true']:.2f} {'inside' if r['inside'] else 'OUTSIDE'}"
             )
         print(line)
-    for n, r in (s.get("end_start_ratio") or {}).items():
-        print(
-            f"  {n} end/start ratio {r['mean']:.2f} [{r['lower']:.2f}, {r['upper']:.2f}] "
-            f"true {r['true']:.2f}"
-        )
+    for key, what in (("end_start_ratio", "last / first quarter"),
+                      ("last_first_period_ratio", "last / first period")):  # fmt: skip
+        for n, r in (s.get(key) or {}).items():
+            print(
+                f"  {n} end/start effect ({what}) {r['mean']:.2f} [{r['lower']:.2f}, "
+                f"{r['upper']:.2f}] true {r['true']:.2f}"
+            )
 
 
 def main(argv=None) -> None:
@@ -176,7 +195,7 @@ def main(argv=None) -> None:
         out["simulated"] = simulated(args)
     if not args.skip_tvp:
         out["tvp"] = tvp(args)
-    if "simulated" in out:
+    if "simulated" in out and "static" in out["simulated"]:
         s, t = out["simulated"]["static"], out["simulated"]["time_varying"]
         print(
             f"\ntime-varying vs static NUTS (156 x 5): wall {t['wall_seconds']:.0f} s vs "

@@ -92,12 +92,17 @@ def window_roas_draws(fitted, periods: slice, contrib: np.ndarray | None = None)
         )
 
 
-def end_start_ratio_draws(fitted, m: np.ndarray | None = None) -> np.ndarray:
-    """Draws (S, C) of each channel's multiplier at the end of the fitted window over the one
-    at its start (< 1: the effect per unit wore out)."""
+def end_start_ratio_draws(
+    fitted, m: np.ndarray | None = None, periods: int | None = None
+) -> np.ndarray:
+    """Draws (S, C) of each channel's effect at the end of the fitted window over its effect
+    at the start: the mean multiplier over the last ``periods`` of the window over its mean
+    over the first ``periods`` (a quarter by default, `quarter_periods`; 1: the last period
+    over the first). Below 1: the effect per unit wore out."""
     m = multiplier_draws(fitted) if m is None else m
     w = fitted.window
-    return m[:, w.stop - 1] / m[:, w.start]
+    q = quarter_periods(fitted) if periods is None else max(1, min(int(periods), w.stop - w.start))
+    return m[:, w.stop - q : w.stop].mean(1) / m[:, w.start : w.start + q].mean(1)
 
 
 def current_multiplier(fitted, at: str = "current") -> np.ndarray:
@@ -122,7 +127,8 @@ def time_varying_summary(fitted, level: float = 0.9) -> dict[str, Any] | None:
 
     Per time-varying channel: ``drift`` (the prior), the path over the fitted window (dates,
     mean, lower, upper), ``roas_last_quarter`` and ``roas_window`` with intervals, the
-    ``end_start_ratio`` and the share of draws in which it is below 1. ``baseline``: the
+    ``end_start_ratio`` (the last quarter's mean effect over the first quarter's) and the
+    share of draws in which it is below 1. ``baseline``: the
     time-varying baseline term per period (KPI units) when the baseline varies.
     """
     if not is_time_varying(fitted):
@@ -157,6 +163,10 @@ def time_varying_summary(fitted, level: float = 0.9) -> dict[str, Any] | None:
         ),
         "dates": _dates(fitted, w),
         "last_quarter": {"start": _dates(fitted, [last.start])[0], "periods": int(q)},
+        "end_start_definition": (
+            "the mean effect per unit over the window's last quarter over its mean over the "
+            "first quarter (below 1: the effect wore out)"
+        ),
         "channels": channels,
     }
     b = baseline_path_draws(fitted)

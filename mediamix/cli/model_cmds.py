@@ -160,9 +160,12 @@ def periods_line(fitted, method: str, n_channels: int) -> str:
 @click.option("--experiments", "experiments_path", type=click.Path(exists=True, dir_okay=False),
               default=None, help="lift tests (CSV/Parquet: channel, start, end, spend_change, "
               "lift, lift_se[, measure_end])")  # fmt: skip
+@click.option("--time-varying", default=None,
+              help="channels whose effect may drift over time, comma-separated (all: every "
+              "channel; baseline: the baseline level); replaces the config's time_varying")  # fmt: skip
 @click.option("--quiet", is_flag=True, help="no progress bar")
 def fit_cmd(data, config, out, force, method, chains, draws, warmup, steps, seed, holdout, level,
-            date, kpi, channels, controls, experiments_path, quiet):  # fmt: skip
+            date, kpi, channels, controls, experiments_path, quiet, time_varying):  # fmt: skip
     """Fit a media mix model to DATA (CSV/Parquet) and write the run folder RUN_DIR.
 
     Options that do not apply to the method (e.g. --chains with --method svi) are an error.
@@ -173,28 +176,31 @@ def fit_cmd(data, config, out, force, method, chains, draws, warmup, steps, seed
     with sigterm_as_interrupt():
         try:
             _fit(data, config, out, force, method, chains, draws, warmup, steps, seed, holdout,
-                 level, date, kpi, channels, controls, experiments_path, quiet)  # fmt: skip
+                 level, date, kpi, channels, controls, experiments_path, quiet,
+                 time_varying)  # fmt: skip
         except KeyboardInterrupt as exc:
             interrupted(out, exc)
 
 
 def fit_options(config, method, chains, draws, warmup, steps, seed, holdout, level, date, kpi,
-                channels, controls, experiments_path, force=False):  # fmt: skip
+                channels, controls, experiments_path, force=False, time_varying=None):  # fmt: skip
     """The `FitOptions` of the ``fit`` command's values (shared with ``fit-many``)."""
     from mediamix.runs.pipeline import FitOptions
 
     return FitOptions(config=config, method=method, chains=chains, draws=draws, warmup=warmup,
                       steps=steps, seed=seed, holdout=holdout, level=level, date=date, kpi=kpi,
                       channels=_split(channels), controls=_split(controls),
-                      experiments=experiments_path, force=force)  # fmt: skip
+                      experiments=experiments_path, force=force,
+                      time_varying=_split(time_varying))  # fmt: skip
 
 
 def _fit(data, config, out, force, method, chains, draws, warmup, steps, seed, holdout, level,
-         date, kpi, channels, controls, experiments_path, quiet):  # fmt: skip
+         date, kpi, channels, controls, experiments_path, quiet, time_varying=None):  # fmt: skip
     from mediamix.runs.pipeline import fit_run
 
     options = fit_options(config, method, chains, draws, warmup, steps, seed, holdout, level,
-                          date, kpi, channels, controls, experiments_path, force)  # fmt: skip
+                          date, kpi, channels, controls, experiments_path, force,
+                          time_varying)  # fmt: skip
     res = fit_run(data, out, options, progress=not quiet,
                   on_warning=lambda line: click.echo(f"warning: {line}", err=True))  # fmt: skip
     summary = res.summary

@@ -54,6 +54,8 @@ class FitOptions:
     controls: tuple[str, ...] | None = None
     experiments: str | Path | None = None
     force: bool = False
+    # channels whose effect drifts over time (the spec's time_varying; None: the config's)
+    time_varying: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "channels", _names(self.channels))
@@ -194,6 +196,8 @@ def prepare_fit(
     ds, events = load_data(data, data_cfg, o)
     if events:
         spec = spec.replace(events=tuple(spec.events) + tuple(events))
+    if o.time_varying is not None:
+        spec = spec.replace(time_varying=tuple(o.time_varying))
     spec.validate_for(ds.channel_names, ds.control_names, ds.freq, n_periods=ds.n_periods)
     # the experiments option wins over the config's experiments: entry
     source = o.experiments or (config_experiments(o.config) if o.config else None)

@@ -164,10 +164,20 @@ def test_map_recovers_a_clear_decay(decay_fit):
     ratio = float(end_start_ratio_draws(fitted)[0, 0])
     m = np.asarray(truth["channels"]["tv"]["multiplier"])
     assert ratio < 0.75, ratio
-    assert ratio == pytest.approx(m[w.stop - 1] / m[w.start], abs=0.25)
+    q = 13
+    assert ratio == pytest.approx(
+        m[w.stop - q : w.stop].mean() / m[w.start : w.start + q].mean(), abs=0.25
+    )
+    last = float(end_start_ratio_draws(fitted, periods=1)[0, 0])
+    assert last == pytest.approx(float(mult_end(fitted)), rel=1e-6)
     mult = multiplier_draws(fitted)
     np.testing.assert_array_equal(mult[..., 1], 1.0)  # search is static
     assert float(np.log(mult[0, w, 0]).mean()) == pytest.approx(0.0, abs=1e-5)
+
+
+def mult_end(fitted):
+    m = multiplier_draws(fitted)[0, :, 0]
+    return m[fitted.window.stop - 1] / m[fitted.window.start]
 
 
 def test_summary_block_and_paths_have_one_value_per_window_period(decay_fit):
@@ -218,3 +228,20 @@ def test_report_section_shows_the_effect_path(decay_fit, tmp_path):
     static = RunData(run_dir=tmp_path, summary={k: v for k, v in run.summary.items()
                                                   if k != "time_varying"})  # fmt: skip
     assert time_varying_section(static, Section) is None
+
+
+def test_cli_fit_names_an_unknown_time_varying_channel(tmp_path, small_sim):
+    from click.testing import CliRunner
+
+    from mediamix.cli import cli
+
+    frame, truth = small_sim
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    args = ["fit", str(tmp_path / "data.csv"), "--date", "date", "--kpi", "sales",
+            "--channels", "tv_spend,search_spend,social_spend", "--controls", "price_index",
+            "--method", "map", "--out", str(tmp_path / "run"), "--time-varying", "tv_spend,serch_spend"]  # fmt: skip
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 2, res.output
+    assert "time_varying[1] names channel 'serch_spend'" in res.output
+    assert "Did you mean 'search_spend'?" in res.output
+    assert not (tmp_path / "run").exists()
