@@ -210,24 +210,22 @@ def one_size(weeks: int, channels: int, args, draws: int, warmup: int, figures: 
 
 def svi_timing(args, figures: dict) -> None:
     cfg = {"method": "svi", "weeks": 156, "channels": 10, "seed": args.seed + 1}
-    print(f"\n== SVI, 156 weeks x 10 channels, cold, load {load()}", flush=True)
-    res = run_cold(cfg)
+    runs = [("mediamix", cfg)]
     if args.baseline_src:
-        base = run_cold({**cfg, "src": args.baseline_src})
-    fit = as_fit(res, "mediamix")
-    verdict = "under" if res["wall_seconds"] < 10 else "OVER"
-    print(f"SVI 156 x 10 cold: {res['wall_seconds']:.1f} s wall ({res['cpu_seconds']:.1f} s CPU), "
-          f"{verdict} the 10 s target; ROAS MAE {mae(fit, fit.extra['cold']['true_roas']):.3f}; "
-          f"load {res['load']}")  # fmt: skip
-    for line in breakdown(res):
-        print(line)
-    figures["svi_156x10"] = res
-    if args.baseline_src:
-        print(f"baseline: {base['wall_seconds']:.1f} s wall ({base['cpu_seconds']:.1f} s CPU), "
-              f"load {base['load']}")  # fmt: skip
-        for line in breakdown(base):
-            print(line)
-        figures["svi_156x10_baseline"] = base
+        runs.append(("baseline", {**cfg, "src": args.baseline_src}))
+    for label, c in runs:
+        print(f"\n== SVI ({label}), 156 weeks x 10 channels, cold, load {load()}", flush=True)
+        res = run_cold(c)
+        fit = as_fit(res, label)
+        verdict = "under" if res["wall_seconds"] < 10 else "OVER"
+        print(
+            f"SVI 156 x 10 cold: {res['wall_seconds']:.1f} s wall ({res['cpu_seconds']:.1f} s "
+            f"CPU), {verdict} the 10 s target; ROAS MAE {mae(fit, res['true_roas']):.3f}; "
+            f"load {res['load']}"
+        )
+        for line in breakdown(res):
+            print(line, flush=True)
+        figures[f"svi_156x10_{label}"] = res
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -53,22 +53,40 @@ def loss_rel_change(losses) -> float:
 
 
 def model_sites(m, design) -> list[str]:
-    """Names of the latent and deterministic sites of the model (not the observed KPI)."""
+    """Names of the latent and deterministic sites of the model (not the observed KPI).
+
+    The model is traced on abstract values (``jax.eval_shape``): nothing is computed or
+    compiled (an eager trace would draw every prior once, compiling each prior's sampler)."""
     import jax
     from numpyro import handlers
 
-    tr = handlers.trace(handlers.seed(m, jax.random.PRNGKey(0))).get_trace(design)
-    return [k for k, v in tr.items() if v["type"] in ("sample", "deterministic") and k != "y"]
+    names: list[str] = []
+
+    def probe(d):
+        tr = handlers.trace(handlers.seed(m, jax.random.PRNGKey(0))).get_trace(d)
+        names.extend(
+            k for k, v in tr.items() if v["type"] in ("sample", "deterministic") and k != "y"
+        )
+
+    jax.eval_shape(probe, design)
+    return names
 
 
 def guide_draws(m, guide, params, design, draws: int, seed: int) -> dict[str, np.ndarray]:
-    """Draws of every latent and deterministic site from a fitted guide, (1, draws, ...)."""
+    """Draws of every latent and deterministic site from a fitted guide, (1, draws, ...).
+
+    One compiled program (the guide's parameters and the data as its arguments)."""
     import jax
     from numpyro.infer import Predictive
 
     sites = model_sites(m, design)
-    pred = Predictive(m, guide=guide, params=params, num_samples=draws, return_sites=sites)
-    out = pred(jax.random.PRNGKey(seed), design, observe=False)
+
+    @jax.jit
+    def draw(key, p, d):
+        pred = Predictive(m, guide=guide, params=p, num_samples=draws, return_sites=sites)
+        return pred(key, d, observe=False)
+
+    out = draw(jax.random.PRNGKey(seed), params, design)
     return {k: np.asarray(v)[None] for k, v in out.items() if k in sites}
 
 
