@@ -13,6 +13,14 @@
    error (MAE relative to the mean true contribution) and correlation of the static fit and
    of the fit with ``time_varying=("x1", "x2")``.
 
+Measured (2 shared, heavily loaded cores; 4 x 500 / 500, seed 3): simulated, static vs
+time-varying: wall 659 s vs 779 s, min-ESS/s 1.43 vs 1.57, steps per draw 19.1 vs 28.0, R-hat
+1.003 vs 1.006, 0 vs 3 divergences; weekly contribution correlation tv 0.920 -> 0.985, radio
+0.879 -> 0.968; every total ROAS inside its 90% interval in both; tv's last / first quarter
+effect 0.67 [0.40, 1.03] (truth 0.45; P(decline) high but the interval's top is above 1).
+TVP data, static vs time-varying: x1 correlation 0.600 -> 0.992 (MAE / mean 0.314 -> 0.137),
+x2 0.920 -> 0.998 (0.340 -> 0.078); steps per draw 18.1 vs 60.5, min-ESS/s 1.11 vs 0.56.
+
     python bench/bench_time_varying.py                 # both parts, 4 x 500 / 500
     python bench/bench_time_varying.py --draws 250 --warmup 250 --skip-tvp
     python bench/bench_time_varying.py --json out.json
