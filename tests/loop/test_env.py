@@ -32,14 +32,21 @@ def env_dict(**changes):
 
 
 def test_the_example_world_reads_and_its_history_starves_the_best_channel():
+    from mediamix.optimize import Channel, Problem, solve
+
     env = Environment.from_yaml(EXAMPLE)
     assert env.names == ["tv", "search", "social", "display"]
-    assert (env.periods, env.history, env.budget) == (52, 52, 12000.0)
-    marginal = {c.name: c.steady_curve().marginal(np.array([x]))[0, 0]
-                for c, x in zip(env.channels, env.initial)}  # fmt: skip
-    # the starved channel's next unit returns the most, by a wide margin
-    assert max(marginal, key=marginal.get) == "display"
-    assert marginal["display"] > 3 * marginal["tv"]
+    assert (env.periods, env.history, env.budget, env.max_move) == (52, 52, 12000.0, 0.3)
+    curves = [c.steady_curve() for c in env.channels]
+    plan = solve(Problem(tuple(Channel(c) for c in curves), budget=env.budget))
+    best = np.array([plan.allocation[n] for n in env.names])
+    # the oracle's split moves display far above the 700 a week the history ran it at ...
+    assert best[3] > 5 * env.initial[3] and best[3] == best.max()
+    # ... and earns much more per period than the historical split, once the carry-over built up
+    assert world.steady_kpi(env, best) - world.steady_kpi(env, env.initial) > 5000
+    # at the history's spend display's next unit looks only modestly better than the others'
+    marginal = [c.marginal(np.array([x]))[0, 0] for c, x in zip(curves, env.initial)]
+    assert np.argmax(marginal) == 3 and marginal[3] < 2 * sorted(marginal)[-2]
 
 
 @pytest.mark.parametrize(
