@@ -69,10 +69,19 @@ def _mark_running(task: GroupTask) -> int:
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident memory in MiB."""
+    """This process's peak resident memory in MiB: Linux's ``VmHWM`` (the high-water mark of
+    this program's own memory; ``ru_maxrss`` would carry the parent's peak over a fork and
+    an exec), else ``ru_maxrss``."""
     import resource
     import sys
 
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
