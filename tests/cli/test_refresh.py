@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from mediamix.cli import cli
 
-FAST = ["--method", "svi", "--steps", "200", "--draws", "100", "--quiet"]
+FAST = ["--method", "svi", "--steps", "150", "--draws", "60", "--quiet"]
 
 
 @pytest.fixture(scope="module")
