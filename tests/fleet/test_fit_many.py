@@ -5,7 +5,6 @@ the message `mediamix fit` gives for its own file."""
 
 from __future__ import annotations
 
-import html
 import json
 import os
 import signal
@@ -17,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from markupsafe import escape
 
 from mediamix.cli import cli
 from mediamix.errors import SpecError
@@ -147,7 +147,7 @@ def test_local_pool_kill_a_worker_then_resume_from_the_command_line(table, singl
     assert resumed == {"north": True, "south": False, "west": True}
     page = (out / "fleet.html").read_text()
     assert "ROAS by group" in page and "north" in page
-    assert html.escape(single_fit_message) in page
+    assert str(escape(single_fit_message)) in page  # as the page's template escapes it
 
 
 @pytest.mark.slow
