@@ -12,6 +12,14 @@ process's peak) against a single fit in a fresh process (target: within 1.5x).
     python bench/bench_fleet.py                              # 50 markets, SVI, all engines
     python bench/bench_fleet.py --markets 8 --engines local,ray --steps 500
     python bench/bench_fleet.py --json /tmp/fleet.json
+
+Measured on the 2-core development machine while it ran other jobs (load average 20-30),
+``--markets 4 --weeks 52 --channels 2 --method map --steps 1500 --workers 2`` (3 fits and the
+bad market's failure per engine): a single fit in a fresh process 401 s wall, 872 MiB;
+sequential 297 s (0.61 fits/min, 1137 MiB, 1.30x); local 279 s (0.65 fits/min, 1137 MiB, read
+before workers used VmHWM: an upper bound); Ray 492 s (0.37 fits/min, 1132 MiB, 1.30x);
+batched 210 s (0.86 fits/min; 1638 MiB is this process's peak over the whole run). The
+50-market run was not made on that machine.
 """
 
 from __future__ import annotations
