@@ -149,7 +149,7 @@ def report(name: str, batched: dict, seq: dict, cold_total: float | None, mc: bo
     est = "" if seq["fitted"] == n else f", estimated from the first {seq['fitted']}"
     print(f"sequential, same process ({n} MMM.fit{est}):  {seq['seconds']:8.1f} s  "
           f"(first fit {seq['per_fit_seconds'][0]:.1f} s, later ones "
-          f"{sum(seq['per_fit_seconds'][1:]) / max(1, n - 1):.1f} s each)")  # fmt: skip
+          f"{sum(seq['per_fit_seconds'][1:]) / max(1, len(seq['per_fit_seconds']) - 1):.1f} s each)")  # fmt: skip
     print(f"speed-up against sequential, same process: {seq['seconds'] / batched['seconds']:.1f}x")
     print(f"CPU seconds (all threads; fairer on a shared machine): batched "
           f"{batched['cpu_seconds']:.1f}, sequential {seq['cpu_seconds']:.1f} -> "
