@@ -87,6 +87,7 @@ def test_heavy_parts_are_extras_that_dev_pulls():
     assert any("kaleido" in d for d in extras["png"])
     assert any("psycopg" in d for d in extras["postgres"])
     assert any("playwright" in d for d in extras["browser"])
-    assert extras["all"] == ["mediamix[png,postgres,browser]"]
+    assert any(re.match(r"ray\b", d) for d in extras["fleet"])
+    assert extras["all"] == ["mediamix[png,postgres,browser,fleet]"]
     assert "mediamix[all]" in extras["dev"]
     assert isinstance(meta["license"], str)  # an SPDX expression, not a table

@@ -38,8 +38,10 @@ class ModelData:
             return ds
         if getattr(ds, "geos", None):
             raise DataError(
-                "geo-level data is not fitted yet: aggregate the rows to national totals "
-                "(one row per period) or drop the geo column"
+                "geo-level data is not fitted yet: fit the national roll-up "
+                "(`dataset.national()`, or `mediamix.data.panel.Panel.rollup()` / "
+                "`mediamix check DATA --geo COL --write national.csv`) or one geo "
+                "(`Panel.geo(name)`, `--only GEO`)"
             )
         spend = np.asarray(ds.spend, dtype=float)
         media = np.asarray(ds.media, dtype=float)
