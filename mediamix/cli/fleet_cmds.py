@@ -7,8 +7,7 @@ from pathlib import Path
 
 import click
 
-from mediamix.cli.model_cmds import fit_options, sigterm_as_interrupt
-from mediamix.schemas import FIT_METHODS
+from mediamix.cli.model_cmds import fit_options, sampler_options, sigterm_as_interrupt
 
 ENGINES = ("local", "ray", "batched", "sequential")
 
@@ -42,13 +41,7 @@ ENGINES = ("local", "ray", "batched", "sequential")
 @click.option("--force", is_flag=True,
               help="replace group run folders that another fit wrote (with other data or "
               "options)")  # fmt: skip
-@click.option("--method", type=click.Choice(list(FIT_METHODS)), default="nuts",
-              show_default=True)  # fmt: skip
-@click.option("--chains", type=int, default=None, help="NUTS chains  [default: 4]")
-@click.option("--draws", type=int, default=None, help="NUTS/SVI draws  [default: 1000]")
-@click.option("--warmup", type=int, default=None, help="NUTS warmup  [default: 1000]")
-@click.option("--steps", type=int, default=None, help="SVI/MAP steps  [default: 3000]")
-@click.option("--seed", type=int, default=0, show_default=True)
+@sampler_options
 @click.option("--holdout", type=int, default=0, show_default=True,
               help="keep the last N periods of each group out of its fit")  # fmt: skip
 @click.option("--level", type=float, default=0.9, show_default=True, help="interval level")

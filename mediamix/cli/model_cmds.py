@@ -137,19 +137,29 @@ def periods_line(fitted, method: str, n_channels: int) -> str:
             f"{n_fit} of {T} periods fitted{more}")  # fmt: skip
 
 
+def sampler_options(command):
+    """The sampler's options (--method, --chains, --draws, --warmup, --steps, --seed), one
+    definition for every command that fits (fit, fit-many, refresh)."""
+    for option in reversed((
+        click.option("--method", type=click.Choice(list(FIT_METHODS)), default="nuts",
+                     show_default=True),
+        click.option("--chains", type=int, default=None, help="NUTS chains  [default: 4]"),
+        click.option("--draws", type=int, default=None, help="NUTS/SVI draws  [default: 1000]"),
+        click.option("--warmup", type=int, default=None, help="NUTS warmup  [default: 1000]"),
+        click.option("--steps", type=int, default=None, help="SVI/MAP steps  [default: 3000]"),
+        click.option("--seed", type=int, default=0, show_default=True),
+    )):  # fmt: skip
+        command = option(command)
+    return command
+
+
 @click.command("fit")
 @click.argument("data", type=click.Path(exists=True, dir_okay=False))
 @click.option("--config", type=click.Path(exists=True, dir_okay=False), help="model YAML")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="run folder")
 @click.option("--force", is_flag=True,
               help="replace an existing run folder (whole, once the new run is complete)")  # fmt: skip
-@click.option("--method", type=click.Choice(list(FIT_METHODS)), default="nuts",
-              show_default=True)  # fmt: skip
-@click.option("--chains", type=int, default=None, help="NUTS chains  [default: 4]")
-@click.option("--draws", type=int, default=None, help="NUTS/SVI draws  [default: 1000]")
-@click.option("--warmup", type=int, default=None, help="NUTS warmup  [default: 1000]")
-@click.option("--steps", type=int, default=None, help="SVI/MAP steps  [default: 3000]")
-@click.option("--seed", type=int, default=0, show_default=True)
+@sampler_options
 @click.option("--holdout", type=int, default=0, show_default=True,
               help="keep the last N periods out of the fit")  # fmt: skip
 @click.option("--level", type=float, default=0.9, show_default=True, help="interval level")

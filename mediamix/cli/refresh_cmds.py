@@ -9,8 +9,8 @@ from typing import Any
 
 import click
 
+from mediamix.cli.model_cmds import sampler_options
 from mediamix.errors import SpecError
-from mediamix.schemas import FIT_METHODS
 
 DRIFT = "drift.json"
 
@@ -172,13 +172,7 @@ def drift_verdict(table) -> str:
 @click.option("--widen", type=float, default=None,
               help="factor on each posterior spread for the new prior (1 = the posterior as "
               "it was)  [default: 1.5]")  # fmt: skip
-@click.option("--method", type=click.Choice(list(FIT_METHODS)), default="nuts",
-              show_default=True)  # fmt: skip
-@click.option("--chains", type=int, default=None, help="NUTS chains  [default: 4]")
-@click.option("--draws", type=int, default=None, help="NUTS/SVI draws  [default: 1000]")
-@click.option("--warmup", type=int, default=None, help="NUTS warmup  [default: 1000]")
-@click.option("--steps", type=int, default=None, help="SVI/MAP steps  [default: 3000]")
-@click.option("--seed", type=int, default=0, show_default=True)
+@sampler_options
 @click.option("--holdout", type=int, default=0, show_default=True,
               help="keep the last N periods out of the fit")  # fmt: skip
 @click.option("--level", type=float, default=0.9, show_default=True, help="interval level")

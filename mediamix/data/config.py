@@ -352,6 +352,19 @@ class DataConfig:
             return read_sql(self.sql.url, self.sql.query)
         return read_table(self.resolve_path(base_dir), decimal=self.decimal)
 
+    def read_with_events(
+        self, base_dir: str | Path | None = None, where: str = "data"
+    ) -> tuple[pd.DataFrame, list[str], list[str]]:
+        """The raw table with ``events_column`` expanded: ``(frame, controls, events)``, the
+        controls including the 0/1 event columns, which are also returned as ``events``."""
+        frame = self.read_frame(base_dir)
+        ctrls = list(self.controls)
+        if not self.events_column:
+            return frame, ctrls, []
+        at = f"{where}.events_column" if where else "events_column"
+        frame, all_ctrls = expand_events(frame, self.events_column, ctrls, where=at)
+        return frame, all_ctrls, all_ctrls[len(ctrls) :]
+
     def to_dict(self) -> dict[str, Any]:
         """Plain data, the keys set only (parses back to the same config)."""
         out: dict[str, Any] = {}

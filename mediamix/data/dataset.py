@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from mediamix.data import validation as v
-from mediamix.data.config import DataConfig, data_section, expand_events
+from mediamix.data.config import DataConfig, data_section
 from mediamix.data.loaders import read_sql, read_table
 from mediamix.errors import DataError, SpecError
 
@@ -357,14 +357,7 @@ def load_dataset(
         decimal=decimal,
     )
     cfg.require(where)
-    frame = cfg.read_frame(base_dir)
-    ctrls = list(cfg.controls)
-    events: list[str] = []
-    if cfg.events_column:
-        at = f"{where}.events_column" if where else "events_column"
-        frame, all_ctrls = expand_events(frame, cfg.events_column, ctrls, where=at)
-        events = all_ctrls[len(ctrls) :]
-        ctrls = all_ctrls
+    frame, ctrls, events = cfg.read_with_events(base_dir, where)
     ds = Dataset.from_frame(
         frame,
         date=cfg.date,

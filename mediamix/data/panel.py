@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from mediamix.data import validation as v
-from mediamix.data.config import DataConfig, expand_events
+from mediamix.data.config import DataConfig
 from mediamix.data.dataset import ChannelSpec, Dataset, DataSpec
 from mediamix.data.loaders import read_table
 from mediamix.errors import DataError, SpecError, did_you_mean
@@ -369,14 +369,7 @@ def load_panel(
     if not cfg.geo:
         key = f"{where}.geo" if where else "--geo"
         raise SpecError(f"{key}: a geo panel needs its geo column. Fix: pass --geo <column>.")
-    frame = cfg.read_frame(base_dir)
-    ctrls = list(cfg.controls)
-    events: list[str] = []
-    if cfg.events_column:
-        at = f"{where}.events_column" if where else "events_column"
-        frame, all_ctrls = expand_events(frame, cfg.events_column, ctrls, where=at)
-        events = all_ctrls[len(ctrls) :]
-        ctrls = all_ctrls
+    frame, ctrls, events = cfg.read_with_events(base_dir, where)
     panel = Panel.from_frame(
         frame,
         geo=cfg.geo,
