@@ -77,6 +77,8 @@ class Evaluator:
         f = self.curve_values(a)  # (S, P, n)
         if p.combine == "multiplicative":
             return p.base * np.prod(f[:, 0, :], axis=-1)
+        if not self.problem.discount:
+            return f.sum(axis=(1, 2))
         return np.einsum("spn,p->s", f, self.weights)
 
     def kpi_scale(self) -> float:
@@ -118,7 +120,7 @@ class Evaluator:
         a = self.effective(x)
         d = self.curve_values(a, "d")  # (S, P, n)
         d = np.where(np.isfinite(d), d, 1e300)
-        if p.combine != "multiplicative":
+        if p.combine != "multiplicative" and p.discount:
             d = d * self.weights[None, :, None]
         if p.combine == "multiplicative":
             f = self.curve_values(a)[:, 0, :]
