@@ -27,6 +27,7 @@ from mediamix.optimize.plan import (
 )
 from mediamix.report import figures as F
 from mediamix.report.run import RunData, load_run
+from mediamix.report.sections_geo import geo_section
 from mediamix.report.sections_refresh import refresh_section
 from mediamix.report.sections_time import time_varying_section
 
@@ -225,6 +226,7 @@ ORDER = (
     "review",
     "refresh",
     "roas",
+    "geo",
     "plan",
     "curves",
     "decomposition",
@@ -577,6 +579,7 @@ def _all_sections(run: RunData) -> list[Section]:
         out.append(s)
     out += [x for x in [time_varying_section(run, Section)] if x is not None]
     out += [x for x in [refresh_section(run, Section)] if x is not None]
+    out += [x for x in [geo_section(run, Section, review_banner)] if x is not None]
 
     if run.plan:
         out.append(_plan_section(run.plan))
