@@ -541,7 +541,14 @@ def simulate_geo_panel(
     for name in ("organic", "non_media", "reach", "frequency", "rf_spend"):
         if name in role_fields:
             kw[name] = _frozen(arr[name])
-    for name in ("organic_names", "non_media_names", "rf_names"):
+    for name in ("organic_names", "non_media_names"):
         if name in role_fields:
             kw[name] = arr[name]
+    if "rf_channels" in role_fields:
+        from mediamix.data.config import RFChannel
+
+        kw["rf_channels"] = tuple(
+            RFChannel(name=r, reach=f"{r}_reach", frequency=f"{r}_frequency", spend=f"{r}_spend")
+            for r in arr["rf_names"]
+        )
     return Panel(**kw), truth
