@@ -13,11 +13,16 @@
       events_column: events        # text column ("na" or an event name) -> 0/1 columns
       geo: null                    # geo column of a long table (one row per geo and period)
       population: null             # population column of a geo panel (one value per geo)
+      organic: []                  # activity without spend (organic social, email, PR)
+      non_media: []                # treatments that are not media (promotions, price)
+      reach_frequency: {}          # {youtube: {reach: yt_reach, frequency: yt_freq, spend: yt_spend}}
       n_params: null               # parameters for the row rule; null = estimated
       date_format: null            # e.g. "%d/%m/%Y"; null = detected (one format per column)
       decimal: null                # "." or ","; null = detected from the file
 
-Every fault is one `SpecError` naming the key path, e.g.
+A ``geo`` or ``population`` column, or any of the roles ``organic``, ``non_media`` and
+``reach_frequency``, makes the data a panel for the geo model (`is_panel`; national data with
+such roles is the one-geo panel). Every fault is one `SpecError` naming the key path, e.g.
 ``data.chanels: unknown keys in the data section: 'chanels'; allowed: ... Did you mean
 'channels'?`` or ``data.n_params: expected an integer, got 'many'``. Loading the table the
 section describes is `mediamix.data.load_dataset`.
@@ -36,8 +41,11 @@ import pandas as pd
 from mediamix.errors import SpecError, did_you_mean
 
 DATA_KEYS = ("path", "sql", "date", "kpi", "channels", "controls", "events_column", "geo",
-             "population", "n_params", "date_format", "decimal")  # fmt: skip
-PANEL_KEYS = ("geo", "population")
+             "population", "organic", "non_media", "reach_frequency", "n_params", "date_format",
+             "decimal")  # fmt: skip
+#: the keys that make the data a panel for the geo model
+PANEL_KEYS = ("geo", "population", "organic", "non_media", "reach_frequency")
+RF_KEYS = ("reach", "frequency", "spend")
 SQL_KEYS = ("url", "query")
 CHANNEL_KEYS = ("name", "spend", "activity")
 REQUIRED = ("date", "kpi", "channels")
@@ -127,6 +135,81 @@ def _channel(item: Any, where: str) -> str | dict[str, str]:
 
 
 @dataclass(frozen=True)
+class RFChannel:
+    """A reach-and-frequency channel: per period the people reached (``reach``), the average
+    number of exposures per person reached (``frequency``, >= 1 where reach > 0) and the
+    ``spend`` that bought them (what ROI is measured against)."""
+
+    name: str
+    reach: str
+    frequency: str
+    spend: str
+
+    def columns(self) -> dict[str, str]:
+        """Column -> role, for the data checks' messages."""
+        return {
+            self.reach: f"reach of channel '{self.name}'",
+            self.frequency: f"frequency of channel '{self.name}'",
+            self.spend: f"spend of channel '{self.name}'",
+        }
+
+    def to_dict(self) -> dict[str, str]:
+        return {"reach": self.reach, "frequency": self.frequency, "spend": self.spend}
+
+    @classmethod
+    def parse(cls, name: Any, entry: Any, where: str) -> RFChannel:
+        """One ``name: {reach: col, frequency: col, spend: col}`` entry (or an `RFChannel`)."""
+        if isinstance(entry, RFChannel):
+            return entry
+        label = _column(name, where)
+        if not isinstance(entry, Mapping):
+            raise SpecError(
+                f"{where}: expected a mapping {{reach: <column>, frequency: <column>, spend: "
+                f"<column>}} for the reach-and-frequency channel '{label}', got {_got(entry)}"
+            )
+        unknown_keys(entry, RF_KEYS, where, "unknown keys in a reach-and-frequency channel")
+        missing = [k for k in RF_KEYS if entry.get(k) is None]
+        if missing:
+            raise SpecError(
+                f"{where}.{missing[0]}: the reach-and-frequency channel '{label}' has no "
+                f"{' and no '.join(repr(k) for k in missing)} column. Fix: write {label}: "
+                f"{{reach: <column>, frequency: <column>, spend: <column>}} (people reached, "
+                "average exposures per person reached, and the spend, per period)."
+            )
+        cols = {k: _column(entry[k], f"{where}.{k}") for k in RF_KEYS}
+        return cls(name=label, **cols)
+
+
+def _rf_channels(value: Any, where: str) -> tuple[RFChannel, ...]:
+    """The ``reach_frequency`` mapping ``{name: {reach, frequency, spend}}`` (a list of
+    `RFChannel` or of ``name:reach:frequency:spend`` texts is accepted too)."""
+    if value is None:
+        return ()
+    if isinstance(value, Mapping):
+        return tuple(RFChannel.parse(n, e, f"{where}.{n}") for n, e in value.items())
+    if isinstance(value, list | tuple):
+        out = []
+        for i, item in enumerate(value):
+            if isinstance(item, RFChannel):
+                out.append(item)
+                continue
+            parts = str(item).split(":") if isinstance(item, str) else []
+            if len(parts) != 4 or not all(p.strip() for p in parts):
+                raise SpecError(
+                    f"{where}[{i}]: expected NAME:REACH:FREQUENCY:SPEND (four column names "
+                    f"joined by ':'), got {_got(item)}. Fix: e.g. "
+                    "youtube:yt_reach:yt_frequency:yt_spend."
+                )
+            name, reach, freq, spend = (p.strip() for p in parts)
+            out.append(RFChannel(name, reach, freq, spend))
+        return tuple(out)
+    raise SpecError(
+        f"{where}: expected a mapping {{<channel>: {{reach: <column>, frequency: <column>, "
+        f"spend: <column>}}}}, got {_got(value)}"
+    )
+
+
+@dataclass(frozen=True)
 class SqlSource:
     """A table from a database: any SQLAlchemy URL and a query."""
 
@@ -151,14 +234,24 @@ class DataConfig:
     events_column: str | None = None
     geo: str | None = None
     population: str | None = None
+    organic: tuple[str, ...] = ()
+    non_media: tuple[str, ...] = ()
+    reach_frequency: tuple[RFChannel, ...] = ()
     n_params: int | None = None
     date_format: str | None = None
     decimal: str | None = None
 
     @property
     def is_panel(self) -> bool:
-        """A geo panel: a ``geo`` (or ``population``) column is named."""
-        return bool(self.geo or self.population)
+        """Data for the geo model: a ``geo`` (or ``population``) column is named, or a role
+        only the geo model has (``organic``, ``non_media``, ``reach_frequency``; national
+        data with such roles is a one-geo panel)."""
+        return any(getattr(self, k) for k in PANEL_KEYS)
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """The keys among `PANEL_KEYS` that are set (e.g. ``("geo", "organic")``)."""
+        return tuple(k for k in PANEL_KEYS if getattr(self, k))
 
     @classmethod
     def parse(
@@ -230,6 +323,9 @@ class DataConfig:
             events_column=_optional_column(section.get("events_column"), at("events_column")),
             geo=_optional_column(section.get("geo"), at("geo")),
             population=_optional_column(section.get("population"), at("population")),
+            organic=_columns(section.get("organic"), at("organic")),
+            non_media=_columns(section.get("non_media"), at("non_media")),
+            reach_frequency=_rf_channels(section.get("reach_frequency"), at("reach_frequency")),
             n_params=n_params,
             date_format=_date_format(section.get("date_format"), at("date_format")),
             decimal=_decimal(section.get("decimal"), at("decimal")),
@@ -246,13 +342,18 @@ class DataConfig:
         controls: Sequence[str] | None = None,
         geo: str | None = None,
         population: str | None = None,
+        organic: Sequence[str] | None = None,
+        non_media: Sequence[str] | None = None,
+        reach_frequency: Sequence[Any] | Mapping[str, Any] | None = None,
         date_format: str | None = None,
         decimal: str | None = None,
     ) -> DataConfig:
         """The section with command-line values on top (``None`` keeps the section's).
 
         ``source`` is a data file (replacing ``path`` and ``sql``) or, with ``query`` or a
-        ``://`` in it, a SQLAlchemy URL. ``controls=[]`` clears the controls.
+        ``://`` in it, a SQLAlchemy URL. ``controls=[]`` clears the controls (and so for
+        ``organic``, ``non_media``, ``reach_frequency``: ``NAME:REACH:FREQUENCY:SPEND``
+        texts or the section's mapping).
         """
         changes: dict[str, Any] = {}
         if source is not None:
@@ -277,6 +378,13 @@ class DataConfig:
             changes["geo"] = _column(geo, "--geo")
         if population is not None:
             changes["population"] = _column(population, "--population")
+        if organic is not None:
+            changes["organic"] = _columns(list(organic), "--organic")
+        if non_media is not None:
+            changes["non_media"] = _columns(list(non_media), "--non-media")
+        if reach_frequency is not None:
+            rf = reach_frequency if isinstance(reach_frequency, Mapping) else list(reach_frequency)
+            changes["reach_frequency"] = _rf_channels(rf, "--reach-frequency")
         if date_format is not None:
             changes["date_format"] = _date_format(date_format, "--date-format")
         if decimal is not None:
@@ -286,10 +394,12 @@ class DataConfig:
     def require(self, where: str = "data", panel: bool = False) -> None:
         """A source to read is given, and every role the model needs.
 
-        ``panel=False`` (a national table, what the model fits today) refuses a ``geo`` or
-        ``population`` key with one message: the geo-level model is not available yet, and
-        how to fit the national roll-up or one geo instead. ``panel=True`` (`mediamix check`,
-        `mediamix.data.panel.load_panel`) also needs ``geo`` when ``population`` is set.
+        ``panel=False`` (a reader of national data: one row per period, paid channels and
+        controls) refuses the keys of the geo model (`PANEL_KEYS`) with one message saying
+        how to fit them (`mediamix fit`, the geo model) or what national table to use.
+        ``panel=True`` (the geo model, `mediamix check`, `mediamix.data.panel.load_panel`)
+        also needs ``geo`` when ``population`` is set. Paid ``channels`` may be left out
+        when ``reach_frequency`` channels are given.
         """
         if not panel and self.is_panel:
             raise SpecError(self.national_only_message(where))
@@ -305,6 +415,8 @@ class DataConfig:
                 "no data given. Fix: pass DATA (a file or URL) or --config with data.path."
             )
         missing = [k for k in REQUIRED if not getattr(self, k)]
+        if panel and self.reach_frequency and "channels" in missing:
+            missing.remove("channels")
         if missing:
             names = ", ".join(f"'{k}'" for k in missing)
             flags = ", ".join(f"--{k}" for k in missing)
@@ -319,18 +431,32 @@ class DataConfig:
             )
 
     def national_only_message(self, where: str = "data") -> str:
-        """The one message for a geo panel where only national data can be used (a fit)."""
-        key = "geo" if self.geo else "population"
-        path = f"{where}.{key}" if where else f"--{key}"
-        g = self.geo or "<geo column>"
+        """The one message for data of the geo model where only national data (one row per
+        period, paid channels and controls) can be read."""
+        key = self.roles[0]
+        path = f"{where}.{key}" if where else f"--{key.replace('_', '-')}"
+        if key in ("geo", "population"):
+            g = self.geo or "<geo column>"
+            return (
+                f"{path}: '{getattr(self, key)}' makes the data a geo panel (one row per geo "
+                "and period), which the geo model fits (`mediamix fit DATA --geo "
+                f"{g} ...`, or a config whose data section names the geo), but this step "
+                "reads national data (one row per period). Fix: fit the panel with "
+                f"`mediamix fit`; or use its national roll-up here: `mediamix check DATA --geo "
+                f"{g} --write national.csv` (KPI and spend summed over the geos), then give "
+                f"national.csv without the geo and population keys; or one geo: `mediamix "
+                f"check DATA --geo {g} --only <geo> --write one_geo.csv`. In Python: "
+                f"`GeoMMM().fit(Panel.from_csv(path, geo='{g}', ...))`, or `.rollup()` / "
+                "`.geo(name)` of the panel for a national Dataset."
+            )
+        value = getattr(self, key)
+        shown = [rf.name for rf in value] if key == "reach_frequency" else list(value)
         return (
-            f"{path}: '{getattr(self, key)}' makes the data a geo panel (one row per geo and "
-            "period), and the geo-level model is not available yet, so a panel cannot be "
-            f"fitted. Fix: fit the national roll-up: `mediamix check DATA --geo {g} --write "
-            f"national.csv` (KPI and spend summed over the geos), then fit national.csv "
-            f"without the geo and population keys; or fit one geo: `mediamix check DATA --geo "
-            f"{g} --only <geo> --write one_geo.csv`. In Python: `Panel.from_csv(path, "
-            f"geo='{g}', ...).rollup()` or `.geo(name)` gives the Dataset to fit."
+            f"{path}: {shown} is a role of the geo model (organic, non_media, "
+            "reach_frequency), which `mediamix fit` fits (national data with such roles is "
+            "a one-geo panel), but this step reads national data with paid channels and "
+            f"controls only. Fix: fit it with `mediamix fit`; or leave the '{key}' key out "
+            "here (list a non-media treatment under controls if it is one)."
         )
 
     def resolve_path(self, base_dir: str | Path | None) -> Path | None:
@@ -374,6 +500,8 @@ class DataConfig:
                 continue
             if k == "sql":
                 v = {"url": v.url, "query": v.query}
+            elif k == "reach_frequency":
+                v = {rf.name: rf.to_dict() for rf in v}
             elif isinstance(v, tuple):
                 v = list(v)
             out[k] = v

@@ -8,19 +8,23 @@ and `Panel.national` go between a `Dataset` and a one-geo panel.
 
 Arrays: geo on axis 0, time on axis 1, channel (or control) on axis 2:
 ``kpi (G, T)``, ``spend`` and ``media (G, T, C)``, ``controls (G, T, K)``,
-``population (G,)`` or None.
+``population (G,)`` or None, and the roles of the geo model, each ``(G, T, n)`` with n = 0
+when absent: ``organic (G, T, O)`` (activity without spend), ``non_media (G, T, N)``
+(treatments that are not media), ``reach``, ``frequency`` and ``rf_spend (G, T, R)``
+(reach-and-frequency channels).
 
 Checks beyond the national ones, each one message naming the geo, the column, the value and
 the fix: a geo with too few rows, a geo that misses periods the others have (or has a gap),
 a repeated (geo, date) row, population missing for a geo, changing over time within a geo, or
-not positive. A geo that never spends on a channel is a warning (`Panel.warnings`): the
+not positive; for the roles: negative organic activity, reach or spend, a frequency below 1
+where reach is above 0, a role that never varies. A geo that never spends on a channel is a warning (`Panel.warnings`): the
 channel's effect there can only be learnt by pooling with the other geos.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,18 +32,23 @@ import numpy as np
 import pandas as pd
 
 from mediamix.data import validation as v
-from mediamix.data.config import DataConfig
+from mediamix.data.config import DataConfig, RFChannel
 from mediamix.data.dataset import ChannelSpec, Dataset, DataSpec
 from mediamix.data.loaders import read_table
 from mediamix.errors import DataError, SpecError, did_you_mean
 
 NATIONAL = "national"
+_NATIONAL_COL = "__geo__"  # the one geo's column of national data read as a panel
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
     a = np.ascontiguousarray(a, dtype=float)
     a.setflags(write=False)
     return a
+
+
+#: the role arrays of a panel (each (G, T, n), n = 0 when absent)
+ROLE_ARRAYS = ("organic", "non_media", "reach", "frequency", "rf_spend")
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,6 +60,11 @@ class Panel:
     ``controls (G, T, K)``, ``population (G,)`` or None. ``date_name``, ``kpi_name``,
     ``geo_name`` and ``population_name`` are the source columns, ``channels`` the channel
     specs (names, spend and activity columns), ``freq`` ``"D"``, ``"W"`` or ``"M"``.
+    The roles of the geo model (each ``(G, T, n)``, n = 0 when absent, zeros filled in):
+    ``organic (G, T, O)`` named ``organic_names`` (the columns), ``non_media (G, T, N)``
+    named ``non_media_names``, and the reach-and-frequency channels ``rf_channels``
+    (`mediamix.data.config.RFChannel`, names in ``rf_names``) with ``reach``, ``frequency``
+    and ``rf_spend (G, T, R)``.
     ``notes`` say what was done to the data, ``warnings`` what to look at (a geo that never
     spends on a channel). Build one with `from_frame`, `from_csv`, `from_dataset` or
     `load_panel`, which run every check.
@@ -72,6 +86,28 @@ class Panel:
     population_name: str | None = None
     notes: tuple[str, ...] = field(default=())
     warnings: tuple[str, ...] = field(default=())
+    organic_names: tuple[str, ...] = ()
+    organic: np.ndarray | None = None
+    non_media_names: tuple[str, ...] = ()
+    non_media: np.ndarray | None = None
+    rf_channels: tuple[RFChannel, ...] = ()
+    reach: np.ndarray | None = None
+    frequency: np.ndarray | None = None
+    rf_spend: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        G, T = np.shape(self.kpi)
+        sizes = {"organic": len(self.organic_names), "non_media": len(self.non_media_names)}
+        sizes.update(dict.fromkeys(("reach", "frequency", "rf_spend"), len(self.rf_channels)))
+        for name in ROLE_ARRAYS:
+            a = getattr(self, name)
+            a = np.zeros((G, T, sizes[name])) if a is None else np.asarray(a, dtype=float)
+            if a.shape != (G, T, sizes[name]):
+                raise DataError(
+                    f"Panel.{name} has shape {a.shape}, expected (G, T, n) = "
+                    f"{(G, T, sizes[name])} (geos, periods, its names)."
+                )
+            object.__setattr__(self, name, _frozen(a))
 
     # ---- constructors -------------------------------------------------------------------
     @classmethod
@@ -87,19 +123,31 @@ class Panel:
         n_params: int | None = None,
         date_format: str | None = None,
         decimal: str | None = None,
+        organic: Sequence[str] | None = None,
+        non_media: Sequence[str] | None = None,
+        reach_frequency: Mapping[str, Any] | Sequence[Any] | None = None,
     ) -> Panel:
         """Validate a long DataFrame (one row per geo and period) and build a Panel.
 
         ``channels`` as in `Dataset.from_frame` (spend columns, ``"spend:activity"``,
         mappings, `ChannelSpec`); ``population`` names a column with one value per geo.
+        ``organic`` and ``non_media``: columns of those roles; ``reach_frequency``:
+        ``{name: {reach: col, frequency: col, spend: col}}`` (or `RFChannel`s, or
+        ``"name:reach:frequency:spend"`` texts), as in the config's data section.
         ``n_params`` sets the rows rule ``periods >= max(20, 3 * n_params)``, which every
         geo must meet (its baseline, trend and seasonality are its own); by default
         `validation.estimate_n_params`. ``date_format`` and ``decimal`` as in
         `Dataset.from_frame`.
         """
+        roles = DataConfig.parse(
+            {"organic": _listed(organic), "non_media": _listed(non_media),
+             "reach_frequency": reach_frequency},
+            "",
+        )  # fmt: skip
         return _validate_panel(
-            frame, geo, date, kpi, channels, controls, population, n_params, date_format, decimal
-        )
+            frame, geo, date, kpi, channels, controls, population, n_params, date_format,
+            decimal, roles=roles,
+        )  # fmt: skip
 
     @classmethod
     def from_csv(cls, path: str | Path, **kwargs: Any) -> Panel:
@@ -114,10 +162,10 @@ class Panel:
         spec = ds.spec
         frame = ds.frame
         if not spec.geo:
-            frame = frame.assign(**{"__geo__": geo_name})
+            frame = frame.assign(**{_NATIONAL_COL: geo_name})
         return _validate_panel(
             frame,
-            spec.geo or "__geo__",
+            spec.geo or _NATIONAL_COL,
             spec.date,
             spec.kpi,
             list(spec.channels),
@@ -142,7 +190,23 @@ class Panel:
 
     @property
     def channel_names(self) -> list[str]:
+        """The paid channels (spend and activity columns)."""
         return [c.name for c in self.channels]
+
+    @property
+    def rf_names(self) -> tuple[str, ...]:
+        """The reach-and-frequency channels."""
+        return tuple(rf.name for rf in self.rf_channels)
+
+    @property
+    def media_names(self) -> list[str]:
+        """Every channel with spend: the paid channels, then the reach-and-frequency ones."""
+        return [*self.channel_names, *self.rf_names]
+
+    @property
+    def has_roles(self) -> bool:
+        """Organic, non-media or reach-and-frequency columns are given."""
+        return bool(self.organic_names or self.non_media_names or self.rf_channels)
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -165,9 +229,7 @@ class Panel:
         """The rows of one geo as a national `Dataset` (T rows), ready to fit on its own."""
         g = self.index_of(name)
         note = f"geo '{self.geos[g]}' of '{self.geo_name}' ({self.n_geos} geos)."
-        return self._dataset(
-            self.kpi[g], self.spend[g], self.media[g], self.controls[g], (*self.notes, note)
-        )
+        return self._dataset(self._roles_at(g), (*self.notes, note))
 
     def select(self, names: Sequence[str]) -> Panel:
         """The panel of the geos ``names`` (in that order)."""
@@ -180,32 +242,22 @@ class Panel:
         if dup:
             raise DataError(f"select() names geo '{dup[0]}' more than once. Fix: name it once.")
         kept = {self.geos[i] for i in idx}
-        return Panel(
+        arrays = {k: _frozen(getattr(self, k)[idx]) for k in ("kpi", "spend", "media",
+                  "controls", *ROLE_ARRAYS)}  # fmt: skip
+        return replace(
+            self,
             geos=tuple(self.geos[i] for i in idx),
-            dates=self.dates,
-            kpi=_frozen(self.kpi[idx]),
-            spend=_frozen(self.spend[idx]),
-            media=_frozen(self.media[idx]),
-            controls=_frozen(self.controls[idx]),
             population=None if self.population is None else _frozen(self.population[idx]),
-            channels=self.channels,
-            control_names=self.control_names,
-            freq=self.freq,
-            date_name=self.date_name,
-            kpi_name=self.kpi_name,
-            geo_name=self.geo_name,
-            population_name=self.population_name,
             notes=(*self.notes, f"selected {len(idx)} of {self.n_geos} geos."),
             warnings=tuple(w for w in self.warnings if _warned_geo(w) in kept),
+            **arrays,
         )
 
     def national(self) -> Dataset:
         """National data as a `Dataset`: the one geo of a one-geo panel, as it is (the
         inverse of `from_dataset`); with several geos, `rollup`."""
         if self.n_geos == 1:
-            return self._dataset(
-                self.kpi[0], self.spend[0], self.media[0], self.controls[0], self.notes
-            )
+            return self._dataset(self._roles_at(0), self.notes)
         return self.rollup()
 
     def rollup(self, sum_controls: Sequence[str] = ()) -> Dataset:
@@ -217,7 +269,36 @@ class Panel:
         sentiment score is a level, and the national level is the population's average
         (a plain mean would let a small geo count as much as a large one). Controls named in
         ``sum_controls`` are totals (e.g. competitor sales) and are summed instead.
+
+        The roles: organic activity, reach and reach-and-frequency spend are summed,
+        non-media treatments averaged as the controls are, and a channel's national frequency
+        is its impressions over its reach (``sum(reach x frequency) / sum(reach)``). The
+        `Dataset` lists each reach-and-frequency channel as a paid channel whose activity is
+        its impressions (column ``<name>_impressions``, reach x frequency), and keeps the
+        organic, non-media, reach and frequency columns in its frame (they are not roles of
+        the national model); `rollup_panel` is the same as a one-geo `Panel` with its roles.
         """
+        arrays, note = self._rolled(sum_controls)
+        return self._dataset(arrays, (*self.notes, note))
+
+    def rollup_panel(self, sum_controls: Sequence[str] = ()) -> Panel:
+        """The national totals as a one-geo `Panel` named ``"national"`` with every role
+        (summed and averaged as `rollup` says); population is dropped (one geo)."""
+        if self.n_geos == 1:
+            return replace(self, population=None, population_name=None)
+        arrays, note = self._rolled(sum_controls)
+        return replace(
+            self,
+            geos=(NATIONAL,),
+            population=None,
+            population_name=None,
+            notes=(*self.notes, note),
+            warnings=(),
+            **{k: _frozen(a[None]) for k, a in arrays.items()},
+        )
+
+    def _rolled(self, sum_controls: Sequence[str]) -> tuple[dict[str, np.ndarray], str]:
+        """The national arrays (each (T, n), KPI (T,)) and the note that says how."""
         unknown = [k for k in sum_controls if k not in self.control_names]
         if unknown:
             raise DataError(
@@ -235,50 +316,87 @@ class Panel:
         for k, name in enumerate(self.control_names):
             if name in sum_controls:
                 ctrl[:, k] = self.controls[:, :, k].sum(axis=0)
+        reach = self.reach.sum(axis=0)
+        impressions = (self.reach * self.frequency).sum(axis=0)
+        freq = np.divide(impressions, reach, out=np.zeros_like(reach), where=reach > 0)
+        arrays = {
+            "kpi": self.kpi.sum(axis=0),
+            "spend": self.spend.sum(axis=0),
+            "media": self.media.sum(axis=0),
+            "controls": ctrl,
+            "organic": self.organic.sum(axis=0),
+            "non_media": np.einsum("g,gtk->tk", w, self.non_media),
+            "reach": reach,
+            "frequency": freq,
+            "rf_spend": self.rf_spend.sum(axis=0),
+        }
         avg = [k for k in self.control_names if k not in sum_controls]
         what = f"; controls {how} averages" if avg else ""
         what += f", {', '.join(sum_controls)} summed" if sum_controls else ""
+        if self.organic_names:
+            what += "; organic activity summed"
+        if self.non_media_names:
+            what += f"; non-media treatments {how} averages"
+        if self.rf_channels:
+            what += "; reach summed, frequency = impressions / reach"
         note = (
             f"rolled up {self.n_geos} geos of '{self.geo_name}' to national totals "
             f"(KPI, spend and activity summed{what})."
         )
-        return self._dataset(
-            self.kpi.sum(axis=0),
-            self.spend.sum(axis=0),
-            self.media.sum(axis=0),
-            ctrl,
-            (*self.notes, note),
-        )
+        return arrays, note
 
-    def _dataset(
-        self,
-        kpi: np.ndarray,
-        spend: np.ndarray,
-        media: np.ndarray,
-        controls: np.ndarray,
-        notes: tuple[str, ...],
-    ) -> Dataset:
-        """A national `Dataset` with this panel's columns: ``kpi (T,)``, ``spend`` and
-        ``media (T, C)``, ``controls (T, K)``."""
-        cols: dict[str, Any] = {self.date_name: self.dates, self.kpi_name: kpi}
+    def _roles_at(self, g: int) -> dict[str, np.ndarray]:
+        """The arrays of geo ``g`` (each (T, n), KPI (T,))."""
+        return {k: getattr(self, k)[g] for k in ("kpi", "spend", "media", "controls",
+                *ROLE_ARRAYS)}  # fmt: skip
+
+    def _dataset(self, a: Mapping[str, np.ndarray], notes: tuple[str, ...]) -> Dataset:
+        """A national `Dataset` with this panel's columns from the arrays ``a``: ``kpi (T,)``,
+        ``spend`` and ``media (T, C)``, ``controls (T, K)`` and the roles (T, n). A
+        reach-and-frequency channel is a paid channel whose activity is its impressions
+        (``<name>_impressions``); the other role columns ride along in the frame."""
+        cols: dict[str, Any] = {self.date_name: self.dates, self.kpi_name: a["kpi"]}
         for c, ch in enumerate(self.channels):
-            cols[ch.spend] = spend[:, c]
+            cols[ch.spend] = a["spend"][:, c]
             if ch.activity:
-                cols[ch.activity] = media[:, c]
+                cols[ch.activity] = a["media"][:, c]
         for k, name in enumerate(self.control_names):
-            cols[name] = controls[:, k]
+            cols[name] = a["controls"][:, k]
+        channels = list(self.channels)
+        for r, rf in enumerate(self.rf_channels):
+            imp = _free_name(f"{rf.name}_impressions", self._columns())
+            cols[rf.spend] = a["rf_spend"][:, r]
+            cols[imp] = a["reach"][:, r] * a["frequency"][:, r]
+            channels.append(ChannelSpec(name=rf.name, spend=rf.spend, activity=imp))
+        for o, name in enumerate(self.organic_names):
+            cols[name] = a["organic"][:, o]
+        for n, name in enumerate(self.non_media_names):
+            cols[name] = a["non_media"][:, n]
+        for r, rf in enumerate(self.rf_channels):
+            cols[rf.reach] = a["reach"][:, r]
+            cols[rf.frequency] = a["frequency"][:, r]
         spec = DataSpec(
             date=self.date_name,
             kpi=self.kpi_name,
-            channels=self.channels,
+            channels=tuple(channels),
             controls=self.control_names,
         )
         frame = pd.DataFrame(cols).reset_index(drop=True)
         return Dataset(frame=frame, spec=spec, freq=self.freq, notes=tuple(notes))
 
+    def _columns(self) -> set[str]:
+        """Every source column of the panel."""
+        cols = {self.date_name, self.kpi_name, self.geo_name, *self.control_names,
+                *self.organic_names, *self.non_media_names}  # fmt: skip
+        for ch in self.channels:
+            cols |= {ch.spend, ch.activity} - {None}
+        for rf in self.rf_channels:
+            cols |= {rf.reach, rf.frequency, rf.spend}
+        return cols
+
     def to_frame(self) -> pd.DataFrame:
         """The long table back (G x T rows, geo then date): geo, date, KPI, spend, activity,
-        controls and population columns."""
+        controls, the roles' columns and population."""
         G, T = self.n_geos, self.n_periods
         cols: dict[str, Any] = {
             self.geo_name: np.repeat(np.asarray(self.geos, dtype=object), T),
@@ -291,13 +409,22 @@ class Panel:
                 cols[ch.activity] = self.media[:, :, c].reshape(-1)
         for k, name in enumerate(self.control_names):
             cols[name] = self.controls[:, :, k].reshape(-1)
+        for o, name in enumerate(self.organic_names):
+            cols[name] = self.organic[:, :, o].reshape(-1)
+        for n, name in enumerate(self.non_media_names):
+            cols[name] = self.non_media[:, :, n].reshape(-1)
+        for r, rf in enumerate(self.rf_channels):
+            cols[rf.reach] = self.reach[:, :, r].reshape(-1)
+            cols[rf.frequency] = self.frequency[:, :, r].reshape(-1)
+            cols[rf.spend] = self.rf_spend[:, :, r].reshape(-1)
         if self.population is not None:
             cols[self.population_name or "population"] = np.repeat(self.population, T)
         return pd.DataFrame(cols)
 
     def per_geo(self) -> list[dict[str, Any]]:
-        """One plain-data row per geo: rows, KPI total, spend per channel, population and the
-        number of warnings (used by `mediamix check`)."""
+        """One plain-data row per geo: rows, KPI total, spend per channel (paid, then
+        reach-and-frequency), population and the number of warnings (used by
+        `mediamix check`)."""
         out = []
         for g, name in enumerate(self.geos):
             out.append(
@@ -306,9 +433,15 @@ class Panel:
                     "rows": self.n_periods,
                     "kpi": float(self.kpi[g].sum()),
                     "spend": {
-                        ch.name: float(self.spend[g, :, c].sum())
-                        for c, ch in enumerate(self.channels)
-                    },
+                        **{
+                            ch.name: float(self.spend[g, :, c].sum())
+                            for c, ch in enumerate(self.channels)
+                        },
+                        **{
+                            rf.name: float(self.rf_spend[g, :, r].sum())
+                            for r, rf in enumerate(self.rf_channels)
+                        },
+                    },  # fmt: skip
                     "population": None if self.population is None else float(self.population[g]),
                     "warnings": sum(_warned_geo(w) == name for w in self.warnings),
                 }
@@ -331,18 +464,44 @@ class Panel:
                 {"name": c.name, "spend": c.spend, "activity": c.activity} for c in self.channels
             ],
             "controls": list(self.control_names),
+            "organic": list(self.organic_names),
+            "non_media": list(self.non_media_names),
+            "reach_frequency": {rf.name: rf.to_dict() for rf in self.rf_channels},
             "per_geo": self.per_geo(),
             "warnings": list(self.warnings),
             "notes": list(self.notes),
         }
 
     def __repr__(self) -> str:
+        roles = "".join(
+            f", {k}={list(names)}"
+            for k, names in (("organic", self.organic_names),
+                             ("non_media", self.non_media_names),
+                             ("reach_frequency", self.rf_names))
+            if names
+        )  # fmt: skip
         return (
             f"Panel({self.n_geos} geos x {self.n_periods} {v.FREQ_NAMES[self.freq]} periods "
             f"{self.dates.min():%Y-%m-%d}..{self.dates.max():%Y-%m-%d}, kpi={self.kpi_name!r}, "
-            f"channels={self.channel_names}, controls={list(self.control_names)}, "
+            f"channels={self.channel_names}, controls={list(self.control_names)}{roles}, "
             f"population={self.population_name!r})"
         )
+
+
+def _listed(value: Any) -> list[str] | None:
+    """Column names from one name or a sequence (None stays None)."""
+    if value is None:
+        return None
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _free_name(name: str, taken: set[str]) -> str:
+    """``name``, or ``name_2``, ``name_3``, ... when a column of that name exists."""
+    out, i = name, 1
+    while out in taken:
+        i += 1
+        out = f"{name}_{i}"
+    return out
 
 
 def _warned_geo(warning: str) -> str | None:
@@ -360,27 +519,33 @@ def load_panel(
     where: str = "data",
     **overrides: Any,
 ) -> tuple[Panel, list[str]]:
-    """The panel a config's ``data:`` section (with ``geo:``) and command-line values describe,
-    as `mediamix.data.load_dataset` does for national data. ``overrides``: ``date``, ``kpi``,
-    ``channels``, ``controls``, ``geo``, ``population``, ``query``, ``date_format``,
-    ``decimal``. Returns ``(panel, event_columns)``."""
+    """The panel a config's ``data:`` section (with ``geo:`` or the roles ``organic``,
+    ``non_media``, ``reach_frequency``) and command-line values describe, as
+    `mediamix.data.load_dataset` does for national data. ``overrides``: ``date``, ``kpi``,
+    ``channels``, ``controls``, ``geo``, ``population``, ``organic``, ``non_media``,
+    ``reach_frequency``, ``query``, ``date_format``, ``decimal``. Without ``geo`` the table
+    is national (one row per period) and the panel has one geo, ``"national"``: the same
+    checks, the same arrays. Returns ``(panel, event_columns)``."""
     cfg = DataConfig.parse(section, where).override(source, **overrides)
     cfg.require(where, panel=True)
-    if not cfg.geo:
-        key = f"{where}.geo" if where else "--geo"
-        raise SpecError(f"{key}: a geo panel needs its geo column. Fix: pass --geo <column>.")
     frame, ctrls, events = cfg.read_with_events(base_dir, where)
-    panel = Panel.from_frame(
+    national = not cfg.geo
+    if national:
+        frame = frame.assign(**{_NATIONAL_COL: NATIONAL})
+    panel = _validate_panel(
         frame,
-        geo=cfg.geo,
-        date=cfg.date,
-        kpi=cfg.kpi,
-        channels=list(cfg.channels),
-        controls=ctrls,
-        population=cfg.population,
-        n_params=cfg.n_params,
-        date_format=cfg.date_format,
-        decimal=cfg.decimal or frame.attrs.get("decimal"),
+        cfg.geo or _NATIONAL_COL,
+        cfg.date,
+        cfg.kpi,
+        list(cfg.channels),
+        ctrls,
+        cfg.population,
+        cfg.n_params,
+        cfg.date_format,
+        cfg.decimal or frame.attrs.get("decimal"),
+        geo_label="geo" if national else None,
+        roles=cfg,
+        national=national,
     )
     return panel, events
 
@@ -399,19 +564,45 @@ def _validate_panel(
     decimal: str | None,
     geo_label: str | None = None,
     notes: Sequence[str] = (),
+    roles: DataConfig | None = None,
+    national: bool = False,
 ) -> Panel:
-    """Every check in order; the sorted panel. Rows in messages are the input's rows."""
+    """Every check in order; the sorted panel. Rows in messages are the input's rows.
+    ``roles``: the organic, non-media and reach-and-frequency columns (a `DataConfig`);
+    ``national``: the table has no geo column (one geo; messages name no geo, and repeated
+    dates get the national advice)."""
     if not isinstance(frame, pd.DataFrame):
         raise DataError(f"expected a pandas DataFrame, got {type(frame).__name__}.")
-    spec = DataSpec.build(date, kpi, channels, controls, geo)
+    extra = roles or DataConfig()
+    organic, non_media, rfs = extra.organic, extra.non_media, extra.reach_frequency
+    if not list(channels) and rfs:  # reach-and-frequency channels only
+        spec = DataSpec(date=str(date), kpi=str(kpi), channels=(),
+                        controls=tuple(str(c) for c in controls or ()), geo=geo)  # fmt: skip
+    else:
+        spec = DataSpec.build(date, kpi, channels, controls, geo)
+    if national:
+        spec = replace(spec, geo=None)
     roles = spec.roles()
-    if population:
-        if population in roles:
+
+    def take(col: str, role: str) -> None:
+        if col in roles:
             raise SpecError(
-                f"column '{population}' is given as population and as {roles[population]}. "
-                "Fix: use each column once."
+                f"column '{col}' is given as {role} and as {roles[col]}. Fix: use each column once."
             )
-        roles[population] = "population"
+        roles[col] = role
+
+    if national:
+        roles[geo] = "geo"
+    if population:
+        take(population, "population")
+    for col in organic:
+        take(col, f"organic activity '{col}'")
+    for col in non_media:
+        take(col, f"non-media treatment '{col}'")
+    for rf in rfs:
+        for col, role in rf.columns().items():
+            take(col, role)
+    _check_names(spec, organic, non_media, rfs)
     geo_label = geo_label or geo
     decimal = decimal or frame.attrs.get("decimal")
     v.check_columns(frame, roles)
@@ -431,6 +622,7 @@ def _validate_panel(
     if pd.api.types.is_numeric_dtype(raw_geo) and np.all(np.mod(raw_geo.to_numpy(float), 1) == 0):
         raw_geo = raw_geo.astype("int64")  # geo codes (DMA 501) read as numbers stay codes
     geos = raw_geo.astype(str).str.strip().reset_index(drop=True)
+    at_geo = None if national else geos  # messages name the geo of a cell
     dates, style = v.parse_dates_with_format(frame, date, date_format)
     if style and not date_format:
         notes.append(f"dates in '{date}' read as {style}.")
@@ -441,27 +633,42 @@ def _validate_panel(
         if c.activity:
             numeric.append((c.activity, f"activity of channel '{c.name}'"))
     numeric += [(k, "control") for k in spec.controls]
+    numeric += [(col, roles[col]) for col in (*organic, *non_media)]
+    for rf in rfs:
+        numeric += list(rf.columns().items())
     values = {
-        col: v.to_numeric(frame, col, role, dates, decimal=decimal, geos=geos)
+        col: v.to_numeric(frame, col, role, dates, decimal=decimal, geos=at_geo)
         for col, role in numeric
     }
     for c in spec.channels:
-        v.check_nonnegative(values[c.spend], c.spend, f"spend of '{c.name}'", dates, geos)
+        v.check_nonnegative(values[c.spend], c.spend, f"spend of '{c.name}'", dates, at_geo)
         if c.activity:
             v.check_nonnegative(
-                values[c.activity], c.activity, f"activity of '{c.name}'", dates, geos
+                values[c.activity], c.activity, f"activity of '{c.name}'", dates, at_geo
             )
+    for col in organic:
+        v.check_nonnegative(values[col], col, roles[col], dates, at_geo)
+    for rf in rfs:
+        v.check_nonnegative(values[rf.spend], rf.spend, roles[rf.spend], dates, at_geo)
+        _check_reach_frequency(rf, values[rf.reach], values[rf.frequency], dates, at_geo)
     pop_values = None
     if population:
         pop_values = _population(frame, population, geos, geo_label, dates, decimal)
-    v.check_duplicate_dates(dates, date, geos)
+    if national:
+        v.check_duplicate_dates(dates, date, None, frame=frame, used=list(roles))
+    else:
+        v.check_duplicate_dates(dates, date, geos)
 
     # sort: geos in order of first appearance, dates within each geo
     order_geo = list(pd.unique(geos))
     rank = geos.map({g: i for i, g in enumerate(order_geo)}).to_numpy()
     order = np.lexsort((dates.to_numpy(), rank))
     if not np.array_equal(order, np.arange(len(order))):
-        notes.append(f"rows sorted by '{geo_label}' (in order of first appearance) and '{date}'.")
+        notes.append(
+            f"rows sorted by '{date}'."
+            if national
+            else f"rows sorted by '{geo_label}' (in order of first appearance) and '{date}'."
+        )
     rows = order + 1  # 1-based input rows in sorted order
     s_geo = geos.to_numpy()[order]
     s_dates = pd.Series(dates.to_numpy()[order])
@@ -477,10 +684,12 @@ def _validate_panel(
             date,
             freq,
             rows[a:b],
-            geo=f"geo '{g}' (column '{geo_label}')",
+            geo=None if national else f"geo '{g}' (column '{geo_label}')",
         )
     if n_params is None:
-        n_params = v.estimate_n_params(len(spec.channels), len(spec.controls))
+        n_params = v.estimate_n_params(
+            len(spec.channels) + len(rfs) + len(organic), len(spec.controls) + len(non_media)
+        )
     need = v.min_rows_required(int(n_params))
     T = len(all_dates)
     if len(order_geo) > 2:  # periods most geos lack: blame the geo that has them
@@ -529,20 +738,21 @@ def _validate_panel(
         )
     v.check_enough_rows(T, int(n_params), freq)
 
-    G, C, K = len(order_geo), len(spec.channels), len(spec.controls)
+    G = len(order_geo)
 
     def cube(col: str) -> np.ndarray:
         return values[col][order].reshape(G, T)
 
+    def role_cube(cols: Sequence[str]) -> np.ndarray:
+        """(G, T, len(cols)) of the columns ``cols``."""
+        if not cols:
+            return np.zeros((G, T, 0), dtype=float)
+        return np.stack([cube(c) for c in cols], axis=-1).reshape(G, T, len(cols))
+
     kpi_arr = cube(kpi)
-    spend = np.stack([cube(c.spend) for c in spec.channels], axis=-1).reshape(G, T, C)
-    media = np.stack([cube(c.activity or c.spend) for c in spec.channels], axis=-1)
-    media = media.reshape(G, T, C)
-    ctrl = (
-        np.stack([cube(k) for k in spec.controls], axis=-1)
-        if K
-        else np.zeros((G, T, 0), dtype=float)
-    )
+    spend = role_cube([c.spend for c in spec.channels])
+    media = role_cube([c.activity or c.spend for c in spec.channels])
+    ctrl = role_cube(list(spec.controls))
     for c, ch in enumerate(spec.channels):
         v.check_channel_spends(spend[:, :, c].reshape(-1), ch.spend, ch.name, "spend")
         if ch.activity:
@@ -550,12 +760,39 @@ def _validate_panel(
     v.check_kpi_varies(kpi_arr.reshape(-1), kpi)
     v.check_kpi_positive(kpi_arr.reshape(-1), kpi)
 
+    org = role_cube(organic)
+    nonm = role_cube(non_media)
+    reach = role_cube([rf.reach for rf in rfs])
+    freq_arr = role_cube([rf.frequency for rf in rfs])
+    rf_spend = role_cube([rf.spend for rf in rfs])
+    for o, col in enumerate(organic):
+        v.check_channel_spends(org[:, :, o].reshape(-1), col, col, "organic activity")
+    for n, col in enumerate(non_media):
+        x = nonm[:, :, n]
+        if np.ptp(x) == 0:
+            raise DataError(
+                f"non-media treatment '{col}': column '{col}' is {x.flat[0]:g} in all {x.size} "
+                "rows, so its effect cannot be told apart from the baseline. Fix: remove it "
+                "from non_media or check that the right column is used."
+            )
+    for r, rf in enumerate(rfs):
+        v.check_channel_spends(rf_spend[:, :, r].reshape(-1), rf.spend, rf.name, "spend")
+        v.check_channel_spends(reach[:, :, r].reshape(-1), rf.reach, rf.name, "reach")
+
     warnings: list[str] = []
     for g, name in enumerate(order_geo):
         for c, ch in enumerate(spec.channels):
             if not np.any(spend[g, :, c] > 0):
                 warnings.append(
                     f"geo '{name}' never spends on channel '{ch.name}': column '{ch.spend}' "
+                    f"(spend) is 0 in all {T} of its periods, so the channel's effect in "
+                    f"'{name}' rests on the other geos (pooling). Fix, if the zeros are not "
+                    f"real: check the geo's rows; else nothing to do."
+                )
+        for r, rf in enumerate(rfs):
+            if not np.any(rf_spend[g, :, r] > 0):
+                warnings.append(
+                    f"geo '{name}' never spends on channel '{rf.name}': column '{rf.spend}' "
                     f"(spend) is 0 in all {T} of its periods, so the channel's effect in "
                     f"'{name}' rests on the other geos (pooling). Fix, if the zeros are not "
                     f"real: check the geo's rows; else nothing to do."
@@ -589,7 +826,76 @@ def _validate_panel(
         population_name=population,
         notes=tuple(notes),
         warnings=tuple(warnings),
+        organic_names=tuple(organic),
+        organic=_frozen(org),
+        non_media_names=tuple(non_media),
+        non_media=_frozen(nonm),
+        rf_channels=tuple(rfs),
+        reach=_frozen(reach),
+        frequency=_frozen(freq_arr),
+        rf_spend=_frozen(rf_spend),
     )
+
+
+def _check_names(
+    spec: DataSpec,
+    organic: Sequence[str],
+    non_media: Sequence[str],
+    rfs: Sequence[RFChannel],
+) -> None:
+    """Every effect the model reports has its own name: paid, reach-and-frequency, organic
+    and non-media names are distinct (they key the contributions)."""
+    seen: dict[str, str] = {}
+    named = [(c.name, "a paid channel") for c in spec.channels]
+    named += [(rf.name, "a reach-and-frequency channel") for rf in rfs]
+    named += [(c, "an organic channel") for c in organic]
+    named += [(c, "a non-media treatment") for c in non_media]
+    for name, what in named:
+        if name in seen:
+            raise SpecError(
+                f"the name '{name}' is given to {seen[name]} and to {what}; every channel and "
+                "treatment needs its own name (they key the contributions and ROAS). Fix: "
+                "rename one of them (or list the column once)."
+            )
+        seen[name] = what
+
+
+def _check_reach_frequency(
+    rf: RFChannel,
+    reach: np.ndarray,
+    frequency: np.ndarray,
+    dates: pd.Series,
+    geos: pd.Series | None,
+) -> None:
+    """Reach (people reached, (N,)) is >= 0; frequency (exposures per person reached, (N,))
+    is >= 1 where reach > 0 and >= 0 everywhere."""
+    bad = np.flatnonzero(reach < 0)
+    if bad.size:
+        raise DataError(
+            f"column '{rf.reach}' (reach of channel '{rf.name}') has a negative value "
+            f"{reach[bad[0]]:g} at {v._cells_text(bad, dates, geos)}. Fix: reach is the number "
+            "of people reached in the period (>= 0); correct the value, or write 0 for periods "
+            "without delivery."
+        )
+    bad = np.flatnonzero(frequency < 0)
+    if bad.size:
+        raise DataError(
+            f"column '{rf.frequency}' (frequency of channel '{rf.name}') has a negative value "
+            f"{frequency[bad[0]]:g} at {v._cells_text(bad, dates, geos)}. Fix: frequency is the "
+            "average number of exposures per person reached: >= 1 where reach > 0, and 0 where "
+            "nobody was reached; correct the value."
+        )
+    bad = np.flatnonzero((reach > 0) & (frequency < 1))
+    if bad.size:
+        i = int(bad[0])
+        raise DataError(
+            f"column '{rf.frequency}' (frequency of channel '{rf.name}') is {frequency[i]:g} at "
+            f"{v._cells_text(bad, dates, geos)}, where its reach (column '{rf.reach}') is "
+            f"{reach[i]:g} > 0: an average frequency is the exposures per person reached, so it "
+            "is at least 1 whenever someone was reached. Fix: check the column (impressions / "
+            "reach, not impressions / population), or write reach 0 for periods without "
+            "delivery."
+        )
 
 
 def _population(

@@ -227,7 +227,8 @@ def test_config_keys_and_the_national_fit_message(long, tmp_path):
         load_dataset(None, section)
     msg = str(e.value)
     assert msg.startswith("data.geo: 'region' makes the data a geo panel")
-    assert "geo-level model is not available yet" in msg
+    assert "which the geo model fits (`mediamix fit DATA --geo region ...`" in msg
+    assert "but this step reads national data" in msg
     assert "--geo region --write national.csv" in msg and "--only <geo>" in msg
     with pytest.raises(SpecError, match="data.population: 'population' is the population"):
         load_panel(None, {k: v for k, v in section.items() if k != "geo"})
