@@ -141,6 +141,38 @@ POOLING_HEADER = ("channel", "national ROAS", "spread of geo means (sd)", "sprea
                   "mean interval width", "spread / width", "geos whose interval holds national")  # fmt: skip
 
 
+def totals_rows(summary: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Per geo (national first): population when the fit scaled by it, spend over the window,
+    the KPI, what media brought (``kpi.media``) and its share of the national media
+    contribution, and the baseline."""
+    geos = summary.get("geos") or {}
+    pops = any(isinstance(g, Mapping) and g.get("population") is not None for g in geos.values())
+    nat_media = _num(((summary.get("kpi") or {}).get("media") or {}).get("mean"))
+
+    def row(name: str, block: Mapping[str, Any] | None) -> list[str]:
+        block = block or {}
+        kpi = block.get("kpi") or {}
+        spend = [_num((c or {}).get("spend")) for c in (block.get("channels") or {}).values()]
+        spend = [v for v in spend if v is not None]
+        media = _num((kpi.get("media") or {}).get("mean"))
+        out = [name] + ([F.fmt_number(block.get("population"))] if pops else [])
+        return out + [
+            F.fmt_number(sum(spend)) if spend else "",
+            F.fmt_number(kpi.get("total")),
+            span(kpi.get("media")),
+            f"{media / nat_media:.0%}" if media is not None and nat_media else "",
+            span(kpi.get("baseline")),
+        ]
+
+    rows = [row(NATIONAL, summary)] + [row(g, geos.get(g)) for g in geo_names(summary)]
+    if all(all(c in ("", "100%") for c in r[1:]) for r in rows):
+        return [], []
+    head = ["geo"] + (["population"] if pops else [])
+    head += ["spend (window)", "KPI (window)", "from media", "share of national media",
+             "baseline"]  # fmt: skip
+    return head, rows
+
+
 def roles_rows(summary: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
     """Organic media and non-media treatments: header ``geo, <organic...>, <non-media...>``
     and rows (national first) of their contribution ``mean [lower, upper]``."""
@@ -260,6 +292,11 @@ def geo_section(run, section_cls, review_banner: Callable[[Any], dict[str, str]]
         f"national spend in the fitted window, a geo's is its own; mean [{lvl:.0%} interval]."
     )
     chans = media_names(summary)
+    head, rows = totals_rows(summary)
+    if rows:
+        s.table({"header": head, "rows": rows, "warn_col": None,
+                 "caption": f"{flag}each geo over the fitted window: spend, KPI, what media "
+                 f"brought and the baseline (KPI units, mean [{lvl:.0%} interval])"})  # fmt: skip
     s.table({"header": ["geo", *chans], "rows": grid_rows(summary, "roas"), "warn_col": None,
              "caption": f"{flag}ROAS per geo and channel: KPI value per unit spent, mean "
              f"[{lvl:.0%} interval]"})  # fmt: skip

@@ -16,6 +16,7 @@ from mediamix.report.sections_geo import (
     grid_rows,
     pooling_rows,
     roas_figure,
+    totals_rows,
 )
 
 
@@ -58,7 +59,7 @@ def run_of(summary, tmp_path):
 
 def test_the_grid_holds_national_then_each_geo_in_the_models_order(tmp_path) -> None:
     s = geo_section(run_of(geo_summary(), tmp_path), Section, review_banner)
-    roas = s.tables[0]
+    (roas,) = [t for t in s.tables if "ROAS per geo" in t["caption"]]
     assert roas["header"] == ["geo", "tv", "yt"]
     assert roas["rows"] == [
         ["national", "2 [1.5, 2.5]", "1.2 [0.8, 1.6]"],
@@ -90,6 +91,22 @@ def test_the_pooling_table_measures_how_far_the_geos_differ() -> None:
     sd = math.sqrt(((1.4 - 1.2) ** 2 + (1.0 - 1.2) ** 2) / 2)
     assert rows["yt"][2] == f"{sd:.4g}" and rows["yt"][-1] == "2 / 2"
     assert len(POOLING_HEADER) == len(rows["tv"])
+
+
+def test_each_geos_totals_and_its_share_of_what_media_brought() -> None:
+    s = geo_summary(kpi={"total": 1000.0, "media": iv(260.0, 200.0, 320.0)})
+    s["channels"]["tv"]["spend"], s["channels"]["yt"]["spend"] = 100.0, 50.0
+    for g, (tv, yt, media, pop) in {"north": (40.0, 20.0, 65.0, 2e5),
+                                    "south": (60.0, 30.0, 195.0, 8e5)}.items():  # fmt: skip
+        s["geos"][g]["channels"]["tv"]["spend"] = tv
+        s["geos"][g]["channels"]["yt"]["spend"] = yt
+        s["geos"][g]["kpi"] = {"total": 500.0, "media": iv(media, media - 10, media + 10)}
+        s["geos"][g]["population"] = pop
+    head, rows = totals_rows(s)
+    assert head[:3] == ["geo", "population", "spend (window)"]
+    assert rows[0][:6] == ["national", "", "150", "1,000", "260 [200, 320]", "100%"]
+    assert rows[1][:6] == ["north", "200,000", "60", "500", "65 [55, 75]", "25%"]
+    assert rows[2][5] == "75%"
 
 
 def test_organic_non_media_and_frequency_tables(tmp_path) -> None:
