@@ -37,6 +37,7 @@ from mediamix.app.schemas import (
     UploadForm,
     ValidationErrorOut,
 )
+from mediamix.app.schemas_geo import GeoPlanForm, GeoPlanOut
 from mediamix.app.services import fits
 from mediamix.app.store import Run
 from mediamix.errors import SpecError
@@ -166,6 +167,16 @@ def horizon(run_id: str, body: HorizonForm, store: StoreDep) -> dict[str, Any]:
     run = store.get_run(run_id)
     plan, header, rows = horizon_plan(run, body)
     return {"run_id": run.id, "plan": plan, "header": header, "rows": rows}
+
+
+@router.post("/runs/{run_id}/geo-plan", tags=["planning"], response_model=GeoPlanOut)
+def geo_plan(run_id: str, body: GeoPlanForm, store: StoreDep) -> dict[str, Any]:
+    """A geo run's certified geo x channel plan (per-geo caps and share bounds, national
+    channel totals); the problem and plan as a scenario stores them, ``plan.geo`` the
+    breakdown (see `mediamix.app.services.geo`)."""
+    from mediamix.app.services.geo import geo_plan as solve_geo_plan
+
+    return solve_geo_plan(store.get_run(run_id), body)
 
 
 # ----------------------------------------------------------------------------- scenarios

@@ -21,6 +21,7 @@ from mediamix import __version__
 from mediamix.app.deps import SettingsDep, StoreDep
 from mediamix.app.middleware import LOGIN_PATH, TOKEN_COOKIE, error_response, same_token
 from mediamix.app.services import REPORT_FILE
+from mediamix.app.services.geo import geo_defaults
 from mediamix.app.services.planning import DEFAULT_RELATIVE_BOUND, observed_spend
 from mediamix.app.store import Run
 from mediamix.errors import NotFoundError
@@ -265,6 +266,7 @@ def planner_page(request: Request, store: StoreDep, run: str | None = None) -> R
             "plan_defaults": plan_defaults(chosen),
             # the weeks-ahead view needs the fitted model (history, adstock, baseline)
             "has_model": chosen is not None and (chosen.run_dir / "model").is_dir(),
+            "geo": geo_defaults(chosen),  # per-geo curves: the geo breakdown (None: national)
         },
     )
 

@@ -101,10 +101,12 @@ def import_run_dir(store: Store, run_dir: Path | str, name: str | None = None) -
 def copy_run_extras(src: Path, dest: Path) -> None:
     """What the planner shows beside a run's curves, copied from its folder: the report, the
     validation battery (`validation.json`) and the spend range the model was fitted on
-    (`spend_range.json`: the planner warns when a plan goes outside it)."""
+    (`spend_range.json`: the planner warns when a plan goes outside it) and a geo run's
+    per-geo curves (`geo_responses.json`)."""
     import json
 
     from mediamix.app.services.fits import spend_range
+    from mediamix.app.services.geo import copy_geo_responses
     from mediamix.app.services.planning import SPEND_RANGE_FILE
     from mediamix.runs import RunDir
 
@@ -114,3 +116,4 @@ def copy_run_extras(src: Path, dest: Path) -> None:
     ranges = spend_range(RunDir(src))
     if ranges:
         (dest / SPEND_RANGE_FILE).write_text(json.dumps(ranges), encoding="utf-8")
+    copy_geo_responses(src, dest)  # a geo run's per-geo curves (the planner's geo breakdown)
