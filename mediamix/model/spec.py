@@ -32,6 +32,8 @@ LIKELIHOODS = ("normal", "student_t", "lognormal")
 TRENDS = ("none", "linear", "piecewise")
 MEDIA_PRIORS = ("default", "cost_proportional", "roi")
 ADSTOCK_WARMUPS = ("exclude", "none")
+GEO_POOLINGS = ("partial", "none")
+GEO_TRANSFORMS = ("shared", "per_geo")
 SIGNS = ("free", "positive", "negative")
 ADSTOCK_CHOICES = tuple(ADSTOCKS) + ("none",)
 MODEL_SATURATIONS = tuple(s for s in SATURATIONS if s != "table")
@@ -114,6 +116,11 @@ class ModelSpec:
     log_offset: float | None = None
     time_varying: tuple[str, ...] = ()
     time_varying_drift: float | Mapping[str, float] = DEFAULT_DRIFT
+    # the geo model (`mediamix.model.geo`): per-geo media effects pooled around the national
+    # ones (``partial``) or each geo's own (``none``); adstock and saturation shared by every
+    # geo or per geo around the national values (``per_geo``)
+    geo_pooling: str = "partial"
+    geo_transforms: str = "shared"
 
     def __post_init__(self) -> None:
         # every message starts with the setting's key path; `from_dict` puts its section
@@ -121,7 +128,8 @@ class ModelSpec:
         for key, choices in (("form", FORMS), ("adstock", ADSTOCK_CHOICES),
                              ("saturation", MODEL_SATURATIONS), ("trend", TRENDS),
                              ("likelihood", LIKELIHOODS), ("media_prior", MEDIA_PRIORS),
-                             ("adstock_warmup", ADSTOCK_WARMUPS)):  # fmt: skip
+                             ("adstock_warmup", ADSTOCK_WARMUPS), ("geo_pooling", GEO_POOLINGS),
+                             ("geo_transforms", GEO_TRANSFORMS)):  # fmt: skip
             _check_choice(key, getattr(self, key), choices)
         if self.form == "multiplicative" and self.likelihood == "normal":
             object.__setattr__(self, "likelihood", "lognormal")
@@ -897,6 +905,10 @@ model:
   log_offset: null          # multiplicative: log(media + offset); null = 0 if media > 0 else 1
   time_varying: []          # channels whose effect may change over time, e.g. [tv, search];
                             #   all = every channel; baseline = a drifting baseline level
+  geo_pooling: partial      # geo panels: per-geo media effects pooled around the national
+                            #   ones (partial) or each geo's own, unpooled (none)
+  geo_transforms: shared    # geo panels: one adstock and saturation for every geo (shared) or
+                            #   per-geo half-saturation and decay around the national (per_geo)
   time_varying_drift: 0.3   # prior sd of the change of log effect per year (0.2: the effect
                             #   may change by about 20% a year); or per name {tv: 0.2}
   priors: {}
