@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import signal
 import sys
-import threading
 from pathlib import Path
 
 import click
@@ -97,19 +95,29 @@ def review_verdict_line(review: dict | None, diagnostics: dict | None = None) ->
 @contextlib.contextmanager
 def sigterm_as_interrupt():
     """SIGTERM raises KeyboardInterrupt (as Ctrl+C does) while the block runs, so a stopped
-    fit cleans up the same way (main thread only)."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
-        yield
-        return
+    fit cleans up the same way (main thread only). Both are recorded
+    (`mediamix.runs.layout.interrupts_recorded`): when library code swallows the exception, the
+    fit still stops at its next progress report (`checked_progress`) and no folder is written."""
+    from mediamix.runs.layout import interrupts_recorded
 
-    def _raise(signum, frame):
-        raise KeyboardInterrupt
-
-    old = signal.signal(signal.SIGTERM, _raise)
-    try:
+    with interrupts_recorded():
         yield
-    finally:
-        signal.signal(signal.SIGTERM, old)
+
+
+def checked_progress(quiet: bool):
+    """The progress callback of a command's fit, passed even with --quiet: it raises a recorded
+    Ctrl+C / SIGTERM again (`mediamix.runs.layout.check_interrupt`) after each compiled chunk,
+    then prints the sampler's or optimiser's line on stderr unless ``quiet``."""
+    from mediamix.inference.nuts import SamplerProgress, stderr_progress
+    from mediamix.inference.progress import stderr_report
+    from mediamix.runs.layout import check_interrupt
+
+    def report(p) -> None:
+        check_interrupt()
+        if not quiet:
+            (stderr_progress if isinstance(p, SamplerProgress) else stderr_report)(p)
+
+    return report
 
 
 def interrupted(out: Path, exc: BaseException) -> None:
@@ -135,6 +143,52 @@ def periods_line(fitted, method: str, n_channels: int) -> str:
     more = f" ({'; '.join(extra)})" if extra else ""
     return (f"fitted {n_channels} channels with {method} in {fitted.fit_seconds:.1f} s: "
             f"{n_fit} of {T} periods fitted{more}")  # fmt: skip
+
+
+def geo_periods_line(fitted, method: str, n_channels: int) -> str:
+    """What a geo fit fitted: channels, geos, the likelihood's periods of each geo."""
+    T = int(fitted.data.kpi.shape[-1])
+    held = T - fitted.n_train
+    w = fitted.window
+    extra = [f"{held} held out"] if held else []
+    if w.start:
+        extra.append(f"the first {w.start} only warm up the adstock")
+    more = f" ({'; '.join(extra)})" if extra else ""
+    G = len(fitted.geos)
+    return (f"fitted {n_channels} channels over {G} geo{'s' if G != 1 else ''} with {method} "
+            f"in {fitted.fit_seconds:.1f} s: {w.stop - w.start} of {T} periods of each geo "
+            f"fitted{more}")  # fmt: skip
+
+
+def geo_lines(summary: dict, level: float) -> list[str]:
+    """A geo fit's printed summary: the national ROAS table (sums over the geos), organic
+    and non-media contributions, optimal frequencies and where the per-geo figures are."""
+    n_geos = (summary.get("model") or {}).get("n_geos") or len(summary.get("geos") or {})
+    out = [f"national ROAS and mROAS (all {n_geos} geos; per geo: geo_summary.csv):"]
+    out += roas_lines(summary, level, indent="  ")
+    pct = f"{level:.0%} interval"
+    for group, label in (("organic", "organic"), ("non_media", "non-media")):
+        for name, block in (summary.get(group) or {}).items():
+            c = block.get("contribution") or {}
+            out.append(f"{label} {name}: contribution {_num(c.get('mean'))} {_interval(c)} "
+                       f"({pct}, KPI over the window; no ROAS)")  # fmt: skip
+    for name, f in (summary.get("optimal_frequency") or {}).items():
+        out.append(f"optimal frequency {name}: {_num(f.get('mean'))} {_interval(f)} ({pct})")
+    return out
+
+
+def geo_verdict_line(summary: dict) -> str:
+    """The last line of a geo fit: its convergence, by the fit diagnostics."""
+    d = summary.get("diagnostics") or {}
+    if d.get("converged") is False:
+        return "NOT CONVERGED: the fit ran, but do not report these numbers; see the warnings"
+    if d.get("max_rhat") is not None:
+        ess = d.get("min_ess_bulk")
+        return (f"converged: max R-hat {d['max_rhat']:.3f}, min bulk ESS "
+                f"{'n/a' if ess is None else f'{ess:.0f}'}, {d.get('divergences') or 0} "
+                "divergences")  # fmt: skip
+    note = summary.get("intervals_note")
+    return f"fit finished ({note})" if note else "fit finished"
 
 
 def sampler_options(command):
@@ -173,47 +227,85 @@ def sampler_options(command):
 @click.option("--time-varying", default=None,
               help="channels whose effect may drift over time, comma-separated (all: every "
               "channel; baseline: the baseline level); replaces the config's time_varying")  # fmt: skip
+@click.option("--geo", default=None,
+              help="geo column of a long table (one row per geo and period): fits the geo "
+              "model")  # fmt: skip
+@click.option("--population", default=None,
+              help="population column of a geo panel (one value per geo)")  # fmt: skip
+@click.option("--organic", default=None,
+              help="organic activity columns (no spend: contributions, no ROAS), "
+              "comma-separated; fits the geo model")  # fmt: skip
+@click.option("--non-media", "non_media", default=None,
+              help="non-media treatment columns (promotions, price), comma-separated; fits the "
+              "geo model")  # fmt: skip
+@click.option("--reach-frequency", "reach_frequency", default=None,
+              help="reach-and-frequency channels as NAME:REACH:FREQUENCY:SPEND columns, "
+              "comma-separated; fits the geo model")  # fmt: skip
 @click.option("--quiet", is_flag=True, help="no progress bar")
 def fit_cmd(data, config, out, force, method, chains, draws, warmup, steps, seed, holdout, level,
-            date, kpi, channels, controls, experiments_path, quiet, time_varying):  # fmt: skip
+            date, kpi, channels, controls, experiments_path, quiet, time_varying, geo=None,
+            population=None, organic=None, non_media=None, reach_frequency=None):  # fmt: skip
     """Fit a media mix model to DATA (CSV/Parquet) and write the run folder RUN_DIR.
 
     Options that do not apply to the method (e.g. --chains with --method svi) are an error.
     An existing --out folder is replaced only with --force; the new folder is written aside
     and swapped in when complete, so an error or Ctrl+C leaves the old one as it was.
+
+    A geo panel (--geo COL, --population COL, or the config's data section with geo:) and
+    data with organic, non-media or reach-and-frequency columns fit the geo model: the
+    national ROAS over all geos is printed, the per-geo figures are in geo_summary.csv.
     """
     out = Path(out)
+    roles = dict(geo=geo, population=population, organic=organic, non_media=non_media,
+                 reach_frequency=reach_frequency)  # fmt: skip
     with sigterm_as_interrupt():
         try:
             _fit(data, config, out, force, method, chains, draws, warmup, steps, seed, holdout,
                  level, date, kpi, channels, controls, experiments_path, quiet,
-                 time_varying)  # fmt: skip
+                 time_varying, roles)  # fmt: skip
         except KeyboardInterrupt as exc:
             interrupted(out, exc)
 
 
 def fit_options(config, method, chains, draws, warmup, steps, seed, holdout, level, date, kpi,
-                channels, controls, experiments_path, force=False, time_varying=None):  # fmt: skip
-    """The `FitOptions` of the ``fit`` command's values (shared with ``fit-many``)."""
+                channels, controls, experiments_path, force=False, time_varying=None,
+                roles=None):  # fmt: skip
+    """The `FitOptions` of the ``fit`` command's values (shared with ``fit-many``);
+    ``roles``: the geo model's ``geo``, ``population``, ``organic``, ``non_media`` and
+    ``reach_frequency`` values (comma-separated text or None)."""
     from mediamix.runs.pipeline import FitOptions
 
+    r = dict(roles or {})
     return FitOptions(config=config, method=method, chains=chains, draws=draws, warmup=warmup,
                       steps=steps, seed=seed, holdout=holdout, level=level, date=date, kpi=kpi,
                       channels=_split(channels), controls=_split(controls),
                       experiments=experiments_path, force=force,
-                      time_varying=_split(time_varying))  # fmt: skip
+                      time_varying=_split(time_varying), geo=r.get("geo") or None,
+                      population=r.get("population") or None,
+                      organic=_split(r.get("organic")), non_media=_split(r.get("non_media")),
+                      reach_frequency=_split(r.get("reach_frequency")))  # fmt: skip
 
 
 def _fit(data, config, out, force, method, chains, draws, warmup, steps, seed, holdout, level,
-         date, kpi, channels, controls, experiments_path, quiet, time_varying=None):  # fmt: skip
+         date, kpi, channels, controls, experiments_path, quiet, time_varying=None,
+         roles=None):  # fmt: skip
     from mediamix.runs.pipeline import fit_run
 
     options = fit_options(config, method, chains, draws, warmup, steps, seed, holdout, level,
                           date, kpi, channels, controls, experiments_path, force,
-                          time_varying)  # fmt: skip
-    res = fit_run(data, out, options, progress=not quiet,
+                          time_varying, roles)  # fmt: skip
+    res = fit_run(data, out, options, progress=checked_progress(quiet),
                   on_warning=lambda line: click.echo(f"warning: {line}", err=True))  # fmt: skip
     summary = res.summary
+    if res.is_geo:
+        click.echo(geo_periods_line(res.fitted, method, res.n_channels))
+        for line in geo_lines(summary, level):
+            click.echo(line)
+        for message in res.convergence_warnings:
+            click.echo(f"warning: {message}", err=True)
+        click.echo(f"wrote {out / 'summary.json'}")
+        click.echo(geo_verdict_line(summary))
+        return
     click.echo(periods_line(res.fitted, method, res.n_channels))
     for line in roas_lines(summary, level):
         click.echo(line)

@@ -15,6 +15,7 @@ A run folder (format 2)::
       contributions.csv     date, component, mean, lower, upper, kpi, train
       fit.csv               date, actual, mean, lower, upper, train (predictive band)
       response_curves.csv   channel, spend, mean, lower, upper, current
+      geo_summary.csv       a geo fit's ROAS / mROAS / contribution per geo and channel
       adstock_curves.csv    channel, lag, mean, lower, upper
       responses.json        [Response.to_dict(), ...]: the optimizer's input
       data_checks.json      the data checks (``mediamix check --format json``)
@@ -37,14 +38,18 @@ either in ``model/`` or in the run folder itself, and ``fit.csv`` / ``responses.
 recomputed from the model) and :meth:`mediamix.runs.RunDir.migrate` writes what is missing.
 
 Complete folders, never half-written (:class:`Staging`): a writer puts every file into a hidden
-sibling ``.RUN.partial-PID-XXXX`` that holds the marker file ``.mediamix-partial`` while it is
-written; ``meta.json`` (the completeness marker) comes last. Only then is the marker removed and
-the staged folder swapped in for ``RUN`` in one step (``renameat2(RENAME_EXCHANGE)`` on Linux;
-elsewhere two renames, the old folder parked as ``.RUN.old-XXXX`` in between). The new folder
-replaces the old one whole: files of the run (:data:`RUN_FILES`, ``report.html`` and a format-1
-model at the root) that the new write does not produce are gone, so no stale ``plan.json`` or
-``validation.json`` survives; files the layout does not know (an uploaded ``data.csv``) are
-carried over. A failure or an interrupt before the swap leaves ``RUN`` as it was.
+sibling ``.RUN.partial-PID-START-XXXX`` (the writer's process id and start time) that holds the
+marker file ``.mediamix-partial`` while it is written; ``meta.json`` (the completeness marker)
+comes last. Only then is the marker removed and the staged folder swapped in for ``RUN`` in one
+step (``renameat2(RENAME_EXCHANGE)`` on Linux; elsewhere two renames, the old folder parked as
+``.RUN.old-XXXX`` in between); the old folder, now under the staging name, is deleted. The new
+folder replaces the old one whole: files of the run (:data:`RUN_FILES`, ``report.html`` and a
+format-1 model at the root) that the new write does not produce are gone, so no stale
+``plan.json`` or ``validation.json`` survives; files the layout does not know (an uploaded
+``data.csv``) are carried over. A failure or an interrupt before the swap leaves ``RUN`` as it
+was. A writer killed outright leaves its staging folder behind (with or without the marker);
+the next writer of ``RUN`` removes it once the process of its name has ended: no such process,
+a zombie, or a later process given the same id (another start time).
 
 Reading (:meth:`mediamix.runs.RunDir.read`) refuses, with the folder and the fix: a folder that
 holds ``.mediamix-partial`` (an unfinished write, e.g. a staging folder copied elsewhere), a
@@ -86,6 +91,7 @@ CHECKS = "data_checks.json"
 PLAN = "plan.json"
 VALIDATION = "validation.json"
 TEST_DESIGN = "test_design.json"
+GEO_SUMMARY = "geo_summary.csv"  # a geo fit: geo, channel, role, spend, metric mean/lower/upper
 
 #: tables by name -> file
 TABLES = {
@@ -93,6 +99,7 @@ TABLES = {
     "fit": FIT,
     "response_curves": RESPONSE_CURVES,
     "adstock_curves": ADSTOCK_CURVES,
+    "geo_summary": GEO_SUMMARY,
 }
 
 POSTERIOR = "posterior.nc"
@@ -288,14 +295,56 @@ class InterruptedAfterWrite(KeyboardInterrupt):
     was completed first, so the folder at the target is the complete new one."""
 
 
+#: the signals that arrived while `interrupts_recorded` was in force
+_interrupts: list[int] = []
+
+
+def _record_interrupt(signum, frame) -> None:
+    _interrupts.append(signum)
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def interrupts_recorded():
+    """SIGINT and SIGTERM raise KeyboardInterrupt while the block runs, and are recorded (main
+    thread only). Library code may swallow that exception (a bare ``except:`` around a call
+    that returned just as the signal came), and the work would go on; `check_interrupt` raises
+    it again at the next safe point: each progress report of the command line's fits, and
+    `Staging` before it starts and before it swaps a folder in, so a stopped command never
+    writes its folder."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    sigs = [signal.SIGINT] + ([signal.SIGTERM] if hasattr(signal, "SIGTERM") else [])
+    old = {}
+    try:
+        for sig in sigs:
+            old[sig] = signal.signal(sig, _record_interrupt)
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        if old.get(signal.SIGINT) is not _record_interrupt:  # the outermost block
+            _interrupts.clear()
+
+
+def check_interrupt() -> None:
+    """Raise KeyboardInterrupt when a signal recorded by `interrupts_recorded` has arrived
+    (whatever became of the exception it raised)."""
+    if _interrupts:
+        raise KeyboardInterrupt
+
+
 class Staging:
     """Write a folder's files into a hidden sibling, then swap it in for the target at once.
 
     The new folder replaces the target whole (module docstring): files in :data:`REPLACED` that
     the staging did not write are dropped, unless named in ``keep``; files the layout does not
     know (an uploaded ``data.csv``) are carried over. When writing fails or is interrupted the
-    target is left as it was. SIGINT / SIGTERM arriving during the swap itself (in the main
-    thread) wait until it is done and are then raised as `InterruptedAfterWrite`.
+    target is left as it was, also when a signal recorded by `interrupts_recorded` arrived
+    while it was written (its exception swallowed on the way). SIGINT / SIGTERM arriving during
+    the swap itself (in the main thread) wait until it is done and are then raised as
+    `InterruptedAfterWrite`.
     """
 
     def __init__(self, target: Path, keep: tuple[str, ...] | frozenset[str] = ()) -> None:
@@ -308,11 +357,10 @@ class Staging:
         if self.target.exists() and not self.target.is_dir():
             raise SpecError(f"'{self.target}' is a file, not a folder; give another folder")
         self.target.parent.mkdir(parents=True, exist_ok=True)
+        check_interrupt()
         _remove_stale_stagings(self.target)
         self.dir = Path(
-            tempfile.mkdtemp(
-                prefix=f".{self.target.name}.partial-{os.getpid()}-", dir=self.target.parent
-            )  # fmt: skip
+            tempfile.mkdtemp(prefix=_staging_prefix(self.target), dir=self.target.parent)
         )
         (self.dir / PARTIAL).write_text(f"unfinished write of {self.target}\n", encoding="utf-8")
         return self.dir
@@ -321,6 +369,7 @@ class Staging:
         with _signals_held() as held:
             try:
                 if exc_type is None:
+                    check_interrupt()  # stopped while it was written: the target stays
                     self._commit()
             finally:
                 shutil.rmtree(self.dir, ignore_errors=True)
@@ -390,13 +439,59 @@ def _renameat2_exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
+def _staging_prefix(target: Path) -> str:
+    """``.NAME.partial-PID-START-``: the writer's process id and, where the system tells it,
+    the process's start time (clock ticks since boot), so that a later process given the same
+    id is not taken for the writer."""
+    pid = os.getpid()
+    start = _process_state(pid)
+    return f".{target.name}.partial-{pid}-" + (f"{start[1]}-" if start else "")
+
+
 def _remove_stale_stagings(target: Path) -> None:
-    """Staging folders of ``target`` left by a process that no longer runs (killed hard)."""
+    """Staging folders of ``target`` left by a process that no longer runs (killed hard).
+
+    The folder's name alone says whose it is: a writer killed at any moment leaves it, with or
+    without the marker file (killed before the marker was written, or after the swap while
+    the old folder it then holds was being deleted)."""
     prefix = f".{target.name}.partial-"
     for cand in target.parent.glob(prefix + "*"):
-        pid = cand.name[len(prefix) :].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)) and (cand / PARTIAL).is_file():
+        parts = cand.name[len(prefix) :].split("-")
+        if not parts[0].isdigit() or not cand.is_dir() or cand.is_symlink():
+            continue
+        start = int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else None
+        if not _writer_alive(int(parts[0]), start):
             shutil.rmtree(cand, ignore_errors=True)
+
+
+def _process_state(pid: int) -> tuple[str, int] | None:
+    """``(state, start time in clock ticks since boot)`` of process ``pid`` from Linux's
+    ``/proc`` (state ``Z``: exited, not yet reaped by its parent); None when there is no such
+    process or no ``/proc``."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 1 :].split()  # the command name may hold spaces and ')'
+    try:
+        return fields[0], int(fields[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def _writer_alive(pid: int, start: int | None) -> bool:
+    """Whether the process that named a staging folder still runs: a process with that id
+    exists and, where ``/proc`` tells (Linux), it is not a zombie (dead, its parent has not
+    reaped it yet) and it started when the writer did (``start``; an id reused by a later
+    process is not the writer). A process whose state cannot be read counts as running."""
+    if not _alive(pid):
+        return False
+    state = _process_state(pid)
+    if state is None:
+        return True
+    return state[0] not in ("Z", "X", "x") and (start is None or state[1] == start)
 
 
 def _alive(pid: int) -> bool:

@@ -6,6 +6,14 @@ own terms, before any compilation), read the experiments, run the data checks, f
 non-finite results, and write the complete run folder through `RunDir.write`. The command
 line, fleets of fits and refreshes all call it, so a run folder and an error message are the
 same whoever asked for the fit.
+
+Data for the geo model (a ``geo`` column, a ``population``, or the roles ``organic``,
+``non_media``, ``reach_frequency``: from the options or the config's data section) take the
+geo branch through the same three steps: `prepare_fit` reads the `Panel`
+(`mediamix.data.panel.load_panel`; national data with roles is a one-geo panel) and checks
+the geo model against it, `fit_run` fits `mediamix.estimator.geo.GeoMMM`, and `finish_fit`
+refuses non-finite results and writes the folder through `RunDir.write_geo`. Options the geo
+model does not take (lift tests, time-varying effects) are refused before anything is read.
 """
 
 from __future__ import annotations
@@ -56,10 +64,25 @@ class FitOptions:
     force: bool = False
     # channels whose effect drifts over time (the spec's time_varying; None: the config's)
     time_varying: tuple[str, ...] | None = None
+    # the geo model's data roles (None: the config's): the geo and population columns, the
+    # organic and non-media columns, reach-and-frequency channels as NAME:REACH:FREQ:SPEND
+    geo: str | None = None
+    population: str | None = None
+    organic: tuple[str, ...] | None = None
+    non_media: tuple[str, ...] | None = None
+    reach_frequency: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "channels", _names(self.channels))
-        object.__setattr__(self, "controls", _names(self.controls))
+        for name in ("channels", "controls", "organic", "non_media", "reach_frequency"):
+            object.__setattr__(self, name, _names(getattr(self, name)))
+
+    def panel_roles(self) -> dict[str, Any]:
+        """The geo model's data roles given (for `mediamix.data.panel.load_panel`)."""
+        out = {"geo": self.geo, "population": self.population,
+               "organic": self.organic, "non_media": self.non_media,
+               "reach_frequency": self.reach_frequency}  # fmt: skip
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in out.items()
+                if v is not None}  # fmt: skip
 
     def sampler_options(self) -> dict[str, int]:
         """The sampler settings given (the others keep the sampler's defaults)."""
@@ -92,7 +115,14 @@ class FitOutcome:
 
     @property
     def n_channels(self) -> int:
-        return len(self.fitted.data.channel_names)
+        """The channels with spend (a geo fit's paid and reach-and-frequency channels)."""
+        names = getattr(self.fitted, "media_names", None)
+        return len(names if names is not None else self.fitted.data.channel_names)
+
+    @property
+    def is_geo(self) -> bool:
+        """A fit of the geo model."""
+        return getattr(self.fitted, "geos", None) is not None
 
 
 def check_out(out: Path, force: bool) -> None:
@@ -173,6 +203,7 @@ class PreparedFit:
     experiments: Any
     checks: dict
     data_warnings: tuple[str, ...] = ()
+    geo: bool = False  # the geo model: ``dataset`` is a `Panel`
 
 
 def check_level(level: float) -> None:
@@ -193,6 +224,8 @@ def prepare_fit(
 
     o = options
     data_cfg, spec = load_config(o.config) if o.config else ({}, ModelSpec())
+    if is_geo_fit(data_cfg, o):
+        return prepare_geo_fit(data, o, data_cfg, spec, on_warning=on_warning)
     ds, events = load_data(data, data_cfg, o)
     if events:
         spec = spec.replace(events=tuple(spec.events) + tuple(events))
@@ -215,17 +248,151 @@ def prepare_fit(
     return PreparedFit(o, spec, ds, exps, checks, tuple(lines))
 
 
+def is_geo_fit(data_section: Any, options: FitOptions) -> bool:
+    """The data go to the geo model: the config's data section or the options name a geo or
+    population column, or an organic, non-media or reach-and-frequency role."""
+    from mediamix.data.config import DataConfig
+
+    return DataConfig.parse(data_section, "data").override(None, **options.panel_roles()).is_panel
+
+
+def _refuse_for_geo(options: FitOptions) -> None:
+    """The options of a fit that the geo model does not take: one message each, with the fix."""
+    from mediamix.model.spec import config_experiments
+
+    o = options
+    if o.time_varying:
+        raise SpecError(
+            f"--time-varying: the geo model has no time-varying effects (got "
+            f"{', '.join(o.time_varying)}). Fix: leave --time-varying out; or fit the national "
+            "roll-up with them (`mediamix check DATA --geo COL --write national.csv`, then "
+            "`mediamix fit national.csv --time-varying ...`)"
+        )
+    source = o.experiments or (config_experiments(o.config) if o.config else None)
+    if source is not None:
+        key = "--experiments" if o.experiments else "experiments"
+        what = "--experiments" if o.experiments else "the config's experiments: entry"
+        raise SpecError(
+            f"{key}: the geo model does not take lift tests yet. Fix: fit the panel without "
+            f"{what}; or calibrate the national model with them (`mediamix check DATA --geo "
+            "COL --write national.csv`, then `mediamix fit national.csv --experiments ...`)"
+        )
+
+
+def prepare_geo_fit(
+    data: Any,
+    options: FitOptions,
+    data_section: Any,
+    spec: Any,
+    *,
+    on_warning: Callable[[str], None] | None = None,
+) -> PreparedFit:
+    """`prepare_fit` for the geo model: refuse the options it does not take, read the
+    `Panel`, check the geo model against it (its settings, the rows rule, the hold-out; no
+    compilation), and run the data checks of the panel and of its national roll-up."""
+    import pandas as pd
+
+    from mediamix.data.diagnostics import Diagnostics, diagnostics, panel_checks
+    from mediamix.data.panel import load_panel
+    from mediamix.estimator.geo import GeoMMM
+    from mediamix.jsonable import jsonable
+    from mediamix.model.spec import count_parameters
+
+    o = options
+    _refuse_for_geo(o)
+    roles = {"date": o.date, "kpi": o.kpi,
+             "channels": None if o.channels is None else list(o.channels),
+             "controls": None if o.controls is None else list(o.controls),
+             **o.panel_roles()}  # fmt: skip
+    roles = {k: v for k, v in roles.items() if v is not None}
+    if isinstance(data, pd.DataFrame):
+        panel, events = load_panel(None, data_section, frame=data, **roles)
+    else:
+        panel, events = load_panel(data, data_section, **roles)
+    if events:
+        spec = spec.replace(events=tuple(spec.events) + tuple(events))
+    GeoMMM(spec).prepare(panel, o.holdout)  # the model's settings against the panel
+    national = panel.national()
+    n_params = (count_parameters(spec, national.channel_names, national.control_names,
+                                 national.freq) if o.config else None)  # fmt: skip
+    nat = diagnostics(national, n_params)
+    diag = Diagnostics(checks=panel_checks(panel) + nat.checks, channel_names=nat.channel_names,
+                       correlation=nat.correlation, notes=tuple(panel.notes))  # fmt: skip
+    lines = [f"data check {c.name} {c.subject}: {c.advice}" for c in diag.warnings]
+    # a reach-and-frequency channel a geo never spends on (the checks name the paid ones)
+    lines += [w for w in panel.warnings
+              if any(f"on channel '{r}'" in w for r in panel.rf_names)]  # fmt: skip
+    if on_warning is not None:
+        for line in lines:
+            on_warning(line)
+    checks = jsonable({"panel": panel.summary(), "dataset": national.summary(), **diag.to_dict()})
+    return PreparedFit(o, spec, panel, None, checks, tuple(lines), geo=True)
+
+
+def geo_non_finite_error(summary: dict, out: Path) -> ConvergenceError | None:
+    """An error when a geo fit's national figures are not finite numbers (its expected KPI,
+    baseline or a channel's contribution): such a fit is never written."""
+    bad = []
+    kpi = summary.get("kpi") or {}
+    for key in ("expected", "baseline"):
+        if not _finite((kpi.get(key) or {}).get("mean")):
+            bad.append(f"the {key} KPI")
+    for group in ("channels", "organic", "non_media"):
+        for name, block in (summary.get(group) or {}).items():
+            if not _finite((block.get("contribution") or {}).get("mean")):
+                bad.append(f"the contribution of '{name}'")
+    if not bad:
+        return None
+    return ConvergenceError(
+        f"the fit's results are not finite numbers ({', '.join(bad[:3])}"
+        f"{' and more' if len(bad) > 3 else ''}). Nothing was written; {out} was left as it "
+        "was. Fix: check the data for huge or constant values (`mediamix check DATA --geo "
+        "...`), then fit again (more steps, or method nuts)"
+    )
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def finish_fit(prepared: PreparedFit, fitted: Any, out: str | Path,
                convergence_warnings: tuple[str, ...] = ()) -> FitOutcome:  # fmt: skip
-    """Refuse non-finite results, then write the run folder ``out`` (`RunDir.write`)."""
+    """Refuse non-finite results, then write the run folder ``out`` (`RunDir.write`); a
+    Ctrl+C / SIGTERM recorded during the fit (`mediamix.runs.layout.check_interrupt`) stops it
+    here, with nothing written."""
     from mediamix.jsonable import jsonable
     from mediamix.runs import RunDir
+    from mediamix.runs.layout import check_interrupt
 
+    check_interrupt()
     out = Path(out)
+    if prepared.geo:
+        return _finish_geo(prepared, fitted, out, convergence_warnings)
     error = non_finite_error(jsonable(fitted.review.to_dict()), out)
     if error is not None:
         raise error
     summary = RunDir(out).write(fitted, checks=prepared.checks, level=prepared.options.level)
+    return FitOutcome(out=out, fitted=fitted, summary=summary, checks=prepared.checks,
+                      method=prepared.options.method, data_warnings=prepared.data_warnings,
+                      convergence_warnings=tuple(convergence_warnings))  # fmt: skip
+
+
+def _finish_geo(prepared: PreparedFit, fitted: Any, out: Path,
+                convergence_warnings: tuple[str, ...]) -> FitOutcome:  # fmt: skip
+    """`finish_fit` of a geo fit: its summary, refused when not finite, then
+    `RunDir.write_geo`."""
+    from mediamix.jsonable import jsonable
+    from mediamix.runs import RunDir
+
+    level = prepared.options.level
+    summary = fitted.to_json(level)
+    error = geo_non_finite_error(summary, out)
+    if error is None and getattr(fitted, "review", None) is not None:
+        error = non_finite_error(jsonable(fitted.review.to_dict()), out)
+    if error is not None:
+        raise error
+    summary = RunDir(out).write_geo(fitted, checks=prepared.checks, level=level,
+                                    summary=summary)  # fmt: skip
     return FitOutcome(out=out, fitted=fitted, summary=summary, checks=prepared.checks,
                       method=prepared.options.method, data_warnings=prepared.data_warnings,
                       convergence_warnings=tuple(convergence_warnings))  # fmt: skip
@@ -241,7 +408,8 @@ def fit_run(
 ) -> FitOutcome:
     """Fit one model and write its run folder ``out``; what ``mediamix fit`` does.
 
-    ``data``: a CSV / Parquet file or a DataFrame (one market's rows). ``progress``: as
+    ``data``: a CSV / Parquet file or a DataFrame (one market's rows, or a geo panel's
+    long table with the geo options or config keys: then the geo model). ``progress``: as
     `MMM.fit` (False, True for stderr lines, or a callback). ``on_warning``: called with each
     data-check warning line (``"data check <name> <subject>: <advice>"``) before the fit.
     User mistakes raise `mediamix.errors` exceptions with the same one-line messages as the
@@ -260,7 +428,13 @@ def fit_run(
     prep = prepare_fit(data, o, on_warning=on_warning)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
-        fitted = MMM(prep.spec).fit(prep.dataset, fit_with, seed=o.seed, holdout=o.holdout,
-                                    progress=progress, experiments=prep.experiments)  # fmt: skip
+        if prep.geo:
+            from mediamix.estimator.geo import GeoMMM
+
+            fitted = GeoMMM(prep.spec).fit(prep.dataset, fit_with, seed=o.seed,
+                                           holdout=o.holdout, progress=progress)  # fmt: skip
+        else:
+            fitted = MMM(prep.spec).fit(prep.dataset, fit_with, seed=o.seed, holdout=o.holdout,
+                                        progress=progress, experiments=prep.experiments)  # fmt: skip
     conv = tuple(str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning))
     return finish_fit(prep, fitted, out, conv)

@@ -187,6 +187,44 @@ def test_an_interrupted_fit_exits_130_and_leaves_the_folder(run_copy, sim_csv, m
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # restored
 
 
+def _swallowed(sig: int) -> None:
+    """A signal whose KeyboardInterrupt library code swallows (a bare ``except:``)."""
+    try:
+        os.kill(os.getpid(), sig)
+        time.sleep(2)  # the handler raises before this ends
+    except BaseException:
+        pass
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("where", ["before a progress report", "after the last report"])
+def test_an_interrupt_swallowed_by_library_code_still_stops_the_fit(run_copy, sim_csv, monkeypatch,
+                                                                    loaded, sig, where):  # fmt: skip
+    """The signal's KeyboardInterrupt is lost inside the fit (JAX has bare ``except:`` clauses
+    around calls made just after a compilation): the fit stops at its next progress report
+    (passed even with --quiet) or, after its last one, before anything is written."""
+    from mediamix.inference.progress import OptimiserProgress
+
+    before = _tree(run_copy)
+
+    def fit(self, *args, progress=False, **kwargs):
+        _swallowed(sig)
+        if where == "before a progress report":
+            progress(OptimiserProgress("MAP", 100, 3000, 1.0, 0.1, None))
+            raise AssertionError("the fit went on after the interrupt")
+        return loaded
+
+    monkeypatch.setattr(MMM, "fit", fit)
+    res = _fit(run_copy, sim_csv, "--force")
+    assert res.exit_code == 130, res.output
+    assert res.stderr.strip().splitlines()[-1] == f"interrupted; {run_copy} was left as it was"
+    assert "Traceback" not in res.output
+    assert _tree(run_copy) == before
+    assert not [p for p in run_copy.parent.iterdir() if p.name.startswith(".")]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
 def test_non_finite_results_are_an_error_and_nothing_is_written(run_copy, sim_csv,
                                                                monkeypatch, loaded):  # fmt: skip
     import copy

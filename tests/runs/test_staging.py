@@ -241,3 +241,141 @@ def test_a_link_to_a_run_folder_stays_a_link(tmp_path):
     assert link.is_symlink() and link.resolve() == real.resolve()
     assert _tree(real) == {**NEW, "data.csv": "uploaded"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["latest", "run-1"]
+
+
+KILLED_AT = textwrap.dedent(
+    """
+    import os, signal, sys, tempfile
+    from pathlib import Path
+    from mediamix.runs import layout as L
+    target, moment = Path(sys.argv[1]), sys.argv[2]
+
+    def die(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    if moment == "before the marker":
+        real = tempfile.mkdtemp
+        L.tempfile.mkdtemp = lambda **kw: (real(**kw), die())[0]
+    elif moment == "before the swap":
+        L._exchange = die
+    elif moment == "deleting the old folder":
+        def half_removed(path, **kw):
+            next(Path(path).iterdir()).unlink()
+            die()
+        L.shutil.rmtree = half_removed
+    with L.Staging(target) as tmp:
+        (tmp / "summary.json").write_text("new")
+        (tmp / "meta.json").write_text("new")
+    """
+)
+
+
+@pytest.mark.parametrize(
+    "moment", ["before the marker", "before the swap", "deleting the old folder"]
+)
+def test_a_writer_killed_without_its_marker_leaves_a_folder_the_next_writer_removes(
+    tmp_path, moment
+):
+    """Killed before the marker is written, after it is removed, or after the swap while the
+    old folder (now under the staging name, no marker) is being deleted: the target is one whole
+    generation and the next writer removes the dead one's staging folder."""
+    target = tmp_path / "run"
+    with L.Staging(target) as tmp:
+        (tmp / "summary.json").write_text("old")
+        (tmp / "meta.json").write_text("old")
+    script = tmp_path / "killed.py"
+    script.write_text(KILLED_AT)
+    res = subprocess.run([sys.executable, str(script), str(target), moment], timeout=120)
+    assert res.returncode == -signal.SIGKILL
+    stale = [p for p in tmp_path.iterdir() if p.name.startswith(".run.partial-")]
+    assert len(stale) == 1 and not (stale[0] / L.PARTIAL).exists()
+    kept = "new" if moment == "deleting the old folder" else "old"
+    assert _tree(target) == {"summary.json": kept, "meta.json": kept}
+    with L.Staging(target) as tmp:
+        (tmp / "meta.json").write_text("last")
+    assert not stale[0].exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["killed.py", "run"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process states from /proc")
+def test_the_staging_folder_of_a_zombie_writer_is_removed(tmp_path):
+    """A writer that died while its parent has not reaped it yet (a zombie still answers to
+    its process id) no longer runs: its staging folder goes."""
+    target = tmp_path / "run"
+    script = tmp_path / "writer.py"
+    script.write_text(textwrap.dedent(
+        """
+        import os, sys
+        from pathlib import Path
+        from mediamix.runs import layout as L
+        staging = L.Staging(Path(sys.argv[1]))
+        (staging.__enter__() / "summary.json").write_text("unfinished")
+        os._exit(0)  # no cleanup: the staging folder stays
+        """
+    ))  # fmt: skip
+    proc = subprocess.Popen([sys.executable, str(script), str(target)])
+    try:
+        deadline = time.monotonic() + 120
+        while (L._process_state(proc.pid) or ("Z",))[0] != "Z":  # not reaped: no poll()
+            assert time.monotonic() < deadline, "the writer did not exit"
+            time.sleep(0.05)
+        stale = [p for p in tmp_path.iterdir() if p.name.startswith(".run.partial-")]
+        assert len(stale) == 1 and (stale[0] / L.PARTIAL).is_file()
+        with L.Staging(target) as tmp:
+            (tmp / "meta.json").write_text("next")
+        assert not stale[0].exists()
+    finally:
+        proc.wait()
+    assert _tree(target) == {"meta.json": "next"}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="start times from /proc")
+def test_a_staging_folder_is_judged_by_its_writer_id_and_start_time(tmp_path):
+    """The folder of a running writer stays; one named after a process id now held by a process
+    that started at another time (the id was reused after the writer died) goes."""
+    target = tmp_path / "run"
+    pid = os.getpid()
+    start = L._process_state(pid)[1]
+    running = tmp_path / f".run.partial-{pid}-{start}-abcd1234"
+    running_old_name = tmp_path / f".run.partial-{pid}-abcd1234"  # no start time: the id alone
+    reused = tmp_path / f".run.partial-{pid}-{start + 1}-abcd1234"
+    for folder in (running, running_old_name, reused):
+        folder.mkdir()
+        (folder / L.PARTIAL).write_text("")
+    assert L._staging_prefix(target) == f".run.partial-{pid}-{start}-"
+    with L.Staging(target) as tmp:
+        (tmp / "meta.json").write_text("new")
+    assert running.is_dir() and running_old_name.is_dir() and not reused.exists()
+
+
+def _swallowed(sig: int) -> None:
+    """A signal whose KeyboardInterrupt library code swallows (a bare ``except:``)."""
+    try:
+        os.kill(os.getpid(), sig)
+        time.sleep(2)  # the handler raises before this ends
+    except BaseException:
+        pass
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupt_swallowed_while_writing_still_stops_the_write(tmp_path, sig):
+    """Recorded signals: an interrupt whose exception was lost while the files were written
+    still keeps the folder from being swapped in, and no later write starts in the block."""
+    target = tmp_path / "run"
+    before = _old_run(target)
+    with L.interrupts_recorded():
+        with pytest.raises(KeyboardInterrupt):
+            with L.Staging(target) as tmp:
+                _write_new(tmp)
+                _swallowed(sig)
+        assert _tree(target) == before
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+        with pytest.raises(KeyboardInterrupt):
+            L.Staging(target).__enter__()
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+    L.check_interrupt()  # the record ends with the block, as do its handlers
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    with L.Staging(target) as tmp:
+        _write_new(tmp)
+    assert _tree(target) == {**NEW, "data.csv": "uploaded"}
