@@ -743,6 +743,12 @@ def forward_jit(structure: GeoStructure):
     return jax.jit(lambda raw, design: forward(raw, design, structure))
 
 
+@functools.lru_cache(maxsize=16)
+def components_jit(structure: GeoStructure):
+    """`components` of one parameter set, compiled once per structure."""
+    return jax.jit(lambda params, design: components(params, design, structure))
+
+
 # ---- the NumPyro model ------------------------------------------------------------------------
 def _sample(name: str, structure: GeoStructure, design: dict, shape: tuple[int, ...],
             site: str | None = None):  # fmt: skip
