@@ -27,7 +27,7 @@ from mediamix.optimize.plan import (
 )
 from mediamix.report import figures as F
 from mediamix.report.run import RunData, load_run
-from mediamix.report.sections_geo import geo_section
+from mediamix.report.sections_geo import geo_section, national_view
 from mediamix.report.sections_refresh import refresh_section
 from mediamix.report.sections_time import time_varying_section
 
@@ -443,6 +443,7 @@ def gain_table(plan: dict[str, Any]) -> dict[str, Any] | None:
 
 def _all_sections(run: RunData) -> list[Section]:
     """Every section but the summary, for the data ``run`` holds (``sections`` orders them)."""
+    run = national_view(run)  # a geo run's tables as the national sections read them
     out: list[Section] = []
     lvl = run.level
     if run.summary is not None:

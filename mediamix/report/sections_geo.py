@@ -243,28 +243,67 @@ def roas_figure(summary: Mapping[str, Any], level: float = 0.9) -> go.Figure:
     )  # fmt: skip
 
 
+def national_view(run):
+    """``run`` as the report's national sections read it: for a geo run, the tables of the
+    geo layout (``contributions.csv`` by geo, channel and role; ``response_curves.csv`` with
+    a ``geo`` column) become their national parts (the decomposition over time is not in a
+    geo run's files: it is left out; the response curves are the ``national`` rows). Any
+    other run is returned as it is."""
+    from dataclasses import replace
+
+    if not is_geo(run.summary):
+        return run
+    changes: dict[str, Any] = {}
+    contrib = run.contributions
+    if contrib is not None and "geo" in contrib.columns and "date" not in contrib.columns:
+        changes["contributions"] = None
+    curves = run.response_curves
+    if curves is not None and "geo" in curves.columns:
+        part = curves[curves["geo"].astype(str) == NATIONAL].drop(columns="geo")
+        changes["response_curves"] = part.reset_index(drop=True) if len(part) else None
+    return replace(run, **changes) if changes else run
+
+
 def fit_status(summary: Mapping[str, Any], review_banner: Callable[[Any], dict[str, str]]):
     """``(title, text, done)``: the model review's verdict when the run holds one (the
-    report's own `review_banner`), else what the sampler diagnostics say; ``done`` is False
-    for a fit that failed its review or did not converge."""
+    report's own `review_banner`), else what the fit's diagnostics say (R-hat above
+    `RHAT_LIMIT`, ``converged: false`` or an SVI / MAP loss that had not settled: NOT
+    CONVERGED); ``done`` is False for a fit that failed its review or did not converge."""
     review = summary.get("review")
     if review:
         b = review_banner(review)
         return b["title"], b["text"], b["badge"] not in ("fail", "not-converged")
     diag = summary.get("diagnostics") or {}
     rhat, div = _num(diag.get("max_rhat")), _num(diag.get("divergences"))
-    bad = diag.get("converged") is False or (rhat is not None and rhat > RHAT_LIMIT)
-    if bad:
-        bits = []
-        if rhat is not None:
-            bits.append(f"max R-hat {rhat:.3f} (above {RHAT_LIMIT})")
-        if div:
-            bits.append(f"{int(div)} divergent transition(s)")
+    bits = []
+    if rhat is not None and rhat > RHAT_LIMIT:
+        bits.append(f"max R-hat {rhat:.3f} (above {RHAT_LIMIT})")
+    if div:
+        bits.append(f"{int(div)} divergent transition(s)")
+    if diag.get("loss_converged") is False:
+        bits.append("the loss had not settled when the steps ran out")
+    if (
+        diag.get("converged") is False
+        or (rhat is not None and rhat > RHAT_LIMIT)
+        or (diag.get("loss_converged") is False)
+    ):
         why = ", ".join(bits) or "the sampler reports it did not converge"
         return ("NOT CONVERGED", f"{why}: the per-geo numbers below may change with a longer "
                 "run; do not report them yet.", False)  # fmt: skip
+    seen = []
+    if rhat is not None:
+        seen.append(f"max R-hat {rhat:.3f}")
+    if div is not None:
+        seen.append(f"{int(div)} divergences")
+    if diag.get("loss_converged") is True:
+        seen.append("the loss settled")
     b = review_banner(None)
-    return b["title"], b["text"], True
+    text = (
+        "this geo fit holds no model review; "
+        + (f"its diagnostics ({', '.join(seen)}) show no failure; " if seen else "")
+        + "read the fit diagnostics before using its numbers."
+    )
+    return b["title"], text, True
 
 
 def geo_section(run, section_cls, review_banner: Callable[[Any], dict[str, str]]) -> Any | None:

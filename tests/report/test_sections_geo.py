@@ -14,6 +14,7 @@ from mediamix.report.sections_geo import (
     POOLING_HEADER,
     geo_section,
     grid_rows,
+    national_view,
     pooling_rows,
     roas_figure,
     totals_rows,
@@ -128,6 +129,7 @@ def test_organic_non_media_and_frequency_tables(tmp_path) -> None:
     [
         ({"diagnostics": {"max_rhat": 1.31, "divergences": 4}}, "NOT CONVERGED"),
         ({"diagnostics": {"converged": False}}, "NOT CONVERGED"),
+        ({"diagnostics": {"loss_converged": False}}, "NOT CONVERGED"),
         ({"review": {"badge": "not converged", "counts": {"fail": 1}}}, "NOT CONVERGED"),
         (
             {"review": {"badge": "fail", "converged": False, "counts": {"fail": 2}}},
@@ -164,3 +166,31 @@ def test_the_report_shows_the_section_after_roas_and_national_reports_do_not(tmp
     nat = run_of(national, tmp_path)
     assert "geo" not in [s.key for s in sections(nat)]
     assert '<section id="geo">' not in render(nat)
+
+
+def test_without_a_review_the_diagnostics_are_named_and_nothing_reads_as_passed(tmp_path) -> None:
+    s = geo_section(run_of(geo_summary(), tmp_path), Section, review_banner)
+    assert s.text[0].startswith("NOT REVIEWED: this geo fit holds no model review; its "
+                                "diagnostics (max R-hat 1.004, 0 divergences) show no failure")  # fmt: skip
+
+
+def test_a_geo_runs_tables_reach_the_national_sections_as_their_national_part(tmp_path) -> None:
+    import pandas as pd
+
+    contrib = pd.DataFrame({"geo": ["national", "north"], "channel": ["tv", "tv"],
+                            "role": ["paid", "paid"], "mean": [1.0, 0.5]})  # fmt: skip
+    curves = pd.DataFrame({"geo": ["national", "national", "north"], "channel": ["tv"] * 3,
+                           "spend": [0.0, 10.0, 10.0], "mean": [0.0, 4.0, 2.0],
+                           "lower": [0.0, 3.0, 1.0], "upper": [0.0, 5.0, 3.0]})  # fmt: skip
+    run = RunData(run_dir=tmp_path, summary=geo_summary(), contributions=contrib,
+                  response_curves=curves)  # fmt: skip
+    view = national_view(run)
+    assert view.contributions is None
+    assert view.response_curves.to_dict("list") == {
+        "channel": ["tv", "tv"], "spend": [0.0, 10.0], "mean": [0.0, 4.0],
+        "lower": [0.0, 3.0], "upper": [0.0, 5.0],
+    }  # fmt: skip
+    keys = [x.key for x in sections(run)]
+    assert "decomposition" not in keys and {"curves", "geo"} <= set(keys)
+    national = RunData(run_dir=tmp_path, summary={"channels": {}}, contributions=contrib)
+    assert national_view(national) is national  # a national run is left as it is
