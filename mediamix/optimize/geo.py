@@ -643,6 +643,129 @@ def _sharpen(ev: Any, raw: Any) -> None:
             raw.x, raw.row_duals, raw.gap = x1, duals, g1
 
 
+def _cvar_polish(
+    ev: Any, x: np.ndarray, band: float = 1e-5
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Newton on the KKT equations of a CVaR plan (one period, ``kpi`` or ``profit``).
+
+    The interior-point answer ``x`` (n,) gives the first active sets: the rows within
+    ``band`` of the spend of binding, the cells at their bounds, the draws below the
+    ``alpha`` quantile (weight ``1 / (alpha S)``), the draws within ``band`` of it (weights
+    ``w_E`` free) and those above (weight 0). The square system
+
+        a sum_s w_s K_s'(x)_F - c = A_BF^T y      (free cells)
+        K_s(x) = eta                               (tied draws)
+        sum_s w_s = 1,  A_B x = b_B
+
+    is solved for ``(x_F, y, w_E, eta)`` by Newton's method, then the sets are corrected (an
+    active-set method): a tied draw whose weight leaves ``[0, 1 / (alpha S)]`` moves above or
+    below, a row with a negative multiplier is released, a row the step breaks binds, a cell
+    that crosses a bound is fixed there. Returns the polished spend and the rows'
+    multipliers (d objective / d right side), or ``None``."""
+    p = ev.problem
+    sigma = ev.system.sigma
+    rows = ev.system.rows
+    if not rows:
+        return None
+    A = np.array([r.coef for r in rows])
+    b = np.array([r.rhs for r in rows], dtype=float)
+    lo, hi = p.lower(), p.upper()
+    a, c = (p.kpi_value, 1.0) if p.objective == "profit" else (1.0, 0.0)
+    x0 = np.asarray(x, dtype=float).copy()
+    scale = max(float(x0.sum()), sigma)
+    B = (b - A @ x0) <= band * scale
+    at_lo = x0 - lo <= band * sigma
+    at_hi = np.isfinite(hi) & (hi - x0 <= band * sigma) & ~at_lo
+    K = ev.kpi_draws(x0[None, :])
+    S = K.size
+    cap = 1.0 / (p.alpha * S)
+    eta0 = float(np.sort(K)[min(int(np.ceil(p.alpha * S - 1e-9)) - 1, S - 1)])
+    tie = band * max(abs(eta0), 1e-12)
+    T = K < eta0 - tie
+    E = np.abs(K - eta0) <= tie
+    for _ in range(40):  # active-set corrections
+        if not E.any() or cap * T.sum() >= 1:
+            return None
+        x = x0.copy()
+        x[at_lo], x[at_hi] = lo[at_lo], hi[at_hi]
+        F = ~(at_lo | at_hi)
+        e_idx = np.nonzero(E)[0]
+        nF, nB, nE = int(F.sum()), int(B.sum()), e_idx.size
+        AB = A[B][:, F]
+        w = np.where(T, cap, 0.0)
+        w[e_idx] = (1.0 - cap * T.sum()) / nE
+        eta = eta0
+        y = np.zeros(nB)
+        m = nF + nB + nE + 1
+        converged = False
+        for _ in range(50):
+            g = ev.bank.derivs(x)  # (S, n)
+            eps = 1e-6 * np.maximum(x, sigma * 1e-2)
+            xm = np.maximum(x - eps, 0.0)
+            h = (ev.bank.derivs(x + eps) - ev.bank.derivs(xm)) / (x + eps - xm)
+            Kx = ev.kpi_draws(x[None, :])
+            res = np.concatenate([
+                a * (w @ g)[F] - c - AB.T @ y, Kx[e_idx] - eta, [w.sum() - 1.0],
+                A[B] @ x - b[B],
+            ])  # fmt: skip
+            J = np.zeros((m, m))  # unknowns [x_F, y, w_E, eta]
+            J[:nF, :nF] = np.diag(a * (w @ h)[F])
+            J[:nF, nF : nF + nB] = -AB.T
+            J[:nF, nF + nB : nF + nB + nE] = a * g[e_idx][:, F].T
+            J[nF : nF + nE, :nF] = g[e_idx][:, F]
+            J[nF : nF + nE, -1] = -1.0
+            J[nF + nE, nF + nB : nF + nB + nE] = 1.0
+            J[nF + nE + 1 :, :nF] = AB
+            try:
+                step = np.linalg.solve(J, -res)
+            except np.linalg.LinAlgError:
+                step = np.linalg.lstsq(J, -res, rcond=None)[0]
+            if not np.all(np.isfinite(step)):
+                return None
+            x[F] += step[:nF]
+            y += step[nF : nF + nB]
+            w[e_idx] += step[nF + nB : nF + nB + nE]
+            eta += float(step[-1])
+            if np.max(np.abs(step[:nF]), initial=0.0) <= 1e-12 * scale:
+                converged = True
+                break
+        if not converged:
+            return None
+        changed = False
+        low = e_idx[w[e_idx] < -1e-12]
+        high = e_idx[w[e_idx] > cap * (1 + 1e-12)]
+        if low.size or high.size:
+            E[low] = E[high] = False
+            T[high] = True
+            changed = True
+        Kx = ev.kpi_draws(x[None, :])
+        cross_up = ~T & ~E & (Kx < eta - 1e-12 * abs(eta))  # a draw above fell below eta
+        cross_dn = T & (Kx > eta + 1e-12 * abs(eta))
+        if cross_up.any() or cross_dn.any():
+            E |= cross_up | cross_dn
+            T &= ~cross_dn
+            changed = True
+        neg = np.nonzero(B)[0][y < -1e-10 * max(float(np.abs(y).max(initial=0.0)), 1e-12)]
+        if neg.size:
+            B[neg] = False
+            changed = True
+        broken = ~B & (A @ x > b + 1e-9 * scale)
+        if broken.any():
+            B |= broken
+            changed = True
+        below, above = F & (x < lo), F & np.isfinite(hi) & (x > hi)
+        if below.any() or above.any():
+            at_lo |= below
+            at_hi |= above
+            changed = True
+        if not changed:
+            duals = np.zeros(len(rows))
+            duals[np.nonzero(B)[0]] = y
+            return np.clip(x, lo, hi), duals
+        x0, eta0 = np.clip(x, lo, hi), eta  # the next sets start from here
+    return None
+
+
 def _solve(problem: GeoProblem) -> Plan:
     """select -> solve -> certify (then the sharper certificates above) -> explain."""
     import time
@@ -660,7 +783,22 @@ def _solve(problem: GeoProblem) -> Plan:
         _sharpen(ev, raw)
         raw = never_worse_than_reference(ev, raw)
     if problem.risk == "cvar" and raw.gap is not None and raw.gap > 0:
-        g = cvar_certificate(problem, np.asarray(raw.x, dtype=float)[0])
+        from mediamix.optimize.certify import feasible
+
+        x0 = np.asarray(raw.x, dtype=float)[0]
+        g = cvar_certificate(problem, x0)
+        if g is not None and g > 1e-3 * problem.gap_tol and problem.periods == 1:
+            f0 = ev.objective(x0[None, :])
+            for band in (1e-3, 1e-4, 1e-2, 1e-5):  # the solver's slack decides the sets
+                got = _cvar_polish(ev, x0, band)
+                if got is None or not feasible(ev, got[0][None, :]):
+                    continue
+                g1 = cvar_certificate(problem, got[0])
+                f1 = ev.objective(got[0][None, :])
+                if g1 is not None and g1 < g and f1 >= f0 - 1e-12 * max(abs(f0), 1.0):
+                    raw.x, raw.row_duals, g = got[0][None, :], got[1], g1
+                if g <= 1e-3 * problem.gap_tol:
+                    break
         if g is not None and g < raw.gap:
             f = ev.objective(raw.x)
             raw.messages.append(
