@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from mediamix.data import validation as v
-from mediamix.data.config import DataConfig, RFChannel
+from mediamix.data.config import DataConfig, RFChannel, expand_events
 from mediamix.data.dataset import ChannelSpec, Dataset, DataSpec
 from mediamix.data.loaders import read_table
 from mediamix.errors import DataError, SpecError, did_you_mean
@@ -517,6 +517,7 @@ def load_panel(
     *,
     base_dir: str | Path | None = None,
     where: str = "data",
+    frame: pd.DataFrame | None = None,
     **overrides: Any,
 ) -> tuple[Panel, list[str]]:
     """The panel a config's ``data:`` section (with ``geo:`` or the roles ``organic``,
@@ -525,10 +526,19 @@ def load_panel(
     ``channels``, ``controls``, ``geo``, ``population``, ``organic``, ``non_media``,
     ``reach_frequency``, ``query``, ``date_format``, ``decimal``. Without ``geo`` the table
     is national (one row per period) and the panel has one geo, ``"national"``: the same
-    checks, the same arrays. Returns ``(panel, event_columns)``."""
+    checks, the same arrays. ``frame``: the table itself (instead of the section's path or
+    SQL, or ``source``). Returns ``(panel, event_columns)``."""
     cfg = DataConfig.parse(section, where).override(source, **overrides)
-    cfg.require(where, panel=True)
-    frame, ctrls, events = cfg.read_with_events(base_dir, where)
+    if frame is None:
+        cfg.require(where, panel=True)
+        frame, ctrls, events = cfg.read_with_events(base_dir, where)
+    else:
+        replace(cfg, path="<table>", sql=None).require(where, panel=True)
+        ctrls, events = list(cfg.controls), []
+        if cfg.events_column:
+            at = f"{where}.events_column" if where else "events_column"
+            frame, ctrls = expand_events(frame, cfg.events_column, ctrls, where=at)
+            events = ctrls[len(cfg.controls) :]
     national = not cfg.geo
     if national:
         frame = frame.assign(**{_NATIONAL_COL: NATIONAL})

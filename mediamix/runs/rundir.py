@@ -2,7 +2,10 @@
 
 Every writer (``mediamix fit``, ``mediamix demo``, the web planner's fits, fleets of fits)
 calls :meth:`RunDir.write`, so every run folder holds the same files
-(:mod:`mediamix.runs.layout`). Reading needs no JAX until the model itself is asked for.
+(:mod:`mediamix.runs.layout`); a fit of the geo model (`mediamix.estimator.geo.GeoFitted`)
+is written by :meth:`RunDir.write_geo`, the same way (staged, ``meta.json`` last, with
+``"model": "geo"``). Reading needs no JAX until the model itself is asked for; a geo run's
+:attr:`RunView.fitted` is its `GeoFitted`, its :attr:`RunView.responses` the national curves.
 """
 
 from __future__ import annotations
@@ -36,11 +39,25 @@ def fitted_responses(fitted) -> list[dict[str, Any]]:
     return out
 
 
+def geo_responses(fitted) -> dict[str, list[dict[str, Any]]]:
+    """A geo fit's per-geo response curves as JSON mappings, ``{geo: [Response, ...]}``
+    (`GeoFitted.responses`: spend per period -> KPI per period, each geo's current spend
+    as the reference)."""
+    return {str(geo): [jsonable(r.to_dict()) for r in curves]
+            for geo, curves in fitted.responses().items()}  # fmt: skip
+
+
 def saved_data(model_dir: Path) -> SimpleNamespace:
-    """The data a saved model was fitted on (original units), read without JAX."""
+    """The data a saved model was fitted on (original units), read without JAX; for a geo
+    model its national totals (KPI and spend summed over the geos, ``spend (T, C + R)`` of
+    the paid then reach-and-frequency channels)."""
     arr, meta = L.read_model_data(model_dir)
     d = meta.get("data") or {}
     spend = np.asarray(arr["spend"], dtype=float)
+    if meta.get("kind") == "geo":
+        d = {"channel_names": [*d.get("channel_names", ()), *d.get("rf_names", ())],
+             "control_names": ()}  # fmt: skip
+        arr = {k: arr[k] for k in ("dates", "kpi", "spend")}
     return SimpleNamespace(
         dates=np.asarray(arr["dates"]).astype("datetime64[ns]"),
         kpi=np.asarray(arr["kpi"], dtype=float),
@@ -93,6 +110,49 @@ class RunDir:
             if plan is not None:
                 L.write_json(tmp / L.PLAN, jsonable(_plan_dict(plan)))
             self._write_meta(tmp, method=fitted.method, level=level)
+        return summary
+
+    def write_geo(self, fitted, checks: dict | None = None, level: float = 0.9,
+                  keep: tuple[str, ...] = (), summary: dict | None = None) -> dict:  # fmt: skip
+        """Write the run folder of a geo fit (`mediamix.estimator.geo.GeoFitted`); returns the
+        content of summary.json. Staged like `write` (all files appear at once, the old run
+        replaced whole):
+
+        - ``summary.json``: `mediamix.analysis.geo.to_json` (``summary``, when given, is that
+          dict already computed), ``summary.csv``: its national rows (one per channel);
+        - ``model/``: `GeoFitted.save` (its ``meta.json`` has ``"kind": "geo"``);
+        - ``contributions.csv`` (geo, channel, role, mean, lower, upper, share),
+          ``geo_summary.csv`` (geo, channel, role, spend, contribution / ROAS / mROAS /
+          cost per KPI ``_mean``, ``_lower``, ``_upper``), ``response_curves.csv`` (geo,
+          channel, spend, mean, lower, upper, current), ``fit.csv`` (the national KPI and the
+          predictive band of the sum over the geos);
+        - ``responses.json``: ``{"responses": [...], "geo_responses": {geo: [...]}}``, the
+          national curves (`mediamix.analysis.geo.national_responses`, today's geo split)
+          that the national planner reads, and each geo's own;
+        - ``data_checks.json``, ``meta.json`` (``"model": "geo"``, the number of geos).
+        """
+        from mediamix.analysis import geo as ga
+
+        summary = jsonable(summary if summary is not None else ga.to_json(fitted, level))
+        if checks is None:
+            checks = _geo_checks(fitted)
+        table = ga.summary(fitted, level)
+        with L.Staging(self.path, keep=keep) as tmp:
+            L.write_json(tmp / L.SUMMARY, summary)
+            fitted.save(tmp / L.MODEL_DIR)
+            national = table[table["geo"] == ga.NATIONAL].drop(columns="geo")
+            national.set_index("channel").to_csv(tmp / L.SUMMARY_CSV)
+            table.to_csv(tmp / L.GEO_SUMMARY, index=False)
+            ga.contributions(fitted, level).to_csv(tmp / L.CONTRIBUTIONS, index=False)
+            ga.response_curves(fitted, level=level).to_csv(tmp / L.RESPONSE_CURVES, index=False)
+            _geo_fit_table(fitted, level).to_csv(tmp / L.FIT, index=False)
+            L.write_json(tmp / L.RESPONSES, {
+                "responses": [jsonable(r.to_dict()) for r in ga.national_responses(fitted)],
+                "geo_responses": geo_responses(fitted),
+            })  # fmt: skip
+            L.write_json(tmp / L.CHECKS, jsonable(checks))
+            self._write_meta(tmp, method=fitted.method, level=level, model="geo",
+                             geos=len(fitted.geos))  # fmt: skip
         return summary
 
     def write_plan(self, plan) -> Path:
@@ -187,6 +247,35 @@ def _plan_dict(plan) -> dict:
     return plan if isinstance(plan, dict) else plan.to_dict()
 
 
+def _geo_checks(fitted) -> dict:
+    """The data checks of a geo fit's national totals (when no checks are given)."""
+    from mediamix.data.diagnostics import checks_from_arrays
+
+    d = fitted.data
+    return checks_from_arrays(SimpleNamespace(
+        channel_names=list(fitted.media_names), control_names=list(d.control_names),
+        media=np.concatenate([np.asarray(d.media).sum(0),
+                              (np.asarray(d.reach) * np.asarray(d.frequency)).sum(0)], axis=-1),
+        spend=np.asarray(fitted.media_spend()).sum(0), controls=np.asarray(d.controls).mean(0),
+    ))  # fmt: skip
+
+
+def _geo_fit_table(fitted, level: float) -> pd.DataFrame:
+    """``fit.csv`` of a geo fit: per date the national KPI (the sum over the geos), the mean
+    and the band of the predictive sum over the geos, and whether the period was fitted."""
+    from mediamix.analysis.geo import interval
+
+    pred = np.asarray(fitted.predictive(seed=0), dtype=float).sum(axis=1)  # (S, T)
+    mean, lo, hi = interval(pred, level)
+    kpi = np.asarray(fitted.data.kpi, dtype=float).sum(axis=0)
+    T = len(kpi)
+    return pd.DataFrame({
+        "date": pd.DatetimeIndex(np.asarray(fitted.data.dates)).strftime("%Y-%m-%d"),
+        "actual": kpi, "mean": mean, "lower": lo, "upper": hi,
+        "train": np.arange(T) < int(fitted.n_train),
+    })  # fmt: skip
+
+
 class RunView:
     """What a run folder holds; every attribute is read (or recomputed) on first use.
 
@@ -249,19 +338,50 @@ class RunView:
         """The fitted data (original units), without JAX; None without a saved model."""
         return saved_data(self.model_dir) if self.model_dir is not None else None
 
+    @property
+    def is_geo(self) -> bool:
+        """The run holds a fit of the geo model (its saved model's ``kind`` is ``geo``)."""
+        if (self.meta or {}).get("model") == "geo":
+            return True
+        return self.model_dir is not None and self._model_kind == "geo"
+
+    @cached_property
+    def _model_kind(self) -> str | None:
+        try:
+            return L.read_model_meta(self.model_dir).get("kind")
+        except (MediamixError, OSError, ValueError):
+            return None
+
     @cached_property
     def fitted(self):
-        """The saved `FittedModel` (imports JAX); None when the run has no saved model."""
+        """The saved model (imports JAX): a `FittedModel`, or a `GeoFitted` when the saved
+        model's ``kind`` is ``geo``; None when the run has no saved model."""
         if self.model_dir is None:
             return None
+        if self._model_kind == "geo":
+            from mediamix.estimator.geo import GeoFitted
+
+            return GeoFitted.load(self.model_dir)
         from mediamix.estimator import FittedModel
 
         return FittedModel.load(self.model_dir)
 
     @cached_property
-    def responses(self) -> list[dict[str, Any]]:
-        """Response curves: ``responses.json``, or computed from the saved model."""
+    def geo_responses(self) -> dict[str, list[dict[str, Any]]] | None:
+        """A geo run's per-geo response curves (``responses.json``'s ``geo_responses``,
+        ``{geo: [Response mapping, ...]}``); None for a national run."""
         got = self._json(L.RESPONSES)
+        if isinstance(got, dict) and isinstance(got.get("geo_responses"), dict):
+            return got["geo_responses"]
+        return None
+
+    @cached_property
+    def responses(self) -> list[dict[str, Any]]:
+        """Response curves: ``responses.json`` (a geo run's: its national ``responses``), or
+        computed from the saved model."""
+        got = self._json(L.RESPONSES)
+        if isinstance(got, dict) and "responses" in got:
+            got = got["responses"]
         if got is not None:
             if not isinstance(got, list) or not got:
                 raise SpecError(
@@ -273,6 +393,10 @@ class RunView:
                 f"{str(self.path / L.RESPONSES)!r} is missing and {str(self.path)!r} holds no "
                 "saved model (posterior.nc): the planner needs the fitted response curves"
             )
+        if self._model_kind == "geo":
+            from mediamix.analysis.geo import national_responses
+
+            return [jsonable(r.to_dict()) for r in national_responses(self.fitted)]
         return fitted_responses(self.fitted)
 
     def current_spend(self, data=None) -> dict[str, float] | None:
