@@ -133,7 +133,9 @@ const mediamixGeo = (() => {
     list.replaceChildren();
     (geo.rules || []).filter((r) => r.binding).forEach((r) => {
       const li = document.createElement("li");
-      li.textContent = `${r.name} binds: one more unit it allows is worth ${fmt(r.shadow_price)} KPI`;
+      li.textContent = r.rule.startsWith("share")
+        ? `${r.name} binds (shadow price ${fmt(r.shadow_price)})`
+        : `${r.name} binds: one more unit of spend it allows is worth ${fmt(r.shadow_price)} KPI`;
       list.appendChild(li);
     });
     (geo.messages || []).forEach((m) => {
