@@ -237,8 +237,7 @@ def _pair(value: Any, where: str, *, share: bool = False) -> tuple[float | None,
             raise SpecError(f"{where}.{side} must be >= 0 (got {x:g})")
         if share and x > 1:
             raise SpecError(
-                f"{where}.{side} is a share of the budget, between 0 and 1 (got {x:g}); write "
-                "0.3 for 30%"
+                f"{where}.{side} is a share, between 0 and 1 (got {x:g}); write 0.3 for 30%"
             )
         out.append(x)
     lo, hi = out
@@ -433,8 +432,8 @@ def geo_problem(
     if lo_sum > 1 + 1e-12:
         parts = ", ".join(f"'{g}' {lo:g}" for g, (lo, _) in shares.items() if lo)
         raise InfeasibleError(
-            f"the geos' minimum shares add up to {lo_sum:g}, more than the whole budget "
-            f"({parts}); lower some geo_share minima so they sum to at most 1"
+            f"the geos' minimum shares add up to {lo_sum:g}, more than the whole (1): "
+            f"{parts}; lower some geo_share minima so they sum to at most 1"
         )
     if len(shares) == len(geos) and all(hi is not None for _, hi in shares.values()):
         hi_sum = sum(hi for _, hi in shares.values())

@@ -228,7 +228,10 @@ def test_infeasible_combinations_name_the_rules():
         "geo 'B' total max (30)",
     ):
         assert name in msg
-    with pytest.raises(InfeasibleError, match=r"minimum shares add up to 1.1.*'A' 0.6, 'B' 0.5"):
+    with pytest.raises(
+        InfeasibleError,
+        match=r"minimum shares add up to 1.1, more than the whole \(1\): 'A' 0.6, 'B' 0.5",
+    ):
         geo_problem(resp, 100.0, geo_share={"A": (0.6, None), "B": (0.5, None)})
     with pytest.raises(InfeasibleError, match=r"add up to 0.7, less than the whole spend"):
         geo_problem(resp, 100.0, geo_share={"A": (None, 0.3), "B": (0.1, 0.4)})
