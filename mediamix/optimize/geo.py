@@ -1088,12 +1088,23 @@ class GeoPlan:
         return json.dumps(self.to_dict(), indent=indent)
 
     def spend_long(self) -> pd.DataFrame:
-        """One row per cell: ``geo, channel, spend, current, kpi`` (absent cells dropped)."""
-        df = self.spend.stack().rename("spend").to_frame()
-        df["kpi"] = self.kpi.stack()
-        if self.current is not None:
-            df["current"] = self.current.stack()
-        return df.reset_index()
+        """One row per cell: ``geo, channel, spend, kpi`` (+ ``current``); absent cells left out."""
+        recs = []
+        for g in self.geos:
+            for ch in self.channels:
+                v = self.spend.loc[g, ch]
+                if np.isnan(v):
+                    continue
+                rec = {
+                    "geo": g,
+                    "channel": ch,
+                    "spend": float(v),
+                    "kpi": float(self.kpi.loc[g, ch]),
+                }
+                if self.current is not None:
+                    rec["current"] = float(self.current.loc[g, ch])
+                recs.append(rec)
+        return pd.DataFrame(recs)
 
     def table(self) -> str:
         """The terminal view: the geo x channel spend, each geo's total and share, the

@@ -358,3 +358,24 @@ def test_file_form_and_command_line(tmp_path):
 
 def test_cell_names():
     assert cell_name("Geo 1", "tv") == "Geo 1/tv"
+
+
+def test_current_spend_and_a_geo_without_a_channel():
+    resp = {
+        "A": [hill("tv", 30.0, 30.0), hill("search", 20.0, 15.0)],
+        "B": [hill("search", 10.0, 30.0)],  # B has no tv
+    }
+    current = {"A": {"tv": 40.0, "search": 10.0}, "B": {"search": 30.0}}
+    gp = solve_geo(resp, current=current, geo_share={"B": (0.2, None)})
+    assert gp.budget == pytest.approx(80.0)  # today's total
+    assert np.isnan(gp.spend.loc["B", "tv"]) and gp.current.loc["A", "tv"] == 40.0
+    d = gp.to_dict()
+    assert d["table"]["spend"][1][0] is None and d["table"]["current"][1][1] == 30.0
+    assert [c["name"] for c in d["cells"]] == ["A/tv", "A/search", "B/search"]
+    assert d["by_geo"]["B"]["current_share"] == pytest.approx(30.0 / 80.0)
+    # today's plan keeps every rule here, so the certified plan scores at least as well
+    assert d["gain"]["mean"] >= -1e-9 and d["reference"]["kpi"] <= d["kpi"] + 1e-9
+    long = gp.spend_long()
+    assert len(long) == 3 and set(long.columns) >= {"geo", "channel", "spend", "current", "kpi"}
+    with pytest.raises(SpecError, match=r"current.B: unknown geo/channel 'B/tv'"):
+        geo_problem(resp, 80.0, current={"B": {"tv": 1.0}})
