@@ -304,26 +304,41 @@ def _record_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+def _quiet_unraisable(previous):
+    """An unraisable-exception hook that drops a recorded interrupt's KeyboardInterrupt (raised
+    inside a garbage-collector or weak-reference callback, which Python ignores and would print
+    with its traceback; `check_interrupt` raises it again) and hands the rest to ``previous``."""
+
+    def hook(unraisable) -> None:
+        if not (_interrupts and isinstance(unraisable.exc_value, KeyboardInterrupt)):
+            previous(unraisable)
+
+    return hook
+
+
 @contextlib.contextmanager
 def interrupts_recorded():
     """SIGINT and SIGTERM raise KeyboardInterrupt while the block runs, and are recorded (main
     thread only). Library code may swallow that exception (a bare ``except:`` around a call
-    that returned just as the signal came), and the work would go on; `check_interrupt` raises
-    it again at the next safe point: each progress report of the command line's fits, and
-    `Staging` before it starts and before it swaps a folder in, so a stopped command never
-    writes its folder."""
+    that returned just as the signal came; a garbage-collector callback, where Python ignores
+    it), and the work would go on; `check_interrupt` raises it again at the next safe point:
+    each progress report of the command line's fits, and `Staging` before it starts and before
+    it swaps a folder in, so a stopped command never writes its folder."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     sigs = [signal.SIGINT] + ([signal.SIGTERM] if hasattr(signal, "SIGTERM") else [])
     old = {}
+    hook = sys.unraisablehook
     try:
+        sys.unraisablehook = _quiet_unraisable(hook)
         for sig in sigs:
             old[sig] = signal.signal(sig, _record_interrupt)
         yield
     finally:
         for sig, handler in old.items():
             signal.signal(sig, handler)
+        sys.unraisablehook = hook
         if old.get(signal.SIGINT) is not _record_interrupt:  # the outermost block
             _interrupts.clear()
 

@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from mediamix.cli import cli
 from mediamix.errors import SpecError
 from mediamix.estimator import MMM, FittedModel
 from mediamix.runs import layout as L
+from tests.runs.test_staging import _swallowed
 
 CHANNELS = ["--date", "date", "--kpi", "sales", "--channels", "tv_spend,search_spend,tv_copy",
             "--controls", ""]  # fmt: skip
@@ -187,28 +189,23 @@ def test_an_interrupted_fit_exits_130_and_leaves_the_folder(run_copy, sim_csv, m
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # restored
 
 
-def _swallowed(sig: int) -> None:
-    """A signal whose KeyboardInterrupt library code swallows (a bare ``except:``)."""
-    try:
-        os.kill(os.getpid(), sig)
-        time.sleep(2)  # the handler raises before this ends
-    except BaseException:
-        pass
-
-
+@pytest.mark.parametrize("how", ["bare except", "callback"])
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 @pytest.mark.parametrize("where", ["before a progress report", "after the last report"])
 def test_an_interrupt_swallowed_by_library_code_still_stops_the_fit(run_copy, sim_csv, monkeypatch,
-                                                                    loaded, sig, where):  # fmt: skip
+                                                                    loaded, sig, where, how):  # fmt: skip
     """The signal's KeyboardInterrupt is lost inside the fit (JAX has bare ``except:`` clauses
-    around calls made just after a compilation): the fit stops at its next progress report
-    (passed even with --quiet) or, after its last one, before anything is written."""
+    around calls made just after a compilation, and garbage-collector callbacks, where Python
+    ignores it): the fit stops at its next progress report (passed even with --quiet) or, after
+    its last one, before anything is written; the lost exception is not printed."""
     from mediamix.inference.progress import OptimiserProgress
 
+    ignored = []
+    monkeypatch.setattr(sys, "unraisablehook", ignored.append)
     before = _tree(run_copy)
 
     def fit(self, *args, progress=False, **kwargs):
-        _swallowed(sig)
+        _swallowed(sig, how)
         if where == "before a progress report":
             progress(OptimiserProgress("MAP", 100, 3000, 1.0, 0.1, None))
             raise AssertionError("the fit went on after the interrupt")
@@ -223,6 +220,7 @@ def test_an_interrupt_swallowed_by_library_code_still_stops_the_fit(run_copy, si
     assert not [p for p in run_copy.parent.iterdir() if p.name.startswith(".")]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    assert ignored == []
 
 
 def test_non_finite_results_are_an_error_and_nothing_is_written(run_copy, sim_csv,

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import weakref
 from pathlib import Path
 
 import pytest
@@ -348,34 +349,48 @@ def test_a_staging_folder_is_judged_by_its_writer_id_and_start_time(tmp_path):
     assert running.is_dir() and running_old_name.is_dir() and not reused.exists()
 
 
-def _swallowed(sig: int) -> None:
-    """A signal whose KeyboardInterrupt library code swallows (a bare ``except:``)."""
-    try:
-        os.kill(os.getpid(), sig)
-        time.sleep(2)  # the handler raises before this ends
-    except BaseException:
-        pass
+def _swallowed(sig: int, how: str) -> None:
+    """A signal whose KeyboardInterrupt library code swallows: a bare ``except:``, or a weak
+    reference's callback (as the garbage collector runs them), where Python ignores it."""
+    if how == "bare except":
+        try:
+            os.kill(os.getpid(), sig)
+            time.sleep(2)  # the handler raises before this ends
+        except BaseException:
+            pass
+    else:
+        thing = type("Thing", (), {})()
+        ref = weakref.ref(thing, lambda _: (os.kill(os.getpid(), sig), time.sleep(2)))
+        del thing
+        assert ref() is None
 
 
+@pytest.mark.parametrize("how", ["bare except", "callback"])
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_an_interrupt_swallowed_while_writing_still_stops_the_write(tmp_path, sig):
+def test_an_interrupt_swallowed_while_writing_still_stops_the_write(tmp_path, monkeypatch, sig,
+                                                                    how):  # fmt: skip
     """Recorded signals: an interrupt whose exception was lost while the files were written
-    still keeps the folder from being swapped in, and no later write starts in the block."""
+    still keeps the folder from being swapped in, and no later write starts in the block; the
+    lost exception is not printed (no 'Exception ignored ... Traceback')."""
+    ignored = []
+    monkeypatch.setattr(sys, "unraisablehook", ignored.append)
     target = tmp_path / "run"
     before = _old_run(target)
     with L.interrupts_recorded():
         with pytest.raises(KeyboardInterrupt):
             with L.Staging(target) as tmp:
                 _write_new(tmp)
-                _swallowed(sig)
+                _swallowed(sig, how)
         assert _tree(target) == before
         assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
         with pytest.raises(KeyboardInterrupt):
             L.Staging(target).__enter__()
         assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
-    L.check_interrupt()  # the record ends with the block, as do its handlers
+    assert ignored == []
+    L.check_interrupt()  # the record ends with the block, as do its handlers and hook
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    assert sys.unraisablehook == ignored.append
     with L.Staging(target) as tmp:
         _write_new(tmp)
     assert _tree(target) == {**NEW, "data.csv": "uploaded"}
