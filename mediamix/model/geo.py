@@ -584,6 +584,8 @@ def adstock_weights(params: dict, structure: GeoStructure) -> jnp.ndarray:
             if g.family == "geometric" and structure.adstock_normalize:
                 wg = wg / wg.sum(-1, keepdims=True)
         wg = jnp.broadcast_to(wg, lead + wg.shape[-2:])
+        if g.idx == tuple(range(A)):
+            return wg
         w = w.at[..., list(g.idx), :].set(wg)
     return w
 
@@ -603,7 +605,9 @@ def transform_inputs(params: dict, design: dict, structure: GeoStructure) -> jnp
     x = jnp.concatenate(parts, axis=-1)
     if structure.ad_groups:
         x = apply_weights(x, adstock_weights(params, structure))
-    out = x
+    A = x.shape[-1]
+    pieces: list[tuple[tuple[int, ...], jnp.ndarray]] = []
+    done: set[int] = set()
     for g in structure.sat_groups:
         fam = get_saturation(g.family)
         kw = {}
@@ -611,8 +615,26 @@ def transform_inputs(params: dict, design: dict, structure: GeoStructure) -> jnp
             v = transform_value(params, g, q)
             kw[q] = v[:, None, :] if q in g.geo_params else v
         kw[coefficient_name(g.family)] = 1.0
-        out = out.at[..., list(g.idx)].set(fam.fn(x[..., list(g.idx)], **kw))
-    return out
+        if g.idx == tuple(range(A)):
+            return fam.fn(x, **kw)
+        pieces.append((g.idx, fam.fn(_take(x, g.idx), **kw)))
+        done |= set(g.idx)
+    rest = tuple(i for i in range(A) if i not in done)
+    if rest:
+        pieces.append((rest, _take(x, rest)))
+    # the pieces back in channel order: one concatenation and one static gather
+    order = [i for idx, _ in pieces for i in idx]
+    joined = jnp.concatenate([v for _, v in pieces], axis=-1)
+    if order == list(range(A)):
+        return joined
+    return joined[..., list(np.argsort(order))]
+
+
+def _take(x: jnp.ndarray, idx: tuple[int, ...]) -> jnp.ndarray:
+    """Channels ``idx`` of ``x (..., A)``: a slice when they are contiguous."""
+    if idx == tuple(range(idx[0], idx[-1] + 1)):
+        return x[..., idx[0] : idx[-1] + 1]
+    return x[..., list(idx)]
 
 
 def baseline(params: dict, design: dict, structure: GeoStructure) -> jnp.ndarray:
