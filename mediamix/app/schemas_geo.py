@@ -47,6 +47,8 @@ class GeoPlanForm(Schema):
     """The geo planner's form (spend is money per period).
 
     ``budget``: the total over every geo and channel (default: today's total);
+    ``relative_bound``: each geo's channel within +- this share of its spend today (0.5:
+    +-50%, the page's default guard-rail, as the national planner's; null: no bound);
     ``geo_caps``: ``{geo: max}``, a geo's total; ``geo_share``: ``{geo: [min, max]}``, a
     geo's share (0..1) of the plan's total spend (``share_of="spend"``) or of the budget
     (``"budget"``), either side null; ``channel_bounds``: ``{channel: [min, max]}``, a
@@ -54,6 +56,7 @@ class GeoPlanForm(Schema):
     """
 
     budget: FiniteFloat | None = Field(default=None, gt=0)
+    relative_bound: FiniteFloat | None = Field(default=None, ge=0)
     geo_caps: dict[GeoName, Annotated[FiniteFloat, Field(ge=0)]] = {}
     geo_share: dict[GeoName, Pair] = {}
     channel_bounds: dict[GeoName, Pair] = {}

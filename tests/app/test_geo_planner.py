@@ -129,12 +129,21 @@ def test_the_geo_breakdown_is_solve_geos_plan_and_is_saved_as_shown(
 
     responses = geo_fit.responses()
     geos = [str(g) for g in geo_fit.geos]
-    free = solve_geo(geo_problem(responses)).to_dict()  # today's budget, no geo rules
-    # cap the geo the free plan funds most at 80% of that; the least funded gets 5 points more
+    today = {f"{g}/{r.name}": r.reference_spend for g, rs in responses.items() for r in rs}
+    # the page's default guard-rail: each geo's channel within +-50% of its spend today
+    rails = {k: (0.5 * v, 1.5 * v) for k, v in today.items() if v > 0}
+    free = solve_geo(geo_problem(responses, bounds=rails)).to_dict()  # no geo rules
+
+    # cap the geo the free plan funds most halfway between its floor (the rails' lower sides)
+    # and that; the least funded geo's minimum share halfway between its share and its most
+    def geo_sum(g, side):
+        return sum(v[side] for k, v in rails.items() if k.startswith(f"{g}/"))
+
     top = max(geos, key=lambda g: free["by_geo"][g]["spend"])
     low = min(geos, key=lambda g: free["by_geo"][g]["share"])
-    cap = round(0.8 * free["by_geo"][top]["spend"], 2)
-    floor = round(100 * free["by_geo"][low]["share"] + 5, 1)
+    cap = round((free["by_geo"][top]["spend"] + geo_sum(top, 0)) / 2, 2)
+    most = geo_sum(low, 1) / free["spend_total"]
+    floor = round(100 * (free["by_geo"][low]["share"] + min(most, 1.0)) / 2, 1)
 
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     errors: list[str] = []
@@ -154,15 +163,18 @@ def test_the_geo_breakdown_is_solve_geos_plan_and_is_saved_as_shown(
             page.click("#geo-plan-button")
         assert resp.value.status == 200
         sent = resp.value.request.post_data_json
-        assert sent["geo_caps"] == {top: cap}
+        assert sent["geo_caps"] == {top: cap} and sent["relative_bound"] == 0.5
         assert sent["geo_share"] == {low: [pytest.approx(floor / 100), None]}
         page.wait_for_selector("#geo-result:not([hidden])")
 
         # the page's numbers are solve_geo's for the same inputs
         want = solve_geo(geo_problem(responses, sent["budget"], geo_caps=sent["geo_caps"],
-                                     geo_share=sent["geo_share"])).to_dict()  # fmt: skip
+                                     geo_share=sent["geo_share"], bounds=rails)).to_dict()  # fmt: skip
         shown = on_screen(page)
         same(shown, expected_from(want))
+        for (g, c), v in shown["spend"].items():  # the guard-rail holds
+            lo, hi = rails.get(f"{g}/{c}", (0.0, float("inf")))
+            assert lo * (1 - 1e-7) <= v <= hi * (1 + 1e-7), (g, c, v)
         assert shown["total"][top] <= cap * (1 + 1e-7)  # the cap holds
         assert shown["share"][low] >= floor / 100 - 1e-7  # so does the share
         assert want["certified"] and want["gap"] <= 1e-4

@@ -10,7 +10,8 @@ such a run with its national curves; this module adds the geo x channel plan:
   per geo and channel, per-geo totals and shares), None for a national run;
 - `geo_plan(run, form)`: `geo_problem` + `solve_geo` for the form (`GeoPlanForm`), answered
   as a scenario stores it: the problem (``kind: geo``, the cells ``"<geo>/<channel>"`` with
-  today's spend, the rules as the ``geo`` section of a geo plan file) and the plan (the
+  today's spend, the rules as the ``geo`` section of a geo plan file, each cell's bounds
+  from ``relative_bound``: +-50% of today's spend by default on the page) and the plan (the
   certified plan over the cells, with ``plan.geo`` = `GeoPlan.to_dict` less its nested plan).
 """
 
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mediamix.app.schemas_geo import GeoPlanForm
+from mediamix.app.services.planning import DEFAULT_RELATIVE_BOUND
 from mediamix.app.store import Run
 from mediamix.errors import SpecError
 from mediamix.jsonable import jsonable
@@ -115,12 +117,27 @@ def geo_defaults(run: Run | None) -> dict[str, Any] | None:
         ],
         "current": current,
         "budget": total,
+        "relative_bound": DEFAULT_RELATIVE_BOUND,
     }
 
 
 def geo_form(form: GeoPlanForm | Mapping[str, Any]) -> GeoPlanForm:
     """The form as its schema (a mapping is checked, with the key path in the error)."""
     return form if isinstance(form, GeoPlanForm) else validate(GeoPlanForm, form, "form")
+
+
+def cell_bounds(responses: Mapping[str, Any], relative: float | None) -> dict[str, tuple]:
+    """``{"<geo>/<channel>": (lo, hi)}``: each cell within +- ``relative`` of its spend today
+    (``reference_spend``); cells without spend today, or ``relative`` None, are left free."""
+    if relative is None:
+        return {}
+    out = {}
+    for g, curves in responses.items():
+        for r in curves:
+            ref = r.reference_spend
+            if ref is not None and ref > 0:
+                out[f"{g}/{r.name}"] = (max(0.0, ref * (1 - relative)), ref * (1 + relative))
+    return out
 
 
 def geo_plan(run: Run, form: GeoPlanForm | Mapping[str, Any]) -> dict[str, Any]:
@@ -131,9 +148,11 @@ def geo_plan(run: Run, form: GeoPlanForm | Mapping[str, Any]) -> dict[str, Any]:
 
     form = geo_form(form)
     responses = geo_responses_from_records(run_geo_responses(run), "the run's geo_responses")
+    bounds = cell_bounds(responses, form.relative_bound)
     problem = geo_problem(
         responses,
         form.budget,
+        bounds=bounds or None,
         channel_bounds=dict(form.channel_bounds) or None,
         geo_caps=dict(form.geo_caps) or None,
         geo_share=dict(form.geo_share) or None,
@@ -145,11 +164,15 @@ def geo_plan(run: Run, form: GeoPlanForm | Mapping[str, Any]) -> dict[str, Any]:
     plan["geo"] = geo
     cells = [{"name": c.name, "reference_spend": c.response.reference_spend}
              for c in problem.channels]  # fmt: skip
+    rules = form.rules()
+    if bounds:
+        rules["bounds"] = {k: list(v) for k, v in bounds.items()}
     scenario_problem = {
         "kind": "geo",
         "budget": problem.budget,
         "objective": problem.objective,
+        "relative_bound": form.relative_bound,
         "channels": cells,
-        "geo": form.rules(),
+        "geo": rules,
     }
     return jsonable({"run_id": run.id, "problem": scenario_problem, "plan": plan})

@@ -21,6 +21,8 @@ const mediamixGeo = (() => {
       geo_caps: {}, geo_share: {}, channel_bounds: {} };
     const budget = value(document.getElementById("geo-budget"));
     if (budget !== null) body.budget = budget;
+    const rel = value(document.getElementById("geo-relative"));
+    if (rel !== null) body.relative_bound = rel / 100;
     document.querySelectorAll("#geo-rules-table tr[data-geo]").forEach((tr) => {
       const g = tr.dataset.geo;
       const cap = value(tr.querySelector(".cap"));
@@ -44,6 +46,8 @@ const mediamixGeo = (() => {
     const rules = problem.geo || {};
     document.getElementById("geo-budget").value = problem.budget ?? "";
     document.getElementById("geo-share-of").value = rules.share_of || "spend";
+    const rel = problem.relative_bound;
+    document.getElementById("geo-relative").value = rel === null || rel === undefined ? "" : String(rel * 100);
     const caps = rules.caps || {};
     const share = rules.share || {};
     const chans = rules.channels || {};
@@ -133,9 +137,9 @@ const mediamixGeo = (() => {
     list.replaceChildren();
     (geo.rules || []).filter((r) => r.binding).forEach((r) => {
       const li = document.createElement("li");
-      li.textContent = r.rule.startsWith("share")
-        ? `${r.name} binds (shadow price ${fmt(r.shadow_price)})`
-        : `${r.name} binds: one more unit of spend it allows is worth ${fmt(r.shadow_price)} KPI`;
+      const step = r.shadow_unit === "share_point" || r.rule.startsWith("share")
+        ? "one share point" : "one unit of spend";
+      li.textContent = `${r.name} binds: relaxing it by ${step} would add ${fmt(r.shadow_price)} KPI per period`;
       list.appendChild(li);
     });
     (geo.messages || []).forEach((m) => {
