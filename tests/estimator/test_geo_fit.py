@@ -1,5 +1,5 @@
 """Fitting the geo model: recovery on a simulated panel with known truth, the draws' shapes
-and units, responses, save / load, and the per-geo (unpooled) fit. One MAP fit per module."""
+and units, responses, save / load, one MAP fit for the module."""
 
 import numpy as np
 import pytest
@@ -58,7 +58,7 @@ def sim():
 
 @pytest.fixture(scope="module")
 def fitted(sim):
-    return GeoMMM().fit(sim[0], "map", steps=1500, warn=False)
+    return GeoMMM().fit(sim[0], "map", steps=1500, warn=False, holdout=8)
 
 
 def test_map_recovers_the_national_effects(sim, fitted):
@@ -74,6 +74,8 @@ def test_map_recovers_the_national_effects(sim, fitted):
     nm = c["non_media"][0][:, w].sum()
     assert nm == pytest.approx(truth["non_media"][:, w].sum(), rel=0.15)
     assert fitted.diagnostics.in_sample_r2 > 0.95
+    # the hold-out: the last 8 weeks out of the likelihood, predicted
+    assert fitted.diagnostics.holdout_periods == 8 and fitted.diagnostics.holdout_r2 > 0.8
 
 
 def test_draws_have_named_shapes_and_add_up(sim, fitted):
@@ -130,14 +132,3 @@ def test_save_load_gives_identical_draws(fitted, tmp_path):
     (path / "meta.json").write_text(meta.replace('"kind": "geo"', '"kind": "national"'))
     with pytest.raises(SpecError, match="holds a national model, not a geo model"):
         GeoFitted.load(path)
-
-
-def test_unpooled_svi_fit_gives_each_geo_its_own_effects(sim):
-    data, _ = sim
-    small = GeoData.from_arrays(data.kpi[:3], data.spend[:3], population=data.population[:3],
-                                channel_names=data.channel_names)  # fmt: skip
-    f = GeoMMM(geo_pooling="none").fit(small, "svi", steps=200, draws=20, warn=False, holdout=8)
-    assert f.idata.posterior["effect"].dims[2:] == ("geo", "channel")
-    assert "effect_tau" not in f.idata.posterior
-    assert f.expected_kpi().shape == (20, 3, T)
-    assert f.diagnostics.holdout_periods == 8

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from mediamix.errors import DataError, SpecError
-from mediamix.estimator.geo import GeoFitted, GeoMMM
+from mediamix.estimator.geo import GeoFitted, GeoMMM, _to_idata
 from mediamix.inference.result import FitResult
 from mediamix.model import geo as gm
 from mediamix.model.geo_data import GeoData, GeoScalers
@@ -177,8 +177,8 @@ def test_optimal_frequency_is_the_argmax_of_hill_over_frequency():
     samples["rf_hill_k"] = k.reshape(1, S, 1)
     samples["rf_hill_s"] = s.reshape(1, S, 1)
     samples["sigma"] = np.full((1, S), 0.1, np.float32)
-    fitted = GeoFitted.from_result(FitResult(samples), ModelSpec(), gd, sc, n, "svi", 1.0,
-                                   warn=False)  # fmt: skip
+    idata = _to_idata(FitResult(samples), st, gd)
+    fitted = GeoFitted(ModelSpec(), gd, sc, n, "svi", 1.0, idata)
     f = fitted.optimal_frequency_draws()[:, 0]
     exact = k * (s - 1) ** (1 / s)
     step = fitted._frequency_grid(0)[1] - fitted._frequency_grid(0)[0]
@@ -248,3 +248,31 @@ def test_scalers_round_trip():
     np.testing.assert_array_equal(back.reach_scale, sc.reach_scale)
     # the KPI scale: the mean per capita over every geo and training period
     assert sc.kpi_scale == pytest.approx((data.kpi[:, :50] / data.population[:, None]).mean())
+
+
+def test_unpooled_and_per_geo_transforms_forward():
+    """``geo_pooling: none``: each geo's effect over its own window mean unit; ``geo_transforms:
+    per_geo``: a geo's half-saturation and decay moved around the national values."""
+    data = _panel(G=3, seed=2)
+    _, _, st, de, n = _prepare(data, geo_pooling="none", geo_transforms="per_geo")
+    p = _params(st)
+    z = np.array([[-1.0, 0.5], [0.0, 0.0], [1.0, -0.5]], np.float32)
+    raw = {"level": np.float32([1.0, 1.1, 0.9]), "trend": np.zeros(3, np.float32),
+           "season": np.zeros((3, st.n_fourier), np.float32),
+           "effect": np.float32([[0.1, 0.05], [0.2, 0.1], [0.3, 0.02]]),
+           "hill_k": p["hill_k"], "hill_s": p["hill_s"], "geometric_lam": p["geometric_lam"],
+           "hill_k_geo_sd": np.float32([0.2, 0.4]), "hill_k_geo_z": z,
+           "geometric_lam_geo_sd": np.float32([0.3, 0.3]), "geometric_lam_geo_z": z}  # fmt: skip
+    out = {k: np.asarray(v) for k, v in gm.forward_jit(st)(raw, de).items()}
+    np.testing.assert_allclose(out["hill_k_geo"], p["hill_k"] * np.exp([0.2, 0.4] * z), rtol=1e-5)
+    logit = np.log(p["geometric_lam"] / (1 - p["geometric_lam"]))
+    lam_g = 1 / (1 + np.exp(-(logit + 0.3 * z)))
+    np.testing.assert_allclose(out["geometric_lam_geo"], lam_g, rtol=1e-5)
+    # geo 2's media by hand with its own decay and half-saturation
+    pop = data.population[2]
+    _, sc, *_ = _prepare(data)
+    x = apply_weights(data.media[2] / pop / sc.media_scale, geometric_weights(lam_g[2], 8, True))
+    unit = hill(x, 1.0, out["hill_k_geo"][2], p["hill_s"])
+    w = gm.likelihood_window(st, n)
+    np.testing.assert_allclose(out["beta"][2] * unit[w].mean(0), [0.3, 0.02], rtol=2e-3)
+    np.testing.assert_allclose(out["mu"][:, w].mean(1), [1.0, 1.1, 0.9], rtol=1e-5)
