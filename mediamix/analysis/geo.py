@@ -208,8 +208,10 @@ class _Draws:
 
 def _draws(fitted, mroas: bool = True, step: float = 0.01) -> _Draws:
     w = _window(fitted)
-    tot = _window_totals(fitted.contribution_draws(), w)
-    expected = np.asarray(fitted.expected_kpi(), dtype=float)[:, :, w].sum(2)
+    # one evaluation of the model's components serves both (when the fit offers it)
+    kw = {"comps": fitted.components()} if hasattr(fitted, "components") else {}
+    tot = _window_totals(fitted.contribution_draws(**kw), w)
+    expected = np.asarray(fitted.expected_kpi(**kw), dtype=float)[:, :, w].sum(2)
     S, G = expected.shape
     empty = np.zeros((S, G, 0))
     return _Draws(
@@ -699,18 +701,24 @@ def _spend_plan(fitted, spend, rows: np.ndarray):
             share = np.ones(1) if j is not None else shares[:, i] / shares[:, i].sum()
             new[..., i][cells] = np.repeat((x * share)[:, None], k, axis=1)
             if i < C:
-                media[..., i][cells] = new[..., i][cells] * _units_per_spend(fitted, i)
+                units = _units_per_spend(fitted, i)[gs]
+                media[..., i][cells] = new[..., i][cells] * units[:, None]
         if i >= C:
             rf[..., i - C][cells] = new[..., i][cells]
     return media, rf, new, targets
 
 
-def _units_per_spend(fitted, i: int) -> float:
-    """Media units one unit of spend buys on paid channel ``i`` (its observed ratio over every
-    geo and period; 1 when the channel never spent)."""
+def _units_per_spend(fitted, i: int) -> np.ndarray:
+    """Media units one unit of spend buys on paid channel ``i`` per geo, ``(G,)``: each geo's
+    ``1 / cost_per_unit`` where the data have it, else the observed ratio over all geos and
+    periods (1 when the channel never spent)."""
+    cpu = getattr(fitted.data, "cost_per_unit", None)
+    if cpu is not None:
+        return 1.0 / np.asarray(cpu, dtype=float)[:, i]
     spend = np.asarray(fitted.data.spend, dtype=float)[..., i]
     media = np.asarray(fitted.data.media, dtype=float)[..., i]
-    return float(media.sum() / spend.sum()) if spend.sum() > 0 else 1.0
+    ratio = float(media.sum() / spend.sum()) if spend.sum() > 0 else 1.0
+    return np.full(spend.shape[0], ratio)
 
 
 def what_if(
