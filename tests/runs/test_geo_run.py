@@ -1,7 +1,7 @@
 """The geo branch of the fit pipeline and `RunDir.write_geo` / `RunView`, from Python.
 
 The run folder is the one real geo fit of tests/cli/test_fit_geo.py (`geo_run`: a 3-geo
-panel, SVI); national data with roles go through the same branch as a one-geo panel, checked
+panel, MAP); national data with roles go through the same branch as a one-geo panel, checked
 here up to the fit (`prepare_fit`)."""
 
 from __future__ import annotations
