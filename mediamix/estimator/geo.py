@@ -462,6 +462,28 @@ class GeoFitted:
 
         return geo.what_if(self, spend, non_media, level=level, **kw)
 
+    def roas_draws(self, by: str = "national") -> np.ndarray:
+        from mediamix.analysis import geo
+
+        return geo.roas_draws(self, by)
+
+    def mroas_draws(self, step: float = 0.01, by: str = "national") -> np.ndarray:
+        from mediamix.analysis import geo
+
+        return geo.mroas_draws(self, step, by)
+
+    def response_curves(self, level: float = 0.9):
+        from mediamix.analysis import geo
+
+        return geo.response_curves(self, level=level)
+
+    def national_responses(self) -> list:
+        """One `table` Response per media channel, national spend -> national KPI per period
+        (`mediamix.analysis.geo.national_responses`)."""
+        from mediamix.analysis import geo
+
+        return geo.national_responses(self)
+
     def __repr__(self) -> str:
         return (
             f"GeoFitted(method={self.method}, geos={len(self.geos)}, draws={self.n_draws}, "
