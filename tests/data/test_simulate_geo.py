@@ -194,6 +194,24 @@ def test_panel_passes_the_panel_checks():
     np.testing.assert_array_equal(no_pop.kpi, panel.kpi)
 
 
+def test_panel_roles_pass_the_panel_checks():
+    panel, truth = simulate_geo_panel(n_geos=3, n_periods=80, n_channels=1, seed=2,
+                                      rf_channels=1, organic=1, non_media=2)  # fmt: skip
+    assert panel.rf_names == ("youtube",) and panel.organic_names == ("organic_social",)
+    assert panel.non_media_names == ("promotion", "discount_depth")
+    again = Panel.from_frame(
+        panel.to_frame(), geo="geo", date="date", kpi="sales", channels=["tv_spend"],
+        controls=list(panel.control_names), population="population",
+        organic=["organic_social"], non_media=["promotion", "discount_depth"],
+        reach_frequency={"youtube": {"reach": "youtube_reach", "frequency":
+                                     "youtube_frequency", "spend": "youtube_spend"}},
+    )  # fmt: skip
+    for name in ("organic", "non_media", "reach", "frequency", "rf_spend"):
+        np.testing.assert_allclose(getattr(again, name), getattr(panel, name))
+    spend = np.asarray(truth["media_spend"]["youtube"])
+    np.testing.assert_allclose(panel.rf_spend[..., 0], spend)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "text"),
     [
