@@ -228,7 +228,7 @@ def simulate_geo(
         freq_ = np.round(np.clip(f, 1.0, 12.0), 3)
         reach = np.round(frac * pop[:, None, None])
         freq_ = np.where(reach > 0, freq_, 0.0)
-        cpi = np.exp(rng.uniform(np.log(0.005), np.log(0.02), R))[None, None]
+        cpi = np.exp(rng.uniform(np.log(0.2), np.log(2.0), R))[None, None]  # spend ~ paid
         cpi = cpi * rng.lognormal(0.0, 0.1, (G, 1, R))
         rf_spend = np.round(cpi * reach * freq_, 2)
         rf_hf = _saturate(freq_, {"beta": np.ones(R), "k": kf, "s": sf}, "hill")
