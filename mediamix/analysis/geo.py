@@ -14,7 +14,10 @@ the adstock warm-up), as for a national fit (`mediamix.analysis.metrics`):
 - mROAS = kpi_value * (extra KPI within the window when the channel's spend rises by ``step``
   (1%) in every period of the window) / (the extra spend). Nationally the spend rises in every
   geo; per geo, in that geo. A geo's KPI depends on its own media only, so one raise in all
-  geos gives both: each geo's change is what the raise in that geo alone gives.
+  geos gives both: each geo's change is what the raise in that geo alone gives. The model is
+  additive and a channel's contribution depends on its own spend only, so one evaluation with
+  every channel raised gives every channel's extra KPI: the change of its own contribution
+  (free of the baseline's round-off in float32).
 - A reach-and-frequency channel's spend change scales its reach at the observed frequency.
 - Organic channels and non-media treatments get contributions, no ROAS.
 - The national figures are sums over the geos of the same draws, so a national contribution is
@@ -144,33 +147,34 @@ def _roas(fitted, contrib: np.ndarray, spend: np.ndarray, by: str) -> np.ndarray
     return kv * _ratio(contrib.sum(1), spend.sum(0)[None])
 
 
-def _raised(fitted, i: int, step: float) -> dict[str, np.ndarray]:
-    """The keyword argument of `expected_kpi` that raises media channel ``i``'s spend by
-    ``step`` in every period of the window in every geo."""
+def _raised(fitted, step: float) -> dict[str, np.ndarray]:
+    """The keyword arguments of `contribution_draws` that raise every media channel's spend
+    by ``step`` in every period of the window in every geo (paid activity and rf spend)."""
     w = _window(fitted)
-    C = len(fitted.channel_names)
-    if i < C:
-        media = np.array(fitted.data.media, dtype=float)
-        media[:, w, i] *= 1 + step
-        return {"media": media}
-    rf = np.array(fitted.data.rf_spend, dtype=float)
-    rf[:, w, i - C] *= 1 + step
-    return {"rf_spend": rf}
+    media = np.array(fitted.data.media, dtype=float)
+    media[:, w] *= 1 + step
+    out = {"media": media}
+    if _names(fitted, "rf_names"):
+        rf = np.array(fitted.data.rf_spend, dtype=float)
+        rf[:, w] *= 1 + step
+        out["rf_spend"] = rf
+    return out
 
 
 def _mroas_geo_draws(fitted, step: float, base: np.ndarray | None = None) -> np.ndarray:
-    """Extra KPI (not yet divided by spend) per draw, geo and media channel, ``(S, G, M)``."""
+    """Extra KPI (not yet divided by spend) per draw, geo and media channel, ``(S, G, M)``.
+
+    The model is additive and a channel's contribution depends on its own spend only, so one
+    evaluation with every channel raised gives each channel's extra KPI as the change of its
+    own contribution (``base``: the window totals ``(S, G, M)`` at the observed spend); this
+    is the change of the expected KPI, without the round-off of the baseline's far larger
+    numbers in float32."""
     w = _window(fitted)
     if base is None:
-        base = np.asarray(fitted.expected_kpi(), dtype=float)[:, :, w].sum(2)
-    names = _media_names(fitted)
-    spend = window_spend(fitted)
-    out = np.full(base.shape + (len(names),), np.nan)
-    for i in range(len(names)):
-        if spend[:, i].sum() <= 0:
-            continue
-        up = np.asarray(fitted.expected_kpi(**_raised(fitted, i, step)), dtype=float)
-        out[:, :, i] = up[:, :, w].sum(2) - base
+        base = _window_totals({"m": fitted.contribution_draws()["media"]}, w)["m"]
+    up = _window_totals({"m": fitted.contribution_draws(**_raised(fitted, step))["media"]}, w)
+    out = up["m"] - base
+    out[:, :, window_spend(fitted).sum(0) <= 0] = np.nan
     return out
 
 
@@ -221,7 +225,7 @@ def _draws(fitted, mroas: bool = True, step: float = 0.01) -> _Draws:
         non_media=tot.get("non_media", empty),
         baseline=tot["baseline"],
         expected=expected,
-        extra=_mroas_geo_draws(fitted, step, expected) if mroas else None,
+        extra=_mroas_geo_draws(fitted, step, tot["media"]) if mroas else None,
         step=step,
     )
 
@@ -504,7 +508,9 @@ def _geo_responses(fitted) -> tuple[list[str], dict[str, dict[str, Response]]]:
 def _national_draws(by_geo, geos, shares, i: int, name: str, spend: np.ndarray) -> np.ndarray:
     """Draws of the national response at national spend ``spend`` (per period) split over the
     geos at ``shares[:, i]``: ``(S, len(spend))``."""
-    return sum(by_geo[g][name](shares[j, i] * spend) for j, g in enumerate(geos))
+    return sum(
+        by_geo[g][name](shares[j, i] * spend) for j, g in enumerate(geos) if shares[j, i] > 0
+    )
 
 
 def national_responses(fitted, n_grid: int = 25, max_multiple: float = 3.0) -> list[Response]:
@@ -536,8 +542,10 @@ def response_curves(
     """Spend per period -> incremental KPI per period, per geo and media channel, with bands;
     the ``national`` rows are the sum over the geos at the current geo split (draw by draw).
 
-    Columns: geo, channel, spend, mean, lower, upper, current (True at the grid point nearest
-    the current spend). The grid runs from 0 to ``max_multiple`` x the current spend per period.
+    Columns: geo, channel, spend, mean, lower, upper, marginal_mean (d KPI / d spend, the
+    posterior mean), current (True at the grid point nearest the current spend). The grid runs
+    from 0 to ``max_multiple`` x the current spend per period (a geo that never spent on the
+    channel: x the national spend per geo).
     """
     geos, by_geo = _geo_responses(fitted)
     shares = _geo_shares(fitted)
@@ -545,26 +553,30 @@ def response_curves(
     spend = window_spend(fitted) / n  # (G, M) per period
     rows = []
 
-    def add(label: str, name: str, grid: np.ndarray, y: np.ndarray, ref: float) -> None:
+    def add(label, name, grid, y, marginal, ref) -> None:
         m, lo, hi = interval(y, level)
         near = int(np.argmin(np.abs(grid - ref)))
         for k, x in enumerate(grid):
             rows.append({"geo": label, "channel": name, "spend": float(x), "mean": float(m[k]),
-                         "lower": float(lo[k]), "upper": float(hi[k]), "current": k == near})  # fmt: skip
+                         "lower": float(lo[k]), "upper": float(hi[k]),
+                         "marginal_mean": float(marginal[k]), "current": k == near})  # fmt: skip
 
     for i, name in enumerate(_media_names(fitted)):
         ref = float(spend[:, i].sum())
         grid = np.linspace(0.0, max_multiple * (ref or 1.0), n_points)
-        add(NATIONAL, name, grid, _national_draws(by_geo, geos, shares, i, name, grid), ref)
+        y = _national_draws(by_geo, geos, shares, i, name, grid)
+        marg = sum(shares[j, i] * by_geo[g][name].marginal(shares[j, i] * grid)
+                   for j, g in enumerate(geos) if shares[j, i] > 0)  # fmt: skip
+        add(NATIONAL, name, grid, y, marg.mean(0), ref)
         if geos == [NATIONAL]:
             continue
         for j, g in enumerate(geos):
+            r = by_geo[g][name]
             ref_g = float(spend[j, i])
-            grid = np.linspace(0.0, max_multiple * (ref_g or ref * shares[j, i] or 1.0), n_points)
-            add(g, name, grid, by_geo[g][name](grid), ref_g)
-    return pd.DataFrame(
-        rows, columns=["geo", "channel", "spend", "mean", "lower", "upper", "current"]
-    )
+            grid = np.linspace(0.0, max_multiple * (ref_g or ref / len(geos) or 1.0), n_points)
+            add(g, name, grid, r(grid), r.marginal(grid).mean(0), ref_g)
+    cols = ["geo", "channel", "spend", "mean", "lower", "upper", "marginal_mean", "current"]
+    return pd.DataFrame(rows, columns=cols)
 
 
 # ---- what-if --------------------------------------------------------------------------------
