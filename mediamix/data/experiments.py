@@ -309,7 +309,7 @@ def check_experiments(
             raise DataError(
                 f"{place}, column 'geo': '{e.geo}', but the model is national (one row per "
                 "period). Fix: leave geo empty for a test whose lift is measured nationally; "
-                "geo tests need a geo-level model, which is not fitted yet."
+                "the geo model (`--geo COL`) does not take lift tests yet."
             )
         s = _period(dates, e.start, "start", place, freq)
         t = _period(dates, e.end, "end", place, freq)

@@ -38,10 +38,10 @@ class ModelData:
             return ds
         if getattr(ds, "geos", None):
             raise DataError(
-                "geo-level data is not fitted yet: fit the national roll-up "
-                "(`dataset.national()`, or `mediamix.data.panel.Panel.rollup()` / "
-                "`mediamix check DATA --geo COL --write national.csv`) or one geo "
-                "(`Panel.geo(name)`, `--only GEO`)"
+                "the national model takes one row per period, and this dataset has a geo "
+                "column: fit the geo model (`mediamix.estimator.GeoMMM().fit(panel)`, or "
+                "`mediamix fit DATA --geo COL`), or the national roll-up "
+                "(`dataset.national()`, `mediamix check DATA --geo COL --write national.csv`)"
             )
         spend = np.asarray(ds.spend, dtype=float)
         media = np.asarray(ds.media, dtype=float)

@@ -32,8 +32,8 @@ def csv(tmp_path) -> Path:
         (
             {"chanels": ["a"]},
             "data.chanels: unknown keys in the data section: 'chanels'; allowed: channels, "
-            "controls, date, date_format, decimal, events_column, geo, kpi, n_params, path, "
-            "population, sql. "
+            "controls, date, date_format, decimal, events_column, geo, kpi, n_params, "
+            "non_media, organic, path, population, reach_frequency, sql. "
             "Did you mean 'channels'?",
         ),
         ({"n_params": "many"}, "data.n_params: expected an integer, got 'many'"),
