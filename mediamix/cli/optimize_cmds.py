@@ -126,13 +126,33 @@ def _load_fitted(run_dir: str):
     """The fitted model saved in a run folder (errors name the folder and the fix)."""
     from mediamix.runs import RunDir
 
-    fitted = RunDir(run_dir).read().fitted
+    view = RunDir(run_dir).read()
+    if view.is_geo:  # planned nationally on the national curves (the geos at today's split)
+        return _NationalCurves(view)
+    fitted = view.fitted
     if fitted is None:
         raise SpecError(
             f"--run {run_dir}: no fitted model found there; run `mediamix fit DATA --out "
             f"{run_dir}` first"
         )
     return fitted
+
+
+class _NationalCurves:
+    """A geo run's national response curves (``responses.json``: each channel's national
+    spend -> KPI with the spend split over the geos as today) in the shape
+    `Problem.from_fitted` reads; `mediamix plan-geo` plans per geo."""
+
+    def __init__(self, view) -> None:
+        from mediamix.optimize import Response
+
+        self._curves = [Response.from_dict(r) for r in view.responses]
+
+    def responses(self):
+        return list(self._curves)
+
+    def current_spend(self) -> dict[str, float]:
+        return {r.name: float(r.reference_spend or 0.0) for r in self._curves}
 
 
 COMMANDS: list = [optimize_cmd]

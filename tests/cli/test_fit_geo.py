@@ -259,3 +259,21 @@ def test_non_finite_results_are_an_error_and_nothing_is_written(run_copy, panel_
     assert "the fit's results are not finite numbers (the expected KPI" in text
     assert f"{run_copy} was left as it was" in text
     assert _tree(run_copy) == before
+
+
+def test_optimize_plans_a_geo_run_nationally_on_its_national_curves(fitted_run):
+    import json
+
+    run = fitted_run[1]
+    res = CliRunner().invoke(cli, ["optimize", "--run", str(run), "--relative-bounds", "0.3",
+                                   "--format", "json"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    plan = json.loads(res.output)
+    curves = json.loads((Path(run) / "responses.json").read_text())["responses"]
+    today = {c["name"]: c["reference_spend"] for c in curves}
+    spend = plan["allocation"]
+    assert set(spend) == set(today)
+    # the whole budget (today's national total) is spent, every channel within +-30% of today
+    assert sum(spend.values()) == pytest.approx(sum(today.values()), rel=1e-6)
+    for name, x in spend.items():
+        assert 0.7 * today[name] - 1e-6 <= x <= 1.3 * today[name] + 1e-6
