@@ -64,6 +64,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="2 chains x 100 draws (+100 warmup)")
     p.add_argument("--timeout", type=float, default=7200.0, help="seconds per tool")
     p.add_argument("--json", default=None, help="also write every figure to this JSON file")
+    p.add_argument("--progress", action="store_true", help="mediamix's sampler progress on stderr")
     p.add_argument("--worker", nargs=2, metavar=("CFG", "OUT"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.quick:
@@ -115,16 +116,16 @@ def national_roi(fitted: Any) -> tuple[Any, str]:
             "window contribution x kpi_value / window spend")  # fmt: skip
 
 
+T_START = time.perf_counter()
+WORKER_CFG: dict[str, Any] = {}
+
+
 def worker(cfg: dict[str, Any], out: str) -> None:
     """The mediamix side, in this (fresh) process: ``cfg["repeat"]`` fits one after another."""
-    t_start = time.perf_counter()
     import mediamix
 
     mediamix.set_host_devices(max(1, int(cfg["chains"])))
     import warnings
-
-    import jax
-    import numpy as np
 
     from mediamix.data.panel import load_panel
     from mediamix.estimator.geo import GeoMMM
@@ -134,11 +135,11 @@ def worker(cfg: dict[str, Any], out: str) -> None:
     from peer_meridian_geo import cpu_seconds, diagnostics
 
     warnings.filterwarnings("ignore")
-    import_seconds = time.perf_counter() - t_start
+    WORKER_CFG.update(cfg, import_seconds=time.perf_counter() - T_START)
     t0 = time.perf_counter()
     data_cfg, spec = load_config(cfg["config"])
     panel, _ = load_panel(cfg["csv"], data_cfg, base_dir=Path(cfg["config"]).parent)
-    load_seconds = time.perf_counter() - t0
+    WORKER_CFG["load_seconds"] = time.perf_counter() - t0
     memory = [{"step": "loaded", "rss_mb": rss_mb()}]
     fits: list[dict[str, Any]] = []
     first: dict[str, Any] = {}
@@ -149,7 +150,8 @@ def worker(cfg: dict[str, Any], out: str) -> None:
         t0, c0 = time.perf_counter(), cpu_seconds()
         fitted = GeoMMM(spec).fit(panel, method="nuts", chains=cfg["chains"],
                                   draws=cfg["draws"], warmup=cfg["warmup"],
-                                  seed=cfg["seed"] + k)  # fmt: skip
+                                  seed=cfg["seed"] + k,
+                                  progress=bool(cfg.get("progress")))  # fmt: skip
         wall, cpu = time.perf_counter() - t0, cpu_seconds() - c0
         diag = diagnostics(fitted.idata)
         d = fitted.diagnostics
@@ -163,6 +165,7 @@ def worker(cfg: dict[str, Any], out: str) -> None:
             "max_rhat": diag["max_rhat"],
             "max_rhat_variable": diag["max_rhat_variable"],
             "divergences": diag["divergences"],
+            "leapfrog_per_draw": diag.get("leapfrog_per_draw"),
             "own_max_rhat": None if d.max_rhat is None else float(d.max_rhat),
             "own_min_ess_bulk": None if d.min_ess_bulk is None else float(d.min_ess_bulk),
             "rss_mb_after": rss_mb(),
@@ -178,9 +181,24 @@ def worker(cfg: dict[str, Any], out: str) -> None:
             }
         fits.append(row)
         memory.append({"step": f"fit {k + 1}", "rss_mb": row["rss_mb_after"]})
+        # written after every fit, so a run stopped early keeps what it measured
+        write(out, fits, memory, first, panel)
+        if cfg.get("partial"):
+            write(cfg["partial"], fits, memory, first, panel)
     fitted = None
     gc.collect()
     memory.append({"step": "released", "rss_mb": rss_mb()})
+    write(out, fits, memory, first, panel)
+
+
+def write(path: str, fits: list, memory: list, first: dict, panel: Any) -> None:
+    import jax
+
+    import mediamix
+
+    cfg = WORKER_CFG
+    keys = ("wall_seconds", "cpu_seconds", "min_ess_bulk", "max_rhat", "divergences",
+            "min_ess_variable", "max_rhat_variable", "leapfrog_per_draw")  # fmt: skip
     result = {
         "tool": "mediamix",
         "versions": {"mediamix": mediamix.__version__, "jax": jax.__version__},
@@ -188,34 +206,24 @@ def worker(cfg: dict[str, Any], out: str) -> None:
         "config": cfg,
         "geos": len(panel.geos),
         "periods": int(panel.n_periods),
-        "import_seconds": import_seconds,
-        "load_seconds": load_seconds,
-        "process_seconds": time.perf_counter() - t_start,
+        "import_seconds": cfg["import_seconds"],
+        "load_seconds": cfg["load_seconds"],
+        "process_seconds": time.perf_counter() - T_START,
         "fits": fits,
         "memory": memory,
         "peak_rss_mb": peak_rss_mb(),
         **first,
-        **{
-            k: fits[0][k]
-            for k in (
-                "wall_seconds",
-                "cpu_seconds",
-                "min_ess_bulk",
-                "max_rhat",
-                "divergences",
-                "min_ess_variable",
-                "max_rhat_variable",
-            )
-        },  # fmt: skip
+        **{k: fits[0].get(k) for k in keys},
     }
-    Path(out).write_text(json.dumps(result, default=float))
-    _ = np  # numpy is imported for the fit's own arrays
+    Path(path).write_text(json.dumps(result, default=float))
 
 
 def run_mediamix(args: argparse.Namespace) -> dict[str, Any]:
     cfg = {"csv": str(Path(args.csv).resolve()), "config": str(Path(args.config).resolve()),
            "chains": args.chains, "draws": args.draws, "warmup": args.warmup,
-           "seed": args.seed, "repeat": max(1, args.repeat)}  # fmt: skip
+           "seed": args.seed, "repeat": max(1, args.repeat),
+           "progress": args.progress,
+           "partial": f"{args.json}.mediamix-partial.json" if args.json else None}  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="mediamix-geo-cold-") as tmp:
         env = {k: v for k, v in os.environ.items()
                if not k.startswith("JAX_COMPILATION") and k != "XLA_FLAGS"}  # fmt: skip
@@ -224,10 +232,10 @@ def run_mediamix(args: argparse.Namespace) -> dict[str, Any]:
         before = loadavg()
         t0 = time.perf_counter()
         r = subprocess.run([sys.executable, __file__, "--worker", json.dumps(cfg), str(out)],
-                           capture_output=True, text=True, env=env,
-                           timeout=args.timeout)  # fmt: skip
+                           stdout=subprocess.PIPE, text=True, env=env, timeout=args.timeout,
+                           stderr=None if args.progress else subprocess.PIPE)  # fmt: skip
         if r.returncode != 0:
-            raise RuntimeError(f"mediamix geo fit failed:\n{r.stderr[-4000:]}")
+            raise RuntimeError(f"mediamix geo fit failed:\n{(r.stderr or '')[-4000:]}")
         res = json.loads(out.read_text())
     res["process_wall_seconds"] = time.perf_counter() - t0
     res["load"] = f"{before} -> {loadavg()}"
@@ -272,8 +280,9 @@ def _ess_rate(res: dict[str, Any], seconds_key: str) -> float:
 def print_table(mm: dict[str, Any] | None, mer: dict[str, Any] | None, args) -> None:
     print(f"\nMeridian's geo sample data, {args.chains} chains x {args.draws} draws "
           f"(+{args.warmup} warmup) each, one tool after the other\n")  # fmt: skip
-    head = (f"{'fit':<34}{'fit s':>9}{'process s':>11}{'min ESS':>9}{'min-ESS/s':>11}"
-            f"{'max R-hat':>11}{'div':>6}{'peak MB':>9}  load")  # fmt: skip
+    head = (f"{'fit':<30}{'fit s':>8}{'CPU s':>8}{'process s':>10}{'min ESS':>8}"
+            f"{'ESS/s':>8}{'ESS/CPU s':>10}{'R-hat':>8}{'div':>5}{'steps':>6}{'peak MB':>8}"
+            "  load")  # fmt: skip
     print(head)
     print("-" * len(head))
     rows = []
@@ -282,13 +291,18 @@ def print_table(mm: dict[str, Any] | None, mer: dict[str, Any] | None, args) -> 
     if mer is not None:
         rows.append(("Meridian " + mer["versions"]["meridian"], mer, "fit_seconds"))
     for label, res, key in rows:
-        print(f"{label:<34}{res[key]:>9.1f}{res['process_wall_seconds']:>11.1f}"
-              f"{res['min_ess_bulk']:>9.0f}{_ess_rate(res, key):>11.3f}{res['max_rhat']:>11.4f}"
-              f"{res['divergences']:>6d}{res['peak_rss_mb']:>9.0f}  {res['load']}")  # fmt: skip
+        steps = res.get("leapfrog_per_draw")
+        print(f"{label:<30}{res[key]:>8.1f}{res['cpu_seconds']:>8.1f}"
+              f"{res['process_wall_seconds']:>10.1f}{res['min_ess_bulk']:>8.0f}"
+              f"{_ess_rate(res, key):>8.3f}{_ess_rate(res, 'cpu_seconds'):>10.3f}"
+              f"{res['max_rhat']:>8.3f}{res['divergences']:>5d}"
+              f"{'-' if steps is None else f'{steps:.0f}':>6}{res['peak_rss_mb']:>8.0f}"
+              f"  {res['load']}")  # fmt: skip
     if mm is not None and mer is not None:
         ratio = _ess_rate(mm, "wall_seconds") / _ess_rate(mer, "fit_seconds")
+        per_cpu = _ess_rate(mm, "cpu_seconds") / _ess_rate(mer, "cpu_seconds")
         print(f"\nmediamix / Meridian in min-ESS per fit second: {ratio:.2f}x (target >= 3x: "
-              f"{'met' if ratio >= 3 else 'not met'})")  # fmt: skip
+              f"{'met' if ratio >= 3 else 'not met'}); per CPU second: {per_cpu:.2f}x")  # fmt: skip
         print(f"worst variable: mediamix {mm['min_ess_variable']} (ESS), "
               f"{mm['max_rhat_variable']} (R-hat); Meridian {mer['min_ess_variable']} (ESS), "
               f"{mer['max_rhat_variable']} (R-hat)")  # fmt: skip

@@ -116,10 +116,12 @@ def diagnostics(idata: Any) -> dict[str, Any]:
         e, r = e[np.isfinite(e)], r[np.isfinite(r)]
         if e.size and r.size:
             per_var[name] = {"min_ess_bulk": float(e.min()), "max_rhat": float(r.max())}
-    div = -1
+    div, steps = -1, None
     for group in ("trace", "sample_stats"):
         if group in idata.groups() and "diverging" in idata[group]:
             div = int(np.asarray(idata[group]["diverging"]).sum())
+            if "n_steps" in idata[group]:
+                steps = float(np.asarray(idata[group]["n_steps"], dtype=float).mean())
             break
     worst_ess = min(per_var, key=lambda k: per_var[k]["min_ess_bulk"])
     worst_rhat = max(per_var, key=lambda k: per_var[k]["max_rhat"])
@@ -129,6 +131,7 @@ def diagnostics(idata: Any) -> dict[str, Any]:
         "max_rhat": per_var[worst_rhat]["max_rhat"],
         "max_rhat_variable": worst_rhat,
         "divergences": div,
+        "leapfrog_per_draw": steps,
         "per_variable": per_var,
     }
 
