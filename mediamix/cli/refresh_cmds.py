@@ -112,6 +112,11 @@ def refresh_run(
     check_out(out, force)
     fit_with = sampler(method, **(sampler_options or {}))
     view = RunDir(run).read()
+    if view.is_geo:
+        raise SpecError(
+            f"'{run}' is a geo run; refresh takes national runs only for now. Fit the geo "
+            "panel with its new periods again: `mediamix fit DATA --geo COL ...`"
+        )
     old = view.fitted
     if old is None:
         raise SpecError(

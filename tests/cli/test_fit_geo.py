@@ -277,3 +277,11 @@ def test_optimize_plans_a_geo_run_nationally_on_its_national_curves(fitted_run):
     assert sum(spend.values()) == pytest.approx(sum(today.values()), rel=1e-6)
     for name, x in spend.items():
         assert 0.7 * today[name] - 1e-6 <= x <= 1.3 * today[name] + 1e-6
+
+
+def test_refresh_of_a_geo_run_is_refused_with_the_fix(fitted_run, panel_csv, tmp_path):
+    res = CliRunner().invoke(cli, ["refresh", str(fitted_run[1]), "--data", str(panel_csv),
+                                   "--out", str(tmp_path / "new")])  # fmt: skip
+    assert res.exit_code == 2, res.output
+    assert "is a geo run" in res.output and "--geo COL" in res.output
+    assert not (tmp_path / "new").exists()
