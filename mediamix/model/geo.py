@@ -92,7 +92,9 @@ EFFECT_TAU = 0.3  # sd of log beta_gc around log beta_c
 TRANSFORM_SD = 0.2  # sd of a per-geo transform parameter on the log / logit scale
 ORGANIC_EFFECT = 0.1  # half-normal scale of an organic channel's effect, x the KPI's mean
 NON_MEDIA_PRIOR = Prior("normal", {"loc": 0.0, "scale": 0.3})
-RF_HILL_K = Prior("lognormal", {"loc": 0.7, "scale": 0.4})  # median 2 exposures
+# the frequency's half-saturation: median 2 exposures, 90% of the mass between 0.7 and 5.4
+# (the optimal frequency k (s - 1)^(1/s) may lie well above the median)
+RF_HILL_K = Prior("lognormal", {"loc": 0.7, "scale": 0.6})
 RF_HILL_S = Prior("lognormal", {"loc": 0.7, "scale": 0.4})
 RF_FAMILY = "hill"
 
