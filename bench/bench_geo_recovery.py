@@ -129,6 +129,14 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict[str, Any]:
         s.update({"wall_seconds": wall, "max_rhat": max_rhat(fitted)})
         out["fits"][pooling] = s
         print(line(seed, pooling, s), flush=True)
+        for i, name in enumerate(truth["media_names"]):
+            print(
+                f"    {name:<8} national true {s['national_true'][i]:.2f} fitted "
+                f"{s['national_mean'][i]:.2f} [{s['national_lower'][i]:.2f}, "
+                f"{s['national_upper'][i]:.2f}]  per-geo coverage "
+                f"{s['geo_coverage_by_channel'][i]:.0%}, MAE {s['geo_mae_by_channel'][i]:.3f}",
+                flush=True,
+            )
     return out
 
 
