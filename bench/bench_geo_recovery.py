@@ -16,6 +16,17 @@ the per-geo ROAS error (mean |posterior mean - truth| over geo x channel, and th
 to the truth), the median width of the per-geo 90% intervals, wall seconds and max R-hat.
 Target: the hierarchical per-geo error below the separate fits'.
 
+Measured on the shared 2-core machine (load 13-15, NUTS 2 chains x 500 draws, 500 warm-up;
+only seed 0 finished in the time there was, seeds 1-2 not run to the end):
+
+    seed 0  partial  national in 90%: 2/3  per-geo coverage 65.3%  per-geo MAE 0.785
+            (rel 88.2%, 90% width 2.56)  wall 1677 s  max R-hat 1.021
+    seed 0  none     national in 90%: 2/3  per-geo coverage 80.6%  per-geo MAE 1.349
+            (rel 155.3%, 90% width 3.26)  wall  765 s  max R-hat 1.016
+
+The hierarchical fit beats the separate fits on per-geo error (0.785 against 1.349); the
+coverage targets (every national ROAS, >= 75% per geo) are not met on this seed.
+
     nice -n 19 python bench/bench_geo_recovery.py                       # 3 seeds, 2 x 500 NUTS
     nice -n 19 python bench/bench_geo_recovery.py --seeds 5 --chains 4
     python bench/bench_geo_recovery.py --method svi --seeds 5           # the fast path
