@@ -114,8 +114,9 @@ def diagnostics(idata: Any) -> dict[str, Any]:
         e = np.asarray(ess[name].values, dtype=float).ravel()
         r = np.asarray(rhat[name].values, dtype=float).ravel()
         e, r = e[np.isfinite(e)], r[np.isfinite(r)]
-        if e.size and r.size:
-            per_var[name] = {"min_ess_bulk": float(e.min()), "max_rhat": float(r.max())}
+        if e.size:  # R-hat needs two chains or more
+            per_var[name] = {"min_ess_bulk": float(e.min()),
+                             "max_rhat": float(r.max()) if r.size else float("nan")}  # fmt: skip
     div, steps = -1, None
     for group in ("trace", "sample_stats"):
         if group in idata.groups() and "diverging" in idata[group]:
@@ -123,12 +124,13 @@ def diagnostics(idata: Any) -> dict[str, Any]:
             if "n_steps" in idata[group]:
                 steps = float(np.asarray(idata[group]["n_steps"], dtype=float).mean())
             break
-    worst_ess = min(per_var, key=lambda k: per_var[k]["min_ess_bulk"])
-    worst_rhat = max(per_var, key=lambda k: per_var[k]["max_rhat"])
+    worst_ess = min(per_var, key=lambda k: per_var[k]["min_ess_bulk"], default=None)
+    rhats = [k for k in per_var if np.isfinite(per_var[k]["max_rhat"])]
+    worst_rhat = max(rhats, key=lambda k: per_var[k]["max_rhat"], default=None)
     return {
-        "min_ess_bulk": per_var[worst_ess]["min_ess_bulk"],
+        "min_ess_bulk": per_var[worst_ess]["min_ess_bulk"] if worst_ess else float("nan"),
         "min_ess_variable": worst_ess,
-        "max_rhat": per_var[worst_rhat]["max_rhat"],
+        "max_rhat": per_var[worst_rhat]["max_rhat"] if worst_rhat else float("nan"),
         "max_rhat_variable": worst_rhat,
         "divergences": div,
         "leapfrog_per_draw": steps,
