@@ -73,24 +73,40 @@ def prior_params(fitted, n: int = PRIOR_DRAWS, seed: int = 0) -> dict[str, np.nd
     One trace of the model gives every latent site's prior distribution (the model builds
     each from the static structure alone, never from another site's value, so the priors are
     independent); each is sampled ``n`` times, and the sites the model derives (``beta``,
-    ``intercept``) come from the same ``forward`` the fit uses. Cheaper than running the
-    model ``n`` times (NumPyro's ``Predictive``), which compiles it anew on every call.
+    ``intercept``) come from the same ``forward`` the fit uses. The trace, the draws and the
+    maths are one compiled program (`prior_draws`): drawn one site at a time, every prior
+    shape would compile its own samplers (gamma variates for Gamma, Beta and Dirichlet
+    priors). Cheaper than running the model ``n`` times (NumPyro's ``Predictive``), which
+    compiles it anew on every call.
     """
+    import jax
+
+    from mediamix.model.maths import posterior_params
+
+    raw = prior_draws(fitted.structure, fitted.design, int(n), jax.random.PRNGKey(seed))
+    return posterior_params({k: np.asarray(v) for k, v in raw.items()}, fitted.structure)
+
+
+def prior_draws(structure, design: dict, n: int, key) -> dict[str, Any]:
+    """The raw prior draws of `prior_params` (model sites, ``beta``, ``intercept``), each with
+    a leading axis of ``n``: one jitted program (the design is a constant of it)."""
     import jax
     from numpyro import handlers
 
-    from mediamix.model.maths import batched, forward, posterior_params
+    from mediamix.model.maths import batched, forward
     from mediamix.model.numpyro_model import model
 
-    m = functools.partial(model, structure=fitted.structure)
-    key = jax.random.PRNGKey(seed)
-    trace = handlers.trace(handlers.seed(m, key)).get_trace(fitted.design)
-    latent = [k for k, v in trace.items() if v["type"] == "sample" and not v["is_observed"]]
-    keys = jax.random.split(jax.random.fold_in(key, 1), len(latent))
-    raw = {k: trace[k]["fn"].sample(kk, (int(n),)) for k, kk in zip(latent, keys)}
-    beta, _, intercept = batched(forward, fitted.structure)(raw, fitted.design)
-    raw.update(beta=beta, intercept=intercept)
-    return posterior_params({k: np.asarray(v) for k, v in raw.items()}, fitted.structure)
+    m = functools.partial(model, structure=structure)
+
+    def draw(key):
+        trace = handlers.trace(handlers.seed(m, key)).get_trace(design)
+        latent = [k for k, v in trace.items() if v["type"] == "sample" and not v["is_observed"]]
+        keys = jax.random.split(jax.random.fold_in(key, 1), len(latent))
+        raw = {k: trace[k]["fn"].sample(kk, (n,)) for k, kk in zip(latent, keys)}
+        beta, _, intercept = batched(forward, structure)(raw, design)
+        return {**raw, "beta": beta, "intercept": intercept}
+
+    return jax.jit(draw)(key)
 
 
 def prior_roas_draws(fitted, n: int = PRIOR_DRAWS, seed: int = 0) -> np.ndarray:

@@ -35,6 +35,7 @@ import numpy as np
 from mediamix.devices import enable_compile_cache
 from mediamix.errors import ConvergenceError, SpecError
 from mediamix.inference import map as _map
+from mediamix.inference.init import init_to_prior_centre
 from mediamix.inference.nuts import NUTS, SamplerProgress, chunk_length, stderr_progress
 from mediamix.inference.progress import Clock, OptimiserProgress, reporter
 from mediamix.inference.progress import chunk_length as steps_chunk
@@ -222,7 +223,6 @@ def run_nuts(
     import jax.numpy as jnp
     from jax import lax
     from numpyro.infer.hmc import hmc
-    from numpyro.infer.initialization import init_to_median
     from numpyro.infer.util import ParamInfo, find_valid_initial_params, initialize_model
 
     _check_group(structures, designs)
@@ -236,7 +236,7 @@ def run_nuts(
         report(SamplerProgress("warmup", 0, W, W, D, 0.0, None))
 
     wrapped = _Batched(model, structures[0])
-    strategy = init_to_median(num_samples=15)
+    strategy = init_to_prior_centre()
     first, stacked = _model_args(designs, structures)
     proto, pe_gen, post_gen, _ = initialize_model(
         jax.random.PRNGKey(seed), wrapped, init_strategy=strategy, dynamic_args=True,
@@ -340,9 +340,8 @@ def _svi_engine(sampler_guide: str, wrapped, steps: int, learning_rate: float):
     from numpyro.infer import SVI as Engine
     from numpyro.infer import Trace_ELBO
     from numpyro.infer.autoguide import AutoDelta, AutoLowRankMultivariateNormal, AutoNormal
-    from numpyro.infer.initialization import init_to_median
 
-    init = init_to_median(num_samples=15)
+    init = init_to_prior_centre()
     if sampler_guide == "delta":
         g = AutoDelta(wrapped, init_loc_fn=init)
     else:

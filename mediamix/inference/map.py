@@ -95,11 +95,12 @@ class MAP:
         per chunk on stderr) or a function called with an `OptimiserProgress` after every
         chunk."""
         from numpyro.infer.autoguide import AutoDelta
-        from numpyro.infer.initialization import init_to_median
+
+        from mediamix.inference.init import init_to_prior_centre
 
         enable_compile_cache()
         m = functools.partial(model, structure=structure)
-        g = AutoDelta(m, init_loc_fn=init_to_median(num_samples=15))
+        g = AutoDelta(m, init_loc_fn=init_to_prior_centre())
         params, loss, done, rel, converged = _adam_early_stop(
             m, g, design, self.steps, seed, self.learning_rate, progress
         )

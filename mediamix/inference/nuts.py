@@ -121,7 +121,8 @@ class NUTS:
         """
         import jax
         from numpyro.infer import NUTS as Kernel
-        from numpyro.infer import init_to_median
+
+        from mediamix.inference.init import init_to_prior_centre
 
         enable_compile_cache()
         report = reporter(progress, stderr_progress)
@@ -130,7 +131,7 @@ class NUTS:
             target_accept_prob=self.target_accept,
             max_tree_depth=self.max_tree_depth,
             dense_mass=bool(self.dense_mass),
-            init_strategy=init_to_median(num_samples=15),
+            init_strategy=init_to_prior_centre(),
         )
         devices = jax.local_device_count()
         method = "parallel" if devices >= self.chains else "sequential"

@@ -133,12 +133,13 @@ class SVI:
         from numpyro.infer import SVI as Engine
         from numpyro.infer import Trace_ELBO
         from numpyro.infer.autoguide import AutoLowRankMultivariateNormal, AutoNormal
-        from numpyro.infer.initialization import init_to_median
+
+        from mediamix.inference.init import init_to_prior_centre
 
         enable_compile_cache()
         report = reporter(progress)
         m = functools.partial(model, structure=structure)
-        init = init_to_median(num_samples=15)
+        init = init_to_prior_centre()
         auto = AutoNormal if self.guide == "normal" else AutoLowRankMultivariateNormal
         g = auto(m, init_loc_fn=init, init_scale=0.05)
         sched = optax.cosine_decay_schedule(self.learning_rate, self.steps, alpha=0.05)

@@ -170,8 +170,8 @@ class LoopEngine:
             import optax
             from numpyro.infer import SVI, Predictive, Trace_ELBO
             from numpyro.infer.autoguide import AutoMultivariateNormal, AutoNormal
-            from numpyro.infer.initialization import init_to_median
 
+            from mediamix.inference.init import init_to_prior_centre
             from mediamix.inference.progress import chunk_runner
             from mediamix.inference.svi import model_sites
             from mediamix.model.numpyro_model import model
@@ -179,7 +179,7 @@ class LoopEngine:
             st = self.settings
             m = functools.partial(model, structure=self.structure)
             auto = AutoMultivariateNormal if st.guide == "mvn" else AutoNormal
-            g = auto(m, init_loc_fn=init_to_median(num_samples=15), init_scale=0.05)
+            g = auto(m, init_loc_fn=init_to_prior_centre(), init_scale=0.05)
             svi = SVI(m, g, optax.adam(st.learning_rate), Trace_ELBO())
             sites = model_sites(m, design)
 
@@ -197,13 +197,13 @@ class LoopEngine:
         """The NUTS sampler (one chain), compiled on first use and reused by every loop."""
         if self._mcmc is None:
             from numpyro.infer import MCMC, NUTS
-            from numpyro.infer.initialization import init_to_median
 
+            from mediamix.inference.init import init_to_prior_centre
             from mediamix.model.numpyro_model import model
 
             st = self.settings
             m = functools.partial(model, structure=self.structure)
-            kernel = NUTS(m, init_strategy=init_to_median(num_samples=15), target_accept_prob=0.9)
+            kernel = NUTS(m, init_strategy=init_to_prior_centre(), target_accept_prob=0.9)
             self._mcmc = MCMC(kernel, num_warmup=st.nuts_warmup, num_samples=st.nuts_draws,
                               num_chains=1, progress_bar=False, jit_model_args=True)  # fmt: skip
         return self._mcmc

@@ -42,6 +42,13 @@ class ShareSplit(dist.Distribution):
             validate_args=validate_args,
         )
 
+    @property
+    def mean(self):
+        """``kpi_mean * E[S] * concentration / sum(concentration)`` (C,): the total share and the
+        split are independent."""
+        alpha = self.concentration
+        return (self.kpi_mean * self.total.mean)[..., None] * alpha / alpha.sum(-1, keepdims=True)
+
     def sample(self, key, sample_shape=()):
         k_total, k_split = jax.random.split(key)
         share = self.total.sample(k_total, sample_shape)
