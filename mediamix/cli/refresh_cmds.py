@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from mediamix.cli.model_cmds import sampler_options
+from mediamix.cli.model_cmds import checked_progress, sampler_options
 from mediamix.errors import SpecError
 
 DRIFT = "drift.json"
@@ -223,7 +223,7 @@ def refresh_cmd(run, data, out, widen, method, chains, draws, warmup, steps, see
                               seed=seed, holdout=holdout, level=level, date=date, kpi=kpi,
                               channels=_names(channels), controls=_names(controls),
                               attribution=not no_attribution, cold=cold, force=force,
-                              progress=not quiet,
+                              progress=checked_progress(quiet),
                               on_warning=lambda x: click.echo(f"warning: {x}", err=True))  # fmt: skip
         except KeyboardInterrupt as exc:
             interrupted(out, exc)
