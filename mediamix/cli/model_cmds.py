@@ -178,9 +178,10 @@ def geo_lines(summary: dict, level: float) -> list[str]:
 
 
 def geo_verdict_line(summary: dict) -> str:
-    """The last line of a geo fit: its convergence, by the fit diagnostics."""
+    """The last line of a geo fit without a model review: its convergence, by the fit
+    diagnostics (R-hat above 1.01 is not converged)."""
     d = summary.get("diagnostics") or {}
-    if d.get("converged") is False:
+    if d.get("converged") is False or (d.get("max_rhat") or 0) > 1.01:
         return "NOT CONVERGED: the fit ran, but do not report these numbers; see the warnings"
     if d.get("max_rhat") is not None:
         ess = d.get("min_ess_bulk")
@@ -301,10 +302,15 @@ def _fit(data, config, out, force, method, chains, draws, warmup, steps, seed, h
         click.echo(geo_periods_line(res.fitted, method, res.n_channels))
         for line in geo_lines(summary, level):
             click.echo(line)
+        for line in review_lines(summary.get("review")):
+            click.echo(line)
         for message in res.convergence_warnings:
             click.echo(f"warning: {message}", err=True)
         click.echo(f"wrote {out / 'summary.json'}")
-        click.echo(geo_verdict_line(summary))
+        if summary.get("review"):
+            click.echo(review_verdict_line(summary["review"], summary.get("diagnostics")))
+        else:
+            click.echo(geo_verdict_line(summary))
         return
     click.echo(periods_line(res.fitted, method, res.n_channels))
     for line in roas_lines(summary, level):

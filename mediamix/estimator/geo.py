@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from mediamix.errors import SpecError
+from mediamix.estimator.fitted import _saved_review
 from mediamix.inference import diagnostics as dg
 from mediamix.inference import sampler as make_sampler
 from mediamix.jsonable import jsonable
@@ -147,6 +148,7 @@ class GeoFitted:
         idata: Any,
         info: dict[str, Any] | None = None,
         diagnostics: dg.FitDiagnostics | None = None,
+        review: Any = None,
     ) -> None:
         self.spec = spec
         self.data = data
@@ -157,6 +159,7 @@ class GeoFitted:
         self.idata = idata
         self.info = dict(info or {})
         self.diagnostics = diagnostics
+        self._review = review  # the model review (`review`), computed after the fit
         self.structure = gm.build_geo_structure(spec, data, scalers, self.n_train)
         self.design = gm.build_geo_design(data, scalers, self.structure, self.n_train)
 
@@ -166,9 +169,25 @@ class GeoFitted:
         idata = _to_idata(res, structure, data)
         fitted = cls(spec, data, scalers, n_train, method, fit_seconds, idata, res.info)
         fitted.diagnostics = fitted.compute_diagnostics()
+        fitted._review = fitted.compute_review()
         if warn:
             dg.emit(list(fitted.diagnostics.warnings))
         return fitted
+
+    def compute_review(self, level: float = 0.9):
+        """The model review of the national roll-up and of each geo's fit
+        (:func:`mediamix.analysis.geo_review.review`)."""
+        from mediamix.analysis.geo_review import review
+
+        return review(self, level)
+
+    @property
+    def review(self):
+        """The `Review` computed after the fit (computed on first use for a model saved
+        without one)."""
+        if self._review is None:
+            self._review = self.compute_review()
+        return self._review
 
     # -- names and sizes ----------------------------------------------------------------------
     @property
@@ -503,6 +522,7 @@ class GeoFitted:
             "data": self.data.meta(),
             "info": jsonable(self.info),
             "diagnostics": self.diagnostics.to_dict() if self.diagnostics else None,
+            "review": jsonable(self._review.to_dict()) if self._review is not None else None,
         }
         return layout.write_model(Path(path), self.idata, self.spec.to_yaml(),
                                   self.scalers.to_dict(), self.data.to_arrays(), meta)  # fmt: skip
@@ -531,7 +551,12 @@ class GeoFitted:
             scalers = GeoScalers.from_dict(files.scalers)
         except (KeyError, TypeError, ValueError) as exc:
             raise layout.damaged(p / layout.SCALERS, f"not the geo scalers: {exc!r}") from None
-        d = meta.get("diagnostics")
-        diag = dg.FitDiagnostics.from_dict(d) if d else None
+        try:
+            d = meta.get("diagnostics")
+            diag = dg.FitDiagnostics.from_dict(d) if d else None
+            review = _saved_review(meta)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise layout.damaged(p / layout.META, f"unreadable diagnostics: {exc!r}") from None
         return cls(spec, data, scalers, meta["n_train"], meta.get("method", "nuts"),
-                   meta.get("fit_seconds", 0.0), files.idata(), meta.get("info"), diag)  # fmt: skip
+                   meta.get("fit_seconds", 0.0), files.idata(), meta.get("info"), diag,
+                   review=review)  # fmt: skip
