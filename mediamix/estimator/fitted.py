@@ -42,6 +42,21 @@ def _to_idata(res, structure: Structure, data: ModelData):
     )
 
 
+def flat_posterior(idata) -> dict[str, np.ndarray]:
+    """Every posterior site's draws with chains and draws flattened to one axis, (S, ...)."""
+    post = idata.posterior
+    return {k: post[k].values.reshape((-1,) + post[k].values.shape[2:]) for k in post.data_vars}
+
+
+def site_draws(idata, name: str) -> np.ndarray:
+    """Draws of one posterior site, (S, ...); an unknown site is a `SpecError` naming them."""
+    post = idata.posterior
+    if name not in post:
+        raise SpecError(f"no posterior site '{name}'; sites: {', '.join(post.data_vars)}")
+    v = post[name].values
+    return v.reshape((-1,) + v.shape[2:])
+
+
 class FittedModel:
     """A fitted media mix model; analysis methods return numbers in original units."""
 
@@ -96,12 +111,7 @@ class FittedModel:
     @cached_property
     def params(self) -> dict:
         """Posterior draws per site, chains and draws flattened to one axis (S, ...)."""
-        post = self.idata.posterior
-        out = {}
-        for k in post.data_vars:
-            v = post[k].values
-            out[k] = v.reshape((-1,) + v.shape[2:])
-        return posterior_params(out, self.structure)
+        return posterior_params(flat_posterior(self.idata), self.structure)
 
     @property
     def window(self) -> slice:
@@ -116,11 +126,7 @@ class FittedModel:
 
     def draws(self, name: str) -> np.ndarray:
         """Draws of one posterior site, shape (S, ...)."""
-        post = self.idata.posterior
-        if name not in post:
-            raise SpecError(f"no posterior site '{name}'; sites: {', '.join(post.data_vars)}")
-        v = post[name].values
-        return v.reshape((-1,) + v.shape[2:])
+        return site_draws(self.idata, name)
 
     @cached_property
     def _components_fn(self):

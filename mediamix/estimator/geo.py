@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from mediamix.errors import SpecError
-from mediamix.estimator.fitted import _saved_review
+from mediamix.estimator.fitted import _saved_review, flat_posterior, site_draws
 from mediamix.inference import diagnostics as dg
 from mediamix.inference import sampler as make_sampler
 from mediamix.jsonable import jsonable
@@ -224,12 +224,7 @@ class GeoFitted:
     @cached_property
     def params(self) -> dict:
         """Posterior draws of the sites the maths reads, chains and draws flattened (S, ...)."""
-        post = self.idata.posterior
-        out = {}
-        for k in post.data_vars:
-            v = post[k].values
-            out[k] = v.reshape((-1,) + v.shape[2:])
-        return gm.posterior_params(out, self.structure)
+        return gm.posterior_params(flat_posterior(self.idata), self.structure)
 
     @property
     def n_draws(self) -> int:
@@ -237,11 +232,7 @@ class GeoFitted:
 
     def draws(self, name: str) -> np.ndarray:
         """Draws of one posterior site, (S, ...)."""
-        post = self.idata.posterior
-        if name not in post:
-            raise SpecError(f"no posterior site '{name}'; sites: {', '.join(post.data_vars)}")
-        v = post[name].values
-        return v.reshape((-1,) + v.shape[2:])
+        return site_draws(self.idata, name)
 
     # -- draws in original units -------------------------------------------------------------
     @cached_property
