@@ -129,6 +129,7 @@ def test_a_swap_cut_between_its_renames_names_the_parked_folder(tmp_path, monkey
 
 
 def test_signals_during_the_swap_wait_until_it_is_done(tmp_path, monkeypatch):
+    int_handler = signal.getsignal(signal.SIGINT)  # the default, or ignored in a background job
     target = tmp_path / "run"
     _old_run(target)
     real = L._exchange
@@ -143,7 +144,7 @@ def test_signals_during_the_swap_wait_until_it_is_done(tmp_path, monkeypatch):
         with L.Staging(target) as tmp:
             _write_new(tmp)
     assert _tree(target) == {**NEW, "data.csv": "uploaded"}  # the swap was completed
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is int_handler  # restored
 
 
 def test_an_unfinished_folder_and_a_damaged_meta_are_refused(tmp_path):
@@ -372,6 +373,7 @@ def test_an_interrupt_swallowed_while_writing_still_stops_the_write(tmp_path, mo
     """Recorded signals: an interrupt whose exception was lost while the files were written
     still keeps the folder from being swapped in, and no later write starts in the block; the
     lost exception is not printed (no 'Exception ignored ... Traceback')."""
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     ignored = []
     monkeypatch.setattr(sys, "unraisablehook", ignored.append)
     target = tmp_path / "run"
@@ -388,8 +390,7 @@ def test_an_interrupt_swallowed_while_writing_still_stops_the_write(tmp_path, mo
         assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
     assert ignored == []
     L.check_interrupt()  # the record ends with the block, as do its handlers and hook
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers
     assert sys.unraisablehook == ignored.append
     with L.Staging(target) as tmp:
         _write_new(tmp)
