@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -42,6 +42,7 @@ from mediamix.analysis.metrics import (
     ROAS_DEFINITION,
 )
 from mediamix.analysis.metrics import ratio_triple as _ratio_triple
+from mediamix.analysis.whatif import WhatIf
 from mediamix.errors import SpecError, did_you_mean
 from mediamix.optimize.response import Response
 
@@ -581,27 +582,17 @@ def response_curves(
 
 # ---- what-if --------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class GeoWhatIf:
+class GeoWhatIf(WhatIf):
     """Totals over the what-if periods' window under the current and the changed plan (KPI
     units): national figures with intervals, ``by_geo`` one row per geo (geo, extra_spend,
     current_mean, plan_mean, delta_mean, delta_lower, delta_upper), ``per_period`` the national
     KPI per period (date, current_mean, plan_mean, plan_lower, plan_upper)."""
 
-    current_kpi: dict[str, float | None]
-    plan_kpi: dict[str, float | None]
-    delta_kpi: dict[str, float | None]
-    extra_spend: float
-    delta_value_per_spend: dict[str, float | None]
-    by_geo: pd.DataFrame
-    per_period: pd.DataFrame
+    by_geo: pd.DataFrame = field(kw_only=True)
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "current_kpi": self.current_kpi,
-            "plan_kpi": self.plan_kpi,
-            "delta_kpi": self.delta_kpi,
-            "extra_spend": self.extra_spend,
-            "delta_value_per_spend": self.delta_value_per_spend,
+            **super().to_dict(),
             "geos": {
                 str(r["geo"]): {k: _num(r[k]) for k in r.index if k != "geo"}
                 for _, r in self.by_geo.iterrows()
@@ -804,4 +795,4 @@ def what_if(
         "plan_upper": np.quantile(nat, hi_q, axis=0),
     })  # fmt: skip
     return GeoWhatIf(triple(cur_t, level), triple(plan_t, level), triple(delta, level), extra,
-                     vps, pd.DataFrame(by_geo), per)  # fmt: skip
+                     vps, per, by_geo=pd.DataFrame(by_geo))  # fmt: skip
