@@ -14,11 +14,16 @@ Location of the KPI of geo g at period t (model units)::
             + sum_o beta_go Sat_o(Adstock_o(organic_gto))                organic (O)
             + sum_n delta_n z_gtn                                         non-media treatments (N)
 
-- **Baselines** per geo, partially pooled and non-centred: ``level_g = level + level_sd z_g``
-  (the mean location of geo g over the likelihood window; the intercept is what is left of
-  it, as in the national model), ``trend_g = trend + trend_sd z_g``, ``season_g = season +
-  season_sd z_g`` (``z ~ N(0, 1)``, the sd's half-normal: `LEVEL_SD`, `TREND_SD`,
-  `SEASON_SD`). Weekday terms (daily data) and the control coefficients are national,
+- **Baselines** per geo, partially pooled: ``level_g ~ N(level, level_sd)`` centred (the
+  mean location of geo g over the likelihood window; the intercept is what is left of it, as
+  in the national model), ``trend_g = trend + trend_sd z_g`` and ``season_g = season +
+  season_sd z_g`` non-centred (``z ~ N(0, 1)``; the sd's half-normal: `LEVEL_SD`,
+  `TREND_SD`, `SEASON_SD`). Every period of a geo informs its level, so the data pin
+  ``level_g`` down and the centred form samples best there (non-centred, ``level_z`` and
+  ``level`` form a narrow ridge: on Meridian's 40-geo sample, 484 leapfrog steps per draw
+  against 122 centred, `bench/bench_geo_meridian.py`); a per-geo trend or season
+  deviation is weakly identified, and its sd may be near 0, where the non-centred form
+  avoids the funnel (centred, the trend's sd mixed with an ESS of 2 on 12 geos). Weekday terms (daily data) and the control coefficients are national,
   shared by every geo; the controls' data are per geo.
 - **Media effects**: the national ``effect_c`` (the channel's average contribution per geo
   and period at the national coefficient) has the national model's media prior (by default
@@ -215,7 +220,7 @@ class GeoStructure:
         p = self.pooled
         dims["level"] = [] if p else G
         if p:
-            dims["level_sd"], dims["level_z"] = [], G
+            dims["level_sd"], dims["level_geo"] = [], G
         if self.trend:
             dims["trend"] = [] if p else G
             dims["geo_trend"] = G
@@ -747,7 +752,7 @@ def forward(raw: dict, design: dict, structure: GeoStructure) -> dict[str, jnp.n
             out["geo_season"] = raw["season"][None, :] + raw["season_sd"] * raw["season_z"]
         else:
             out["geo_season"] = raw["season"]
-    level = raw["level"] + raw["level_sd"] * raw["level_z"] if pooled else raw["level"]
+    level = raw["level_geo"] if pooled else raw["level"]
     p.update(out)
     p["intercept"] = jnp.zeros((G,), jnp.float32)
     mu0 = components_from_units(p, unit, design, structure)["mu"]
@@ -819,7 +824,9 @@ def model(design: dict, structure: GeoStructure, observe: bool = True) -> None:
     raw: dict[str, Any] = {"level": _sample("intercept", structure, design, lead, "level")}
     if pooled:
         raw["level_sd"] = _half("level_sd", LEVEL_SD)
-        raw["level_z"] = _std("level_z", (G,))
+        # centred: the data pin every geo's level down (module docstring)
+        level_g = dist.Normal(raw["level"], raw["level_sd"]).expand((G,)).to_event(1)
+        raw["level_geo"] = numpyro.sample("level_geo", level_g)
     if structure.trend:
         raw["trend"] = _sample("trend", structure, design, lead)
         if pooled:

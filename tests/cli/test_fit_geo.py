@@ -117,8 +117,11 @@ def test_the_fit_prints_national_roas_and_the_number_of_geos(fitted_run):
     assert any(ln.startswith("non-media promotion: contribution ") for ln in lines)
     assert any(ln.startswith("optimal frequency youtube: ") for ln in lines)
     assert f"wrote {out / 'summary.json'}" in lines
-    # 30 MAP steps do not settle the loss: the last line says so
-    assert lines[-1].startswith("NOT CONVERGED: the fit ran, but do not report these numbers")
+    # 30 MAP steps do not settle the loss (and may leave the fit poor): the last line says
+    # the numbers are not to be reported, whichever check caught it
+    assert lines[-1].startswith(("NOT CONVERGED: the fit ran, but do not report these numbers",
+                                 "REVIEW FAILED ("))  # fmt: skip
+    assert "did not converge" in lines[-1] or lines[-1].startswith("NOT CONVERGED")
 
 
 def test_the_run_folder_is_complete(fitted_run, panel_csv, loaded):
