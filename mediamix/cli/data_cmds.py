@@ -27,6 +27,22 @@ def _split(text: str | None) -> list[str]:
 )
 @click.option("--population", help="Population column of a geo panel (one value per geo).")
 @click.option(
+    "--organic",
+    help="Comma-separated organic activity columns (no spend); checks the data as a geo panel.",
+)
+@click.option(
+    "--non-media",
+    "non_media",
+    help="Comma-separated non-media treatment columns (promotions, price); checks the data as "
+    "a geo panel.",
+)
+@click.option(
+    "--reach-frequency",
+    "reach_frequency",
+    help="Comma-separated reach-and-frequency channels as NAME:REACH:FREQUENCY:SPEND columns; "
+    "checks the data as a geo panel.",
+)
+@click.option(
     "--only",
     help="Comma-separated geos of the panel to keep (with --write: the table of those geos).",
 )
@@ -65,6 +81,9 @@ def check(
     controls: str | None,
     geo: str | None,
     population: str | None,
+    organic: str | None,
+    non_media: str | None,
+    reach_frequency: str | None,
     only: str | None,
     write_path: str | None,
     query: str | None,
@@ -80,6 +99,9 @@ def check(
 
     A geo panel: mediamix check geo.csv --geo geo --population population --date time ...
     (per-geo summary, the panel checks, and the diagnostics of its national roll-up).
+    Organic, non-media and reach-and-frequency columns (--organic, --non-media,
+    --reach-frequency, as `mediamix fit` takes them) are checked the same way, national data
+    as a one-geo panel.
     """
     from mediamix.data.diagnostics import diagnostics
 
@@ -93,7 +115,14 @@ def check(
         date_format=date_format or None,
         decimal=decimal or None,
     )
-    if geo or population or _config_is_panel(config_path):
+    panel_roles = {
+        k: _split(v)
+        for k, v in (("organic", organic), ("non_media", non_media),
+                     ("reach_frequency", reach_frequency))
+        if v is not None
+    }  # fmt: skip
+    if geo or population or _config_is_panel(config_path, panel_roles):
+        roles = {**roles, **panel_roles}
         _check_panel(data or None, config_path, roles, population, only, write_path, fmt, strict)
         return
     if only:
@@ -112,17 +141,18 @@ def check(
         sys.exit(1)
 
 
-def _config_is_panel(config_path: str | None) -> bool:
-    """The config's data section names a geo or population column."""
-    if not config_path:
-        return False
+def _config_is_panel(config_path: str | None, roles: dict | None = None) -> bool:
+    """The data are a geo panel, as `mediamix fit` decides it: the config's data section
+    with the command line's ``roles`` on top (``organic``, ``non_media``,
+    ``reach_frequency``: lists of names; an empty list clears the config's) names a geo or
+    population column, or an organic, non-media or reach-and-frequency role."""
     from mediamix.data.config import DataConfig, data_section
     from mediamix.data.dataset import load_yaml
 
-    raw = load_yaml(config_path)
+    raw = load_yaml(config_path) if config_path else {}
     raw = {k: v for k, v in raw.items() if k != "experiments"} if isinstance(raw, dict) else raw
     section, where = data_section(raw)
-    return DataConfig.parse(section, where).is_panel
+    return DataConfig.parse(section, where).override(None, **(roles or {})).is_panel
 
 
 def load_checked_panel(data: str | None, config_path: str | None, **overrides):
@@ -205,6 +235,17 @@ def _short(x: float) -> str:
     return f"{x:.3g}"
 
 
+def _role_text(panel) -> str:
+    """The panel's organic, non-media and reach-and-frequency columns, for the header line
+    ('' when it has none)."""
+    parts = [(label, ", ".join(names)) for label, names in (
+        ("organic", panel.organic_names), ("non-media", panel.non_media_names),
+        ("reach and frequency", [f"{rf.name} ({rf.reach}, {rf.frequency}, {rf.spend})"
+                                 for rf in panel.rf_channels]),
+    ) if names]  # fmt: skip
+    return "".join(f"; {label}: {text}" for label, text in parts)
+
+
 def _print_panel(panel, diag) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -213,10 +254,11 @@ def _print_panel(panel, diag) -> None:
     s = panel.summary()
     pop = f"; population '{s['population']}'" if s["population"] else ""
     console.print(
-        f"[bold]geo panel: {s['geos']} geos in '{s['geo']}' x {s['periods']} {s['freq']} "
+        f"[bold]geo panel: {s['geos']} geo{'s' if s['geos'] != 1 else ''} in '{s['geo']}' x "
+        f"{s['periods']} {s['freq']} "
         f"periods ({s['rows']} rows)[/bold] {s['start']} .. {s['end']}; KPI '{s['kpi']}'; "
         f"channels: {', '.join(panel.channel_names)}; "
-        f"controls: {', '.join(panel.control_names) or 'none'}{pop}"
+        f"controls: {', '.join(panel.control_names) or 'none'}{_role_text(panel)}{pop}"
     )
     for note in panel.notes:
         console.print(f"note: {note}")

@@ -7,7 +7,12 @@ from pathlib import Path
 
 import click
 
-from mediamix.cli.model_cmds import fit_options, sampler_options, sigterm_as_interrupt
+from mediamix.cli.model_cmds import (
+    data_options,
+    fit_options,
+    sampler_options,
+    sigterm_as_interrupt,
+)
 
 ENGINES = ("local", "ray", "batched", "sequential")
 
@@ -42,20 +47,11 @@ ENGINES = ("local", "ray", "batched", "sequential")
               help="replace group run folders that another fit wrote (with other data or "
               "options)")  # fmt: skip
 @sampler_options
-@click.option("--holdout", type=int, default=0, show_default=True,
-              help="keep the last N periods of each group out of its fit")  # fmt: skip
-@click.option("--level", type=float, default=0.9, show_default=True, help="interval level")
-@click.option("--date", default=None, help="date column")
-@click.option("--kpi", default=None, help="KPI column")
-@click.option("--channels", default=None, help="spend columns, comma-separated")
-@click.option("--controls", default=None, help="control columns, comma-separated")
-@click.option("--experiments", "experiments_path", type=click.Path(exists=True, dir_okay=False),
-              default=None, help="lift tests (CSV/Parquet), read for every group")  # fmt: skip
-@click.option("--quiet", is_flag=True, help="no progress line")
+@data_options
 def fit_many_cmd(data, by, out, engine, address, workers, cpus_per_fit, gpus_per_fit,
                  max_retries, no_resume, config, force, method, chains, draws, warmup, steps,
                  seed, holdout, level, date, kpi, channels, controls, experiments_path,
-                 quiet):  # fmt: skip
+                 time_varying, quiet):  # fmt: skip
     """Fit one model per group of DATA and write the fleet folder OUT.
 
     DATA is one long table (CSV/Parquet) split by the --by columns, or a folder with one
@@ -71,7 +67,8 @@ def fit_many_cmd(data, by, out, engine, address, workers, cpus_per_fit, gpus_per
     from mediamix.report.fleet import write_fleet_report
 
     options = fit_options(config, method, chains, draws, warmup, steps, seed, holdout, level,
-                          date, kpi, channels, controls, experiments_path, force)  # fmt: skip
+                          date, kpi, channels, controls, experiments_path, force,
+                          time_varying)  # fmt: skip
     root = Path(out)
     with sigterm_as_interrupt():
         try:

@@ -18,6 +18,12 @@ def _split(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
+def _names(value: str | None) -> tuple[str, ...] | None:
+    """Comma-separated names as a tuple (None stays None: the config's)."""
+    names = _split(value)
+    return None if names is None else tuple(names)
+
+
 def experiment_line(x: dict, level: float) -> str:
     """One line per experiment: the measured lift, the model's, and whether they agree."""
     m = x["model_lift"]
@@ -208,6 +214,33 @@ def sampler_options(command):
     return command
 
 
+def data_options(command):
+    """The options of the data and the fit that ``fit`` and ``fit-many`` share (--holdout,
+    --level, --date, --kpi, --channels, --controls, --experiments, --time-varying, --quiet),
+    one definition for both; with ``fit-many`` each applies to every group's fit."""
+    for option in reversed((
+        click.option("--holdout", type=int, default=0, show_default=True,
+                     help="keep the last N periods (of each group) out of the fit"),
+        click.option("--level", type=float, default=0.9, show_default=True,
+                     help="interval level"),
+        click.option("--date", default=None, help="date column"),
+        click.option("--kpi", default=None, help="KPI column"),
+        click.option("--channels", default=None, help="spend columns, comma-separated"),
+        click.option("--controls", default=None, help="control columns, comma-separated"),
+        click.option("--experiments", "experiments_path",
+                     type=click.Path(exists=True, dir_okay=False), default=None,
+                     help="lift tests (CSV/Parquet: channel, start, end, spend_change, lift, "
+                     "lift_se[, measure_end]); fit-many: the same table for every group"),
+        click.option("--time-varying", default=None,
+                     help="channels whose effect may drift over time, comma-separated (all: "
+                     "every channel; baseline: the baseline level); replaces the config's "
+                     "time_varying"),
+        click.option("--quiet", is_flag=True, help="no progress output"),
+    )):  # fmt: skip
+        command = option(command)
+    return command
+
+
 @click.command("fit")
 @click.argument("data", type=click.Path(exists=True, dir_okay=False))
 @click.option("--config", type=click.Path(exists=True, dir_okay=False), help="model YAML")
@@ -215,19 +248,7 @@ def sampler_options(command):
 @click.option("--force", is_flag=True,
               help="replace an existing run folder (whole, once the new run is complete)")  # fmt: skip
 @sampler_options
-@click.option("--holdout", type=int, default=0, show_default=True,
-              help="keep the last N periods out of the fit")  # fmt: skip
-@click.option("--level", type=float, default=0.9, show_default=True, help="interval level")
-@click.option("--date", default=None, help="date column")
-@click.option("--kpi", default=None, help="KPI column")
-@click.option("--channels", default=None, help="spend columns, comma-separated")
-@click.option("--controls", default=None, help="control columns, comma-separated")
-@click.option("--experiments", "experiments_path", type=click.Path(exists=True, dir_okay=False),
-              default=None, help="lift tests (CSV/Parquet: channel, start, end, spend_change, "
-              "lift, lift_se[, measure_end])")  # fmt: skip
-@click.option("--time-varying", default=None,
-              help="channels whose effect may drift over time, comma-separated (all: every "
-              "channel; baseline: the baseline level); replaces the config's time_varying")  # fmt: skip
+@data_options
 @click.option("--geo", default=None,
               help="geo column of a long table (one row per geo and period): fits the geo "
               "model")  # fmt: skip
@@ -242,7 +263,6 @@ def sampler_options(command):
 @click.option("--reach-frequency", "reach_frequency", default=None,
               help="reach-and-frequency channels as NAME:REACH:FREQUENCY:SPEND columns, "
               "comma-separated; fits the geo model")  # fmt: skip
-@click.option("--quiet", is_flag=True, help="no progress bar")
 def fit_cmd(data, config, out, force, method, chains, draws, warmup, steps, seed, holdout, level,
             date, kpi, channels, controls, experiments_path, quiet, time_varying, geo=None,
             population=None, organic=None, non_media=None, reach_frequency=None):  # fmt: skip
@@ -281,7 +301,7 @@ def fit_options(config, method, chains, draws, warmup, steps, seed, holdout, lev
                       steps=steps, seed=seed, holdout=holdout, level=level, date=date, kpi=kpi,
                       channels=_split(channels), controls=_split(controls),
                       experiments=experiments_path, force=force,
-                      time_varying=_split(time_varying), geo=r.get("geo") or None,
+                      time_varying=_names(time_varying), geo=r.get("geo") or None,
                       population=r.get("population") or None,
                       organic=_split(r.get("organic")), non_media=_split(r.get("non_media")),
                       reach_frequency=_split(r.get("reach_frequency")))  # fmt: skip
