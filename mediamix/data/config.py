@@ -6,6 +6,9 @@
       path: weekly_demo.csv        # relative to the YAML file; or  sql: {url: ..., query: ...}
       date: date
       kpi: sales
+      kpi_value: null              # column of the value of one KPI unit per row (the model's
+                                   # KPI is then kpi x kpi_value, e.g. conversions x revenue
+                                   # per conversion); null = the KPI as it is
       channels:
         - {name: tv, spend: tv_spend, activity: tv_impressions}   # activity optional
         - search_spend                                            # name = spend column
@@ -40,9 +43,9 @@ import pandas as pd
 
 from mediamix.errors import SpecError, did_you_mean
 
-DATA_KEYS = ("path", "sql", "date", "kpi", "channels", "controls", "events_column", "geo",
-             "population", "organic", "non_media", "reach_frequency", "n_params", "date_format",
-             "decimal")  # fmt: skip
+DATA_KEYS = ("path", "sql", "date", "kpi", "kpi_value", "channels", "controls", "events_column",
+             "geo", "population", "organic", "non_media", "reach_frequency", "n_params",
+             "date_format", "decimal")  # fmt: skip
 #: the keys that make the data a panel for the geo model
 PANEL_KEYS = ("geo", "population", "organic", "non_media", "reach_frequency")
 RF_KEYS = ("reach", "frequency", "spend")
@@ -107,6 +110,19 @@ def _decimal(value: Any, where: str) -> str | None:
 
 def _optional_column(value: Any, where: str) -> str | None:
     return None if value is None else _column(value, where)
+
+
+def _kpi_value_column(value: Any, where: str) -> str | None:
+    """The column of the value of one KPI unit per row, or None. A number here is the constant
+    value of one unit, which is the model's ``kpi_value``: refused with that fix."""
+    if isinstance(value, float) or (isinstance(value, int) and not isinstance(value, bool)):
+        raise SpecError(
+            f"{where}: names the column that holds the value of one KPI unit per row (the KPI "
+            f"the model sees is then kpi x that column), got the number {_got(value)}. Fix: "
+            f"name a column, e.g. `kpi_value: revenue_per_conversion`; for one constant value "
+            f"per KPI unit, set `kpi_value: {value}` in the model: section instead."
+        )
+    return _optional_column(value, where)
 
 
 def _columns(value: Any, where: str) -> tuple[str, ...]:
@@ -229,6 +245,7 @@ class DataConfig:
     sql: SqlSource | None = None
     date: str | None = None
     kpi: str | None = None
+    kpi_value: str | None = None
     channels: tuple[Any, ...] = ()
     controls: tuple[str, ...] = ()
     events_column: str | None = None
@@ -318,6 +335,7 @@ class DataConfig:
             sql=source,
             date=_optional_column(section.get("date"), at("date")),
             kpi=_optional_column(section.get("kpi"), at("kpi")),
+            kpi_value=_kpi_value_column(section.get("kpi_value"), at("kpi_value")),
             channels=chans,
             controls=_columns(section.get("controls"), at("controls")),
             events_column=_optional_column(section.get("events_column"), at("events_column")),
@@ -338,6 +356,7 @@ class DataConfig:
         query: str | None = None,
         date: str | None = None,
         kpi: str | None = None,
+        kpi_value: str | None = None,
         channels: Sequence[Any] | None = None,
         controls: Sequence[str] | None = None,
         geo: str | None = None,
@@ -368,6 +387,8 @@ class DataConfig:
             changes["date"] = _column(date, "--date")
         if kpi is not None:
             changes["kpi"] = _column(kpi, "--kpi")
+        if kpi_value is not None:
+            changes["kpi_value"] = _column(kpi_value, "kpi_value")
         if channels is not None:
             changes["channels"] = tuple(
                 _channel(c, f"--channels[{i}]") for i, c in enumerate(channels)

@@ -144,6 +144,7 @@ class Dataset:
         n_params: int | None = None,
         date_format: str | None = None,
         decimal: str | None = None,
+        kpi_value: str | None = None,
     ) -> Dataset:
         """Validate a DataFrame and build a Dataset.
 
@@ -153,9 +154,13 @@ class Dataset:
         ``date_format`` (strftime codes, e.g. ``"%d/%m/%Y"``) reads the date column with that
         format instead of detecting one; ``decimal`` (``"."`` or ``","``) is the decimal mark
         of text cells (default: the reader's ``frame.attrs["decimal"]``, else detected).
+        ``kpi_value`` names a column of the value of one KPI unit per row: the Dataset's KPI
+        is then ``kpi x kpi_value`` row by row (`value_kpi`; the column is no other role).
         """
         spec = DataSpec.build(date, kpi, channels, controls, geo)
-        return _validate(frame, spec, n_params, date_format=date_format, decimal=decimal)
+        return _validate(
+            frame, spec, n_params, date_format=date_format, decimal=decimal, kpi_value=kpi_value
+        )
 
     @classmethod
     def from_csv(cls, path: str | Path, **kwargs: Any) -> Dataset:
@@ -341,7 +346,8 @@ def load_dataset(
     ``query``, a SQLAlchemy URL; ``None`` uses the section's. ``date``, ``kpi``,
     ``channels``, ``controls`` and ``geo`` override the section's roles (``controls=[]``
     clears them); ``date_format`` and ``decimal`` override the section's (see
-    `Dataset.from_frame`). A relative ``path`` is relative to ``base_dir`` (the config's folder).
+    `Dataset.from_frame`). The section's ``kpi_value`` column values the KPI per row
+    (`value_kpi`). A relative ``path`` is relative to ``base_dir`` (the config's folder).
     Returns ``(dataset, event_columns)``: the 0/1 columns made from ``events_column``, which
     are among the dataset's controls and are the model's events.
     """
@@ -368,8 +374,64 @@ def load_dataset(
         n_params=cfg.n_params,
         date_format=cfg.date_format,
         decimal=cfg.decimal or frame.attrs.get("decimal"),
+        kpi_value=cfg.kpi_value,
     )
     return ds, events
+
+
+#: the messages of `validation.to_numeric` whose fix is replaced for a KPI value column
+_MISSING_VALUE = ("non-numeric value", "missing value", "empty (NaN) cells", "infinite value")
+
+
+def kpi_value_role(kpi: str, where: str = "data.kpi_value") -> str:
+    """The role of a KPI value column in messages ("value of one unit of KPI 'conversions',
+    data.kpi_value")."""
+    return f"value of one unit of KPI '{kpi}', {where}"
+
+
+def value_kpi(
+    kpi_values: np.ndarray,
+    frame: pd.DataFrame,
+    kpi: str,
+    column: str,
+    dates: pd.Series,
+    geos: pd.Series | None = None,
+    decimal: str | None = None,
+    where: str = "data.kpi_value",
+) -> tuple[np.ndarray, str]:
+    """The KPI the model sees when the data section names a KPI value column: ``kpi_values
+    (N,) x value (N,)``, row by row in the frame's order, and the note that says so.
+
+    ``frame`` holds ``column`` (checked to exist by the caller); ``dates (N,)`` and, for a
+    geo panel, ``geos (N,)`` name the rows of a bad cell. Every value must be a number > 0:
+    a non-numeric, missing, NaN or infinite cell, or a value <= 0, is one `DataError` naming
+    the column, the row (its date, and its geo given ``geos``), the value and the fix.
+    """
+    role = kpi_value_role(kpi, where)
+    fix = (
+        f"Fix: write the value of one unit of '{kpi}' (e.g. the revenue per unit, a number "
+        f"> 0) in every row of '{column}', or leave {where} out to model '{kpi}' as it is."
+    )
+    try:
+        value = v.to_numeric(frame, column, role, dates, decimal=decimal, geos=geos)
+    except DataError as exc:
+        text = str(exc)
+        if " Fix: " not in text or not any(m in text for m in _MISSING_VALUE):
+            raise
+        raise DataError(f"{text.split(' Fix: ')[0]} {fix}") from None
+    bad = np.flatnonzero(value <= 0)
+    if bad.size:
+        raise DataError(
+            f"column '{column}' ({role}) is {value[bad[0]]:g} at "
+            f"{v._cells_text(bad, dates, geos)}; the KPI the model sees is {kpi} x {column}, "
+            f"so every value must be > 0 (a value of 0 would erase the row's KPI, a negative "
+            f"one flip it). {fix}"
+        )
+    note = (
+        f"KPI = {kpi} x {column} (the KPI's value per row, e.g. revenue); contributions and "
+        "ROAS are in its units."
+    )
+    return np.asarray(kpi_values, dtype=float) * value, note
 
 
 def _validate(
@@ -378,12 +440,22 @@ def _validate(
     n_params: int | None,
     date_format: str | None = None,
     decimal: str | None = None,
+    kpi_value: str | None = None,
 ) -> Dataset:
-    """Run every check in order; return the sorted, typed Dataset."""
+    """Run every check in order; return the sorted, typed Dataset (its KPI valued by the
+    ``kpi_value`` column when given, `value_kpi`)."""
     if not isinstance(frame, pd.DataFrame):
         raise DataError(f"expected a pandas DataFrame, got {type(frame).__name__}.")
     decimal = decimal or frame.attrs.get("decimal")
-    v.check_columns(frame, spec.roles())
+    roles = spec.roles()
+    if kpi_value:
+        if kpi_value in roles:
+            raise SpecError(
+                f"column '{kpi_value}' is given as {kpi_value_role(spec.kpi)} and as "
+                f"{roles[kpi_value]}. Fix: use each column once."
+            )
+        roles[kpi_value] = kpi_value_role(spec.kpi)
+    v.check_columns(frame, roles)
     if len(frame) == 0:
         raise DataError("the data have no rows. Fix: check the file or the SQL query.")
     frame = frame.reset_index(drop=True)
@@ -409,6 +481,13 @@ def _validate(
     numeric += [(k, "control") for k in spec.controls]
     for col, role in numeric:
         out[col] = v.to_numeric(frame, col, role, dates, decimal=decimal)
+    if kpi_value:
+        geo_rows = out[spec.geo] if spec.geo else None
+        valued, note = value_kpi(
+            out[spec.kpi].to_numpy(), frame, spec.kpi, kpi_value, dates, geo_rows, decimal
+        )
+        out[spec.kpi] = valued
+        notes.append(note)
     for c in spec.channels:
         v.check_nonnegative(out[c.spend].to_numpy(), c.spend, f"spend of '{c.name}'", dates)
         if c.activity:

@@ -16,9 +16,11 @@ when absent: ``organic (G, T, O)`` (activity without spend), ``non_media (G, T, 
 Checks beyond the national ones, each one message naming the geo, the column, the value and
 the fix: a geo with too few rows, a geo that misses periods the others have (or has a gap),
 a repeated (geo, date) row, population missing for a geo, changing over time within a geo, or
-not positive; for the roles: negative organic activity, reach or spend, a frequency below 1
-where reach is above 0, a role that never varies. A geo that never spends on a channel is a warning (`Panel.warnings`): the
-channel's effect there can only be learnt by pooling with the other geos.
+not positive; a KPI value column (``kpi_value``: the KPI is ``kpi x kpi_value`` per row)
+that is not a number > 0 in some row; for the roles: negative organic activity, reach or
+spend, a frequency below 1 where reach is above 0, a role that never varies. A geo that never
+spends on a channel is a warning (`Panel.warnings`): the channel's effect there can only be
+learnt by pooling with the other geos.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import pandas as pd
 
 from mediamix.data import validation as v
 from mediamix.data.config import DataConfig, RFChannel, expand_events
-from mediamix.data.dataset import ChannelSpec, Dataset, DataSpec
+from mediamix.data.dataset import ChannelSpec, Dataset, DataSpec, kpi_value_role, value_kpi
 from mediamix.data.loaders import read_table
 from mediamix.errors import DataError, SpecError, did_you_mean
 
@@ -126,6 +128,7 @@ class Panel:
         organic: Sequence[str] | None = None,
         non_media: Sequence[str] | None = None,
         reach_frequency: Mapping[str, Any] | Sequence[Any] | None = None,
+        kpi_value: str | None = None,
     ) -> Panel:
         """Validate a long DataFrame (one row per geo and period) and build a Panel.
 
@@ -136,12 +139,13 @@ class Panel:
         ``"name:reach:frequency:spend"`` texts), as in the config's data section.
         ``n_params`` sets the rows rule ``periods >= max(20, 3 * n_params)``, which every
         geo must meet (its baseline, trend and seasonality are its own); by default
-        `validation.estimate_n_params`. ``date_format`` and ``decimal`` as in
-        `Dataset.from_frame`.
+        `validation.estimate_n_params`. ``date_format``, ``decimal`` and ``kpi_value`` (a
+        column of the value of one KPI unit per row: the panel's KPI is ``kpi x kpi_value``)
+        as in `Dataset.from_frame`.
         """
         roles = DataConfig.parse(
             {"organic": _listed(organic), "non_media": _listed(non_media),
-             "reach_frequency": reach_frequency},
+             "reach_frequency": reach_frequency, "kpi_value": kpi_value},
             "",
         )  # fmt: skip
         return _validate_panel(
@@ -522,12 +526,13 @@ def load_panel(
 ) -> tuple[Panel, list[str]]:
     """The panel a config's ``data:`` section (with ``geo:`` or the roles ``organic``,
     ``non_media``, ``reach_frequency``) and command-line values describe, as
-    `mediamix.data.load_dataset` does for national data. ``overrides``: ``date``, ``kpi``,
-    ``channels``, ``controls``, ``geo``, ``population``, ``organic``, ``non_media``,
-    ``reach_frequency``, ``query``, ``date_format``, ``decimal``. Without ``geo`` the table
-    is national (one row per period) and the panel has one geo, ``"national"``: the same
-    checks, the same arrays. ``frame``: the table itself (instead of the section's path or
-    SQL, or ``source``). Returns ``(panel, event_columns)``."""
+    `mediamix.data.load_dataset` does for national data (a ``kpi_value`` column values the
+    KPI per row, as there: `mediamix.data.dataset.value_kpi`). ``overrides``: ``date``,
+    ``kpi``, ``kpi_value``, ``channels``, ``controls``, ``geo``, ``population``, ``organic``,
+    ``non_media``, ``reach_frequency``, ``query``, ``date_format``, ``decimal``. Without
+    ``geo`` the table is national (one row per period) and the panel has one geo,
+    ``"national"``: the same checks, the same arrays. ``frame``: the table itself (instead
+    of the section's path or SQL, or ``source``). Returns ``(panel, event_columns)``."""
     cfg = DataConfig.parse(section, where).override(source, **overrides)
     if frame is None:
         cfg.require(where, panel=True)
@@ -578,7 +583,8 @@ def _validate_panel(
     national: bool = False,
 ) -> Panel:
     """Every check in order; the sorted panel. Rows in messages are the input's rows.
-    ``roles``: the organic, non-media and reach-and-frequency columns (a `DataConfig`);
+    ``roles``: the organic, non-media and reach-and-frequency columns and the KPI value
+    column (a `DataConfig`);
     ``national``: the table has no geo column (one geo; messages name no geo, and repeated
     dates get the national advice)."""
     if not isinstance(frame, pd.DataFrame):
@@ -612,6 +618,8 @@ def _validate_panel(
     for rf in rfs:
         for col, role in rf.columns().items():
             take(col, role)
+    if extra.kpi_value:
+        take(extra.kpi_value, kpi_value_role(spec.kpi))
     _check_names(spec, organic, non_media, rfs)
     geo_label = geo_label or geo
     decimal = decimal or frame.attrs.get("decimal")
@@ -650,6 +658,11 @@ def _validate_panel(
         col: v.to_numeric(frame, col, role, dates, decimal=decimal, geos=at_geo)
         for col, role in numeric
     }
+    if extra.kpi_value:
+        values[kpi], note = value_kpi(
+            values[kpi], frame, kpi, extra.kpi_value, dates, at_geo, decimal
+        )
+        notes.append(note)
     for c in spec.channels:
         v.check_nonnegative(values[c.spend], c.spend, f"spend of '{c.name}'", dates, at_geo)
         if c.activity:

@@ -481,9 +481,26 @@ def split_config(raw: Mapping[str, Any]) -> tuple[dict[str, Any], ModelSpec]:
     raw = {k: v for k, v in raw.items() if k != "experiments"}
     if "model" in raw or "data" in raw:
         data, _ = data_section(raw)
-        DataConfig.parse(data, "data")
-        return dict(data), ModelSpec.from_dict(raw.get("model") or {}, "model")
+        cfg = DataConfig.parse(data, "data")
+        spec = ModelSpec.from_dict(raw.get("model") or {}, "model")
+        _check_one_kpi_value(cfg, spec)
+        return dict(data), spec
     return {}, ModelSpec.from_dict(raw, "")
+
+
+def _check_one_kpi_value(data: DataConfig, spec: ModelSpec) -> None:
+    """The KPI is valued once: a ``data.kpi_value`` column (per row) or ``model.kpi_value``
+    (one constant), not both (the KPI would be multiplied twice)."""
+    if not data.kpi_value or spec.kpi_value == 1.0:
+        return
+    kpi = data.kpi or "the KPI"
+    raise SpecError(
+        f"data.kpi_value and model.kpi_value both value the KPI: data.kpi_value "
+        f"'{data.kpi_value}' multiplies each row's {kpi} by its value, and model.kpi_value "
+        f"{spec.kpi_value:g} would multiply it again (contributions and ROAS {spec.kpi_value:g} "
+        f"times what they are). Fix: keep one: drop model.kpi_value (or set it to 1) to use "
+        f"the column's per-row values, or drop data.kpi_value to use the constant."
+    )
 
 
 def config_experiments(path_or_text: str | Path) -> Any:

@@ -17,10 +17,13 @@ SHARED = REPO.parent / "shared" / "data"
 DATA = {
     "robyn.yaml": SHARED / "robyn_dt_simulated_weekly.csv",
     "meridian.yaml": SHARED / "meridian_national_media.csv",
+    "meridian_geo.yaml": SHARED / "meridian_geo_all_channels.csv",
     "weekly_demo.yaml": None,
 }
 # model and data configs pass; problem files (no data section) fail cleanly
-PASSES = {"robyn.yaml", "meridian.yaml", "weekly_demo.yaml"}
+PASSES = {"robyn.yaml", "meridian.yaml", "meridian_geo.yaml", "weekly_demo.yaml"}
+# the title of the checks table: national data, or a geo panel and its national roll-up
+CHECKS_TITLE = {"meridian_geo.yaml": "Panel checks and checks of the national roll-up"}
 CONFIGS = sorted(p.name for p in EXAMPLES.glob("*.yaml"))
 
 
@@ -38,7 +41,7 @@ def test_check_example_config(name):
     assert "Traceback" not in res.output
     if name in PASSES:
         assert res.exit_code == 0, res.output
-        assert "Diagnostics" in res.output
+        assert CHECKS_TITLE.get(name, "Diagnostics") in res.output
     else:
         assert res.exit_code == 2, res.output
         lines = res.output.strip().splitlines()
@@ -59,6 +62,17 @@ def test_robyn_config_expands_the_events_column():
     assert out["dataset"]["controls"] == [
         "competitor_sales_B", "newsletter", "event_event1", "event_event2"
     ]  # fmt: skip
+
+
+def test_meridian_geo_config_values_the_kpi_per_row():
+    data = DATA["meridian_geo.yaml"]
+    if not data.exists():
+        pytest.skip(f"{data} not available")
+    res = CliRunner().invoke(
+        cli, ["check", str(data), "--config", str(EXAMPLES / "meridian_geo.yaml")]
+    )
+    assert res.exit_code == 0, res.output
+    assert "KPI = conversions x revenue_per_conversion" in " ".join(res.output.split())
 
 
 def test_check_config_errors_are_one_line_with_the_key_path(tmp_path):
