@@ -51,7 +51,7 @@ ENGINES = ("local", "ray", "batched", "sequential")
 def fit_many_cmd(data, by, out, engine, address, workers, cpus_per_fit, gpus_per_fit,
                  max_retries, no_resume, config, force, method, chains, draws, warmup, steps,
                  seed, holdout, level, date, kpi, channels, controls, experiments_path,
-                 time_varying, quiet):  # fmt: skip
+                 time_varying, quiet, target_accept=None):  # fmt: skip
     """Fit one model per group of DATA and write the fleet folder OUT.
 
     DATA is one long table (CSV/Parquet) split by the --by columns, or a folder with one
@@ -68,7 +68,7 @@ def fit_many_cmd(data, by, out, engine, address, workers, cpus_per_fit, gpus_per
 
     options = fit_options(config, method, chains, draws, warmup, steps, seed, holdout, level,
                           date, kpi, channels, controls, experiments_path, force,
-                          time_varying)  # fmt: skip
+                          time_varying, target_accept=target_accept)  # fmt: skip
     root = Path(out)
     with sigterm_as_interrupt():
         try:

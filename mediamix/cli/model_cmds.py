@@ -199,8 +199,9 @@ def geo_verdict_line(summary: dict) -> str:
 
 
 def sampler_options(command):
-    """The sampler's options (--method, --chains, --draws, --warmup, --steps, --seed), one
-    definition for every command that fits (fit, fit-many, refresh)."""
+    """The sampler's options (--method, --chains, --draws, --warmup, --steps,
+    --target-accept, --seed), one definition for every command that fits (fit, fit-many,
+    refresh)."""
     for option in reversed((
         click.option("--method", type=click.Choice(list(FIT_METHODS)), default="nuts",
                      show_default=True),
@@ -208,6 +209,9 @@ def sampler_options(command):
         click.option("--draws", type=int, default=None, help="NUTS/SVI draws  [default: 1000]"),
         click.option("--warmup", type=int, default=None, help="NUTS warmup  [default: 1000]"),
         click.option("--steps", type=int, default=None, help="SVI/MAP steps  [default: 3000]"),
+        click.option("--target-accept", "target_accept", type=float, default=None,
+                     help="NUTS step-size target in (0, 1); higher (e.g. 0.95) when a fit "
+                     "reports divergences  [default: 0.85]"),
         click.option("--seed", type=int, default=0, show_default=True),
     )):  # fmt: skip
         command = option(command)
@@ -265,7 +269,8 @@ def data_options(command):
               "comma-separated; fits the geo model")  # fmt: skip
 def fit_cmd(data, config, out, force, method, chains, draws, warmup, steps, seed, holdout, level,
             date, kpi, channels, controls, experiments_path, quiet, time_varying, geo=None,
-            population=None, organic=None, non_media=None, reach_frequency=None):  # fmt: skip
+            population=None, organic=None, non_media=None, reach_frequency=None,
+            target_accept=None):  # fmt: skip
     """Fit a media mix model to DATA (CSV/Parquet) and write the run folder RUN_DIR.
 
     Options that do not apply to the method (e.g. --chains with --method svi) are an error.
@@ -283,17 +288,17 @@ def fit_cmd(data, config, out, force, method, chains, draws, warmup, steps, seed
         try:
             _fit(data, config, out, force, method, chains, draws, warmup, steps, seed, holdout,
                  level, date, kpi, channels, controls, experiments_path, quiet,
-                 time_varying, roles)  # fmt: skip
+                 time_varying, roles, target_accept)  # fmt: skip
         except KeyboardInterrupt as exc:
             interrupted(out, exc)
 
 
 def fit_options(config, method, chains, draws, warmup, steps, seed, holdout, level, date, kpi,
                 channels, controls, experiments_path, force=False, time_varying=None,
-                roles=None):  # fmt: skip
+                roles=None, target_accept=None):  # fmt: skip
     """The `FitOptions` of the ``fit`` command's values (shared with ``fit-many``);
     ``roles``: the geo model's ``geo``, ``population``, ``organic``, ``non_media`` and
-    ``reach_frequency`` values (comma-separated text or None)."""
+    ``reach_frequency`` values (comma-separated text or None); ``target_accept``: NUTS's."""
     from mediamix.runs.pipeline import FitOptions
 
     r = dict(roles or {})
@@ -304,17 +309,18 @@ def fit_options(config, method, chains, draws, warmup, steps, seed, holdout, lev
                       time_varying=_names(time_varying), geo=r.get("geo") or None,
                       population=r.get("population") or None,
                       organic=_split(r.get("organic")), non_media=_split(r.get("non_media")),
-                      reach_frequency=_split(r.get("reach_frequency")))  # fmt: skip
+                      reach_frequency=_split(r.get("reach_frequency")),
+                      target_accept=target_accept)  # fmt: skip
 
 
 def _fit(data, config, out, force, method, chains, draws, warmup, steps, seed, holdout, level,
          date, kpi, channels, controls, experiments_path, quiet, time_varying=None,
-         roles=None):  # fmt: skip
+         roles=None, target_accept=None):  # fmt: skip
     from mediamix.runs.pipeline import fit_run
 
     options = fit_options(config, method, chains, draws, warmup, steps, seed, holdout, level,
                           date, kpi, channels, controls, experiments_path, force,
-                          time_varying, roles)  # fmt: skip
+                          time_varying, roles, target_accept)  # fmt: skip
     res = fit_run(data, out, options, progress=checked_progress(quiet),
                   on_warning=lambda line: click.echo(f"warning: {line}", err=True))  # fmt: skip
     summary = res.summary

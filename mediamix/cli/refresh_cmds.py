@@ -197,7 +197,7 @@ def drift_verdict(table) -> str:
 @click.option("--quiet", is_flag=True, help="no progress bar")
 def refresh_cmd(run, data, out, widen, method, chains, draws, warmup, steps, seed, holdout,
                 level, date, kpi, channels, controls, no_attribution, cold, fail_on_drift,
-                force, quiet):  # fmt: skip
+                force, quiet, target_accept=None):  # fmt: skip
     """Refit the run RUN on --data (its rows unchanged plus new periods) with RUN's posterior
     as the prior (widened by --widen), its scalers and spec; write the new run --out with
     drift.json: per channel the old and new ROAS, the move in old interval widths and the
@@ -214,7 +214,8 @@ def refresh_cmd(run, data, out, widen, method, chains, draws, warmup, steps, see
         sigterm_as_interrupt,
     )
 
-    given = {"chains": chains, "draws": draws, "warmup": warmup, "steps": steps}
+    given = {"chains": chains, "draws": draws, "warmup": warmup, "steps": steps,
+             "target_accept": target_accept}  # fmt: skip
     opts = {k: v for k, v in given.items() if v is not None}
     out = Path(out)
     with sigterm_as_interrupt():

@@ -71,6 +71,8 @@ class FitOptions:
     organic: tuple[str, ...] | None = None
     non_media: tuple[str, ...] | None = None
     reach_frequency: tuple[str, ...] | None = None
+    # NUTS's step-size adaptation target (None: the sampler's default)
+    target_accept: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("channels", "controls", "organic", "non_media", "reach_frequency"):
@@ -84,10 +86,10 @@ class FitOptions:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in out.items()
                 if v is not None}  # fmt: skip
 
-    def sampler_options(self) -> dict[str, int]:
+    def sampler_options(self) -> dict[str, float]:
         """The sampler settings given (the others keep the sampler's defaults)."""
         given = {"chains": self.chains, "draws": self.draws, "warmup": self.warmup,
-                 "steps": self.steps}  # fmt: skip
+                 "steps": self.steps, "target_accept": self.target_accept}  # fmt: skip
         return {k: v for k, v in given.items() if v is not None}
 
     def to_dict(self) -> dict[str, Any]:
@@ -186,6 +188,7 @@ def load_data(data: Any, section: Any, options: FitOptions):
         events = ctrls[len(cfg.controls) :]
     ds = Dataset.from_frame(frame, date=cfg.date, kpi=cfg.kpi, channels=list(cfg.channels),
                             controls=ctrls, geo=cfg.geo, n_params=cfg.n_params,
+                            kpi_value=cfg.kpi_value,
                             date_format=cfg.date_format,
                             decimal=cfg.decimal or frame.attrs.get("decimal"))  # fmt: skip
     return ds, events

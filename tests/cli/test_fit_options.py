@@ -144,3 +144,45 @@ def test_check_of_national_data_with_an_organic_column_is_a_one_geo_panel(geo_cs
     res = CliRunner().invoke(cli, [*base, "--organic", ""])
     assert res.exit_code == 0, res.output
     assert _flat(res.output).startswith("80 W rows 2022-01-03 .. 2023-07-10; KPI 'sales'")
+
+
+@pytest.mark.parametrize("name", ["fit", "fit-many", "refresh"])
+def test_every_fitting_command_takes_target_accept(name):
+    # the divergence warning's advice ("raise target_accept") can be followed from the CLI
+    option = _options(cli.commands[name])["--target-accept"]
+    assert option.type == click.FLOAT and option.default is None
+
+
+def test_target_accept_reaches_the_sampler():
+    from mediamix.cli.model_cmds import fit_options
+    from mediamix.inference import sampler
+
+    opts = fit_options(None, "nuts", 2, 100, 100, None, 0, 0, 0.9, None, None, None, None,
+                       None, target_accept=0.95)  # fmt: skip
+    assert opts.sampler_options() == {"chains": 2, "draws": 100, "warmup": 100,
+                                      "target_accept": 0.95}  # fmt: skip
+    assert sampler("nuts", **opts.sampler_options()).target_accept == 0.95
+    # not given: the sampler's default
+    assert (
+        "target_accept"
+        not in fit_options(
+            None, "nuts", None, None, None, None, 0, 0, 0.9, None, None, None, None, None
+        ).sampler_options()
+    )
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--method", "map", "--target-accept", "0.9"],
+     "option(s) target_accept do not apply to method 'map'"),
+    (["--target-accept", "1.2"], "target_accept must be in (0, 1) (got 1.2)"),
+])  # fmt: skip
+def test_a_target_accept_that_does_not_apply_is_one_clear_error(tmp_path, args, message):
+    from mediamix.data.simulate import simulate
+
+    frame, _ = simulate(n_periods=60, n_channels=2, seed=0)
+    path = tmp_path / "data.csv"
+    frame.to_csv(path, index=False)
+    res = CliRunner().invoke(cli, ["fit", str(path), "--out", str(tmp_path / "run"), *args])
+    assert res.exit_code == 2, res.output
+    assert message in _flat(res.output)
+    assert not (tmp_path / "run").exists()

@@ -32,7 +32,7 @@ def csv(tmp_path) -> Path:
         (
             {"chanels": ["a"]},
             "data.chanels: unknown keys in the data section: 'chanels'; allowed: channels, "
-            "controls, date, date_format, decimal, events_column, geo, kpi, n_params, "
+            "controls, date, date_format, decimal, events_column, geo, kpi, kpi_value, n_params, "
             "non_media, organic, path, population, reach_frequency, sql. "
             "Did you mean 'channels'?",
         ),
