@@ -45,6 +45,8 @@ def _recorded_roles(view) -> dict[str, Any]:
     roles: dict[str, Any] = {}
     if ds.get("kpi"):
         roles["kpi"] = ds["kpi"]
+    if ds.get("kpi_value"):
+        roles["kpi_value"] = ds["kpi_value"]
     if ds.get("channels"):
         roles["channels"] = [
             {k: v for k, v in c.items() if v is not None} if isinstance(c, dict) else c
@@ -132,7 +134,9 @@ def refresh_run(
             f"the old run '{run}' does not record its KPI column; pass --kpi (and --date, "
             "--channels, --controls as for its fit)"
         )
-    ds, _ = load_dataset(Path(data), None, date=roles["date"], kpi=roles["kpi"],
+    # the old run's KPI value column values the new rows the same way
+    section = {"kpi_value": roles["kpi_value"]} if roles.get("kpi_value") else None
+    ds, _ = load_dataset(Path(data), section, date=roles["date"], kpi=roles["kpi"],
                          channels=roles.get("channels"), controls=roles.get("controls") or [])  # fmt: skip
     diag = diagnostics(ds)
     lines = []

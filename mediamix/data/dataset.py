@@ -10,7 +10,7 @@ Arrays follow the package convention: time on axis 0, channel on axis 1.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +74,9 @@ class DataSpec:
     channels: tuple[ChannelSpec, ...]
     controls: tuple[str, ...] = ()
     geo: str | None = None
+    #: the column that valued the KPI row by row (``kpi x kpi_value``), recorded so that a
+    #: refit of the run (``mediamix refresh``) values the new rows the same way
+    kpi_value: str | None = None
 
     @classmethod
     def build(
@@ -287,6 +290,7 @@ class Dataset:
             kpi=self.spec.kpi,
             channels=self.spec.channels,
             controls=self.spec.controls,
+            kpi_value=self.spec.kpi_value,
         )
         note = f"aggregated {len(self.geos or [])} geos of '{self.spec.geo}' to national totals."
         frame = out.reset_index()[[self.spec.date, *sums, *self.spec.controls]]
@@ -307,6 +311,7 @@ class Dataset:
             ],
             "controls": self.control_names,
             "geo": self.spec.geo,
+            "kpi_value": self.spec.kpi_value,
         }
 
     def __repr__(self) -> str:
@@ -537,4 +542,6 @@ def _validate(
                 f"control '{k}' is constant; it cannot be told apart from the intercept. "
                 "Fix: drop it from the controls."
             )
+    if kpi_value:
+        spec = replace(spec, kpi_value=kpi_value)
     return Dataset(frame=out, spec=spec, freq=freq, notes=tuple(notes))

@@ -258,3 +258,27 @@ def test_meridian_geo_example_kpi_is_conversions_times_revenue_per_conversion():
         t = panel.dates.get_loc(pd.Timestamp(row["time"]))
         expected = row["conversions"] * row["revenue_per_conversion"]
         assert panel.kpi[g, t] == pytest.approx(expected, rel=1e-6)
+
+
+def test_a_refresh_values_the_new_rows_with_the_old_runs_column(tmp_path):
+    # the dataset records its value column, the run's data checks keep it (the dataset
+    # summary) and `mediamix refresh` reloads the new rows through it
+    from types import SimpleNamespace
+
+    from mediamix.cli.refresh_cmds import _recorded_roles
+
+    frame = national_frame()
+    path = tmp_path / "data.csv"
+    frame.to_csv(path, index=False)
+    ds, _ = load_dataset(path, SECTION)
+    assert ds.spec.kpi_value == "value" and ds.summary()["kpi_value"] == "value"
+    plain, _ = load_dataset(path, KW)
+    assert plain.summary()["kpi_value"] is None
+    view = SimpleNamespace(path=tmp_path, checks={"dataset": ds.summary()}, data=None)
+    roles = _recorded_roles(view)
+    assert roles["kpi_value"] == "value" and roles["kpi"] == ds.spec.kpi
+    again, _ = load_dataset(path, {"kpi_value": roles["kpi_value"]}, date=KW["date"],
+                            kpi=roles["kpi"], channels=roles["channels"],
+                            controls=roles["controls"])  # fmt: skip
+    np.testing.assert_allclose(again.kpi_values, ds.kpi_values)
+    np.testing.assert_allclose(again.kpi_values, frame[KW["kpi"]] * frame["value"])
