@@ -24,6 +24,20 @@ channel (revenue per unit of spend; mediamix: window contribution x kpi_value / 
 the first ``max_lag - 1`` weeks only feed the adstock; Meridian: ``Analyzer.roi()``) with its
 90% interval. Then mediamix's warm fits and its memory after each fit.
 
+Measured 2026-12-01 on the 2-core machine (idle but for this run, load 1.5-2.3), one run,
+2 chains x 300 draws (+300 warmup) for both, mediamix's per-geo level centred, cold:
+
+    fit                       fit s  CPU s  min ESS  ESS/s   R-hat  div  steps  peak MB
+    mediamix GeoMMM NUTS      294.2  430.5       99  0.336   1.030   11     63     2666
+    Meridian 2.1.0            200.9  260.1        3  0.017   1.631  105    109     3162
+
+mediamix / Meridian in min-ESS per fit second: 20.2x (per CPU second 17.9x); target >= 3x.
+At this length neither has converged (Meridian's chains disagree: R-hat 1.63, min ESS 3, so its
+ESS/s is itself poorly estimated). ROI per paid channel (mean [90%]), mediamix / Meridian:
+Channel0 0.80 [0.07, 2.19] / 1.87 [0.45, 3.28], Channel1 0.70 [0.09, 1.72] / 1.04 [0.25,
+2.10], Channel2 2.40 [1.83, 3.04] / 1.37 [0.57, 2.43], Channel3 1.85 [1.28, 2.67] / 0.88
+[0.33, 1.54], Channel4 1.25 [0.87, 1.75] / 1.67 [0.46, 3.19].
+
     .venv/bin/python bench/bench_geo_meridian.py                         # 2 chains x 500 (+500)
     .venv/bin/python bench/bench_geo_meridian.py --chains 4 --draws 1000 --warmup 1000
     .venv/bin/python bench/bench_geo_meridian.py --skip meridian --repeat 3
