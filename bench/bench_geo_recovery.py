@@ -16,18 +16,23 @@ the per-geo ROAS error (mean |posterior mean - truth| over geo x channel, and th
 to the truth), the median width of the per-geo 90% intervals, wall seconds and max R-hat.
 Target: the hierarchical per-geo error below the separate fits'.
 
-Measured 2026-12-01 on the 2-core machine (load 3-5: a Meridian-data fit ran beside it),
-NUTS 2 chains x 500 draws (+500 warm-up), seeds 0-2, the per-geo level centred:
+Measured 2026-12-01 on the 2-core machine (load 2-5), NUTS 2 chains x 500 draws (+500
+warm-up), the per-geo level centred; seeds 0-2 in one run, seeds 3-4 in a second
+(``--seeds 2 --first-seed 3``):
 
-    all      partial  national in 90%: 8/9   per-geo coverage 84.3%  per-geo MAE 0.552
-             (rel 39.3%, 90% width 2.59)  wall 455 s for 3 fits  max R-hat 1.030
-    all      none     national in 90%: 7/9   per-geo coverage 88.0%  per-geo MAE 1.433
-             (rel 100.4%, 90% width 3.59)  wall 459 s              max R-hat 1.015
+    seeds 0-2  partial  national in 90%: 8/9   per-geo coverage 84.3%  per-geo MAE 0.552
+    seeds 0-2  none     national in 90%: 7/9   per-geo coverage 88.0%  per-geo MAE 1.433
+    seeds 3-4  partial  national in 90%: 6/6   per-geo coverage 95.1%  per-geo MAE 0.289
+    seeds 3-4  none     national in 90%: 5/6   per-geo coverage 91.7%  per-geo MAE 0.419
+    5 seeds    partial  national 14/15, per-geo coverage 88.6%, per-geo MAE 0.447
+    5 seeds    none     national 12/15, per-geo coverage 89.5%, per-geo MAE 1.028
 
-The hierarchical per-geo error is below the separate fits' in 3/3 seeds (0.794 / 0.406 / 0.457
-against 1.353 / 1.714 / 1.232), and its per-geo coverage (84%) is above the 75% target. One
-national ROAS of nine lies outside its 90% interval (about one in ten is what a 90% interval
-gives): seed 0's search, an always-on channel whose spend follows a yearly sine, so the data
+(wall 105-175 s per hierarchical fit, max R-hat 1.030.)
+
+The hierarchical per-geo error is below the separate fits' in 5/5 seeds (0.794 / 0.406 / 0.457
+/ 0.212 / 0.367 against 1.353 / 1.714 / 1.232 / 0.393 / 0.446), and its per-geo coverage
+(88.6%) is above the 75% target. One national ROAS of fifteen lies outside its 90% interval
+(about one in ten is what a 90% interval allows): seed 0's search, an always-on channel whose spend follows a yearly sine, so the data
 barely tell it from the seasonality; true 0.69, fitted 2.15 [0.96, 4.19] (the separate fits
 miss it too: 3.25 [2.15, 4.62]), and its per-geo coverage is 12% because every geo inherits
 the national miss. The strict target (every national ROAS inside) is not met on seed 0.
