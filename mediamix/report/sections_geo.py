@@ -141,6 +141,12 @@ POOLING_HEADER = ("channel", "national ROAS", "spread of geo means (sd)", "sprea
                   "mean interval width", "spread / width", "geos whose interval holds national")  # fmt: skip
 
 
+def share_text(x: float) -> str:
+    """A share as a percentage: whole percent from 10%, one decimal below (a geo with 0.4% of
+    the media contribution does not read as 0%)."""
+    return f"{x:.0%}" if abs(x) >= 0.095 else f"{x:.1%}"
+
+
 def totals_rows(summary: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
     """Per geo (national first): population when the fit scaled by it, spend over the window,
     the KPI, what media brought (``kpi.media``) and its share of the national media
@@ -160,7 +166,7 @@ def totals_rows(summary: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]
             F.fmt_number(sum(spend)) if spend else "",
             F.fmt_number(kpi.get("total")),
             span(kpi.get("media")),
-            f"{media / nat_media:.0%}" if media is not None and nat_media else "",
+            share_text(media / nat_media) if media is not None and nat_media else "",
             span(kpi.get("baseline")),
         ]
 

@@ -194,3 +194,10 @@ def test_a_geo_runs_tables_reach_the_national_sections_as_their_national_part(tm
     assert "decomposition" not in keys and {"curves", "geo"} <= set(keys)
     national = RunData(run_dir=tmp_path, summary={"channels": {}}, contributions=contrib)
     assert national_view(national) is national  # a national run is left as it is
+
+
+def test_small_shares_keep_a_decimal() -> None:
+    from mediamix.report.sections_geo import share_text
+
+    assert [share_text(x) for x in (1.0, 0.25, 0.1, 0.0039, 0.0)] == [
+        "100%", "25%", "10%", "0.4%", "0.0%"]  # fmt: skip
