@@ -18,12 +18,6 @@ def _split(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
-def _names(value: str | None) -> tuple[str, ...] | None:
-    """Comma-separated names as a tuple (None stays None: the config's)."""
-    names = _split(value)
-    return None if names is None else tuple(names)
-
-
 def experiment_line(x: dict, level: float) -> str:
     """One line per experiment: the measured lift, the model's, and whether they agree."""
     m = x["model_lift"]
@@ -306,7 +300,7 @@ def fit_options(config, method, chains, draws, warmup, steps, seed, holdout, lev
                       steps=steps, seed=seed, holdout=holdout, level=level, date=date, kpi=kpi,
                       channels=_split(channels), controls=_split(controls),
                       experiments=experiments_path, force=force,
-                      time_varying=_names(time_varying), geo=r.get("geo") or None,
+                      time_varying=_split(time_varying), geo=r.get("geo") or None,
                       population=r.get("population") or None,
                       organic=_split(r.get("organic")), non_media=_split(r.get("non_media")),
                       reach_frequency=_split(r.get("reach_frequency")),

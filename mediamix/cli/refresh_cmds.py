@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from mediamix.cli.model_cmds import checked_progress, sampler_options
+from mediamix.cli.model_cmds import _split, checked_progress, sampler_options
 from mediamix.errors import SpecError
 
 DRIFT = "drift.json"
@@ -58,12 +58,6 @@ def _recorded_roles(view) -> dict[str, Any]:
         roles.setdefault("channels", list(view.data.channel_names))
         roles.setdefault("controls", list(view.data.control_names))
     return roles
-
-
-def _names(value: str | None) -> list[str] | None:
-    if value is None:
-        return None
-    return [v.strip() for v in value.split(",") if v.strip()]
 
 
 def refresh_run(
@@ -226,7 +220,7 @@ def refresh_cmd(run, data, out, widen, method, chains, draws, warmup, steps, see
         try:
             res = refresh_run(run, data, out, method=method, widen=widen, sampler_options=opts,
                               seed=seed, holdout=holdout, level=level, date=date, kpi=kpi,
-                              channels=_names(channels), controls=_names(controls),
+                              channels=_split(channels), controls=_split(controls),
                               attribution=not no_attribution, cold=cold, force=force,
                               progress=checked_progress(quiet),
                               on_warning=lambda x: click.echo(f"warning: {x}", err=True))  # fmt: skip

@@ -160,10 +160,8 @@ class Dataset:
         ``kpi_value`` names a column of the value of one KPI unit per row: the Dataset's KPI
         is then ``kpi x kpi_value`` row by row (`value_kpi`; the column is no other role).
         """
-        spec = DataSpec.build(date, kpi, channels, controls, geo)
-        return _validate(
-            frame, spec, n_params, date_format=date_format, decimal=decimal, kpi_value=kpi_value
-        )
+        spec = replace(DataSpec.build(date, kpi, channels, controls, geo), kpi_value=kpi_value)
+        return _validate(frame, spec, n_params, date_format=date_format, decimal=decimal)
 
     @classmethod
     def from_csv(cls, path: str | Path, **kwargs: Any) -> Dataset:
@@ -445,14 +443,14 @@ def _validate(
     n_params: int | None,
     date_format: str | None = None,
     decimal: str | None = None,
-    kpi_value: str | None = None,
 ) -> Dataset:
     """Run every check in order; return the sorted, typed Dataset (its KPI valued by the
-    ``kpi_value`` column when given, `value_kpi`)."""
+    spec's ``kpi_value`` column when given, `value_kpi`)."""
     if not isinstance(frame, pd.DataFrame):
         raise DataError(f"expected a pandas DataFrame, got {type(frame).__name__}.")
     decimal = decimal or frame.attrs.get("decimal")
     roles = spec.roles()
+    kpi_value = spec.kpi_value
     if kpi_value:
         if kpi_value in roles:
             raise SpecError(
@@ -542,6 +540,4 @@ def _validate(
                 f"control '{k}' is constant; it cannot be told apart from the intercept. "
                 "Fix: drop it from the controls."
             )
-    if kpi_value:
-        spec = replace(spec, kpi_value=kpi_value)
     return Dataset(frame=out, spec=spec, freq=freq, notes=tuple(notes))

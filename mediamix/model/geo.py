@@ -23,8 +23,9 @@ Location of the KPI of geo g at period t (model units)::
   ``level`` form a narrow ridge: on Meridian's 40-geo sample, 484 leapfrog steps per draw
   against 122 centred, `bench/bench_geo_meridian.py`); a per-geo trend or season
   deviation is weakly identified, and its sd may be near 0, where the non-centred form
-  avoids the funnel (centred, the trend's sd mixed with an ESS of 2 on 12 geos). Weekday terms (daily data) and the control coefficients are national,
-  shared by every geo; the controls' data are per geo.
+  avoids the funnel (centred, the trend's sd mixed with an ESS of 2 on 12 geos). Weekday
+  terms (daily data) and the control coefficients are national, shared by every geo; the
+  controls' data are per geo.
 - **Media effects**: the national ``effect_c`` (the channel's average contribution per geo
   and period at the national coefficient) has the national model's media prior (by default
   the total media share of the KPI split by spend share over paid and rf channels,

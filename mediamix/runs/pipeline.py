@@ -75,7 +75,9 @@ class FitOptions:
     target_accept: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("channels", "controls", "organic", "non_media", "reach_frequency"):
+        names = ("channels", "controls", "time_varying", "organic", "non_media",
+                 "reach_frequency")  # fmt: skip
+        for name in names:
             object.__setattr__(self, name, _names(getattr(self, name)))
 
     def panel_roles(self) -> dict[str, Any]:
