@@ -479,6 +479,7 @@ def _model_block(fitted) -> dict[str, Any]:
         "controls": _names(fitted.data, "control_names"),
         "geo_pooling": getattr(spec, "geo_pooling", None),
         "geo_transforms": getattr(spec, "geo_transforms", None),
+        "geo_controls": getattr(spec, "geo_controls", None),
         "population_scaled": bool(has_pop),
         "freq": getattr(fitted.data, "freq", None),
     }

@@ -16,14 +16,17 @@ and thresholds are those of :mod:`mediamix.analysis.review`, read on the sum ove
 - ``geo_fit`` (one check): the worst geo's in-sample R^2 of the posterior-mean expected KPI
   per period, review below ``GEO_R2_REVIEW`` (0), naming the geo: a geo the model fits
   worse than its own mean has a structure the shared seasonality and trend miss.
-- Not run for a geo fit: the prior-data conflict check (``prior_shift``), whose prior draws
-  are written for the national model's sites.
+- ``prior_shift`` (one per channel with spend): the prior-data conflict of the national ROAS
+  (:mod:`mediamix.analysis.prior_check`, the geo model's own prior draws): a channel whose
+  ROAS is mostly the prior (e.g. an always-on channel whose spend moves with the season) or
+  sits in the prior's tail is a review.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from mediamix.analysis.prior_check import PRIOR_DRAWS, prior_shift
 from mediamix.analysis.review import (
     REVIEW,
     ROAS_HIGH,
@@ -39,7 +42,9 @@ from mediamix.analysis.review import (
     loss_check,
     nuts_checks,
     optimiser_check,
+    prior_checks,
     residual_check,
+    sampled,
 )
 
 #: a geo whose in-sample R^2 is below this is a review (worse than the geo's own mean)
@@ -71,7 +76,7 @@ def geo_fit_check(geos, kpi: np.ndarray, ey: np.ndarray, train: np.ndarray) -> R
     )  # fmt: skip
 
 
-def review(fitted, level: float = 0.9) -> Review:
+def review(fitted, level: float = 0.9, prior_draws: int | None = None) -> Review:
     """Review a geo fit (see the module doc)."""
     method = fitted.method
     kpi = np.asarray(fitted.data.kpi, float)  # (G, T)
@@ -110,7 +115,7 @@ def review(fitted, level: float = 0.9) -> Review:
     )
     diag = fitted.diagnostics.to_dict() if fitted.diagnostics else {}
     if method == "nuts":
-        checks += nuts_checks(diag, fitted.n_draws, fitted.info.get("chains"))
+        checks += nuts_checks(sampled(diag, fitted.info), fitted.n_draws, fitted.info.get("chains"))
     else:
         check = loss_check(method, fitted.info, int(train.sum()) * kpi.shape[0])
         checks.append(optimiser_check(check, method, diag))
@@ -119,4 +124,6 @@ def review(fitted, level: float = 0.9) -> Review:
     high = ROAS_HIGH * fitted.spec.kpi_value * kpi_total / all_spend if all_spend > 0 else np.inf
     checks += channel_checks(list(fitted.media_names), spend, roas, high)
     checks.append(geo_fit_check(list(fitted.geos), kpi, ekpi.mean(0), train))
-    return Review.from_checks(checks, method)
+    shifts = prior_shift(fitted, roas, n=prior_draws or PRIOR_DRAWS)
+    checks += prior_checks(shifts)
+    return Review.from_checks(checks, method, [p.to_dict() for p in shifts])

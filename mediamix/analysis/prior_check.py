@@ -81,9 +81,15 @@ def prior_params(fitted, n: int = PRIOR_DRAWS, seed: int = 0) -> dict[str, np.nd
     """
     import jax
 
+    from mediamix.model import geo
     from mediamix.model.maths import posterior_params
 
-    raw = prior_draws(fitted.structure, fitted.design, int(n), jax.random.PRNGKey(seed))
+    key = jax.random.PRNGKey(seed)
+    if isinstance(fitted.structure, geo.GeoStructure):  # the geo model: its own prior draws
+        raw = geo.prior_draws(fitted.structure, fitted.design, int(n), key)
+        return geo.posterior_params({k: np.asarray(v) for k, v in raw.items()},
+                                    fitted.structure)  # fmt: skip
+    raw = prior_draws(fitted.structure, fitted.design, int(n), key)
     return posterior_params({k: np.asarray(v) for k, v in raw.items()}, fitted.structure)
 
 
@@ -110,10 +116,9 @@ def prior_draws(structure, design: dict, n: int, key) -> dict[str, Any]:
 
 
 def prior_roas_draws(fitted, n: int = PRIOR_DRAWS, seed: int = 0) -> np.ndarray:
-    """Draws of each channel's ROAS under the prior, (n, C)."""
-    from mediamix.analysis.metrics import roas_draws
-
-    return roas_draws(fitted.with_params(prior_params(fitted, n, seed)))
+    """Draws of each channel's ROAS under the prior, (n, C): the fitted model's own ROAS
+    (national for a geo model) with its draws replaced by the prior's."""
+    return fitted.with_params(prior_params(fitted, n, seed)).roas_draws()
 
 
 def _summary(x: np.ndarray) -> tuple[float, float, float, float]:
@@ -159,13 +164,11 @@ def compare(channel: str, prior: np.ndarray, posterior: np.ndarray) -> PriorShif
 
 def prior_shift(fitted, roas: np.ndarray | None = None, n: int = PRIOR_DRAWS, seed: int = 0):
     """One `PriorShift` per channel with spend (``roas``: posterior draws (S, C), computed
-    when not given)."""
-    from mediamix.analysis.metrics import roas_draws
-
-    post = roas_draws(fitted) if roas is None else np.asarray(roas)
+    when not given; a geo model's national ROAS, paid then reach-and-frequency channels)."""
+    post = fitted.roas_draws() if roas is None else np.asarray(roas)
     prior = prior_roas_draws(fitted, n, seed)
     out = []
-    for c, name in enumerate(fitted.channel_names):
+    for c, name in enumerate(getattr(fitted, "media_names", fitted.channel_names)):
         if not (np.isfinite(prior[:, c]).any() and np.isfinite(post[:, c]).any()):
             continue  # no spend in the window: no ROAS to compare
         out.append(compare(name, prior[:, c], post[:, c]))

@@ -9,6 +9,7 @@ units (never per capita). The analysis (`mediamix.analysis.geo`) reads it.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 from functools import cached_property
@@ -225,6 +226,14 @@ class GeoFitted:
     def params(self) -> dict:
         """Posterior draws of the sites the maths reads, chains and draws flattened (S, ...)."""
         return gm.posterior_params(flat_posterior(self.idata), self.structure)
+
+    def with_params(self, params: dict) -> GeoFitted:
+        """The same model with other draws of the sites the maths reads (e.g. draws from the
+        prior, :func:`mediamix.analysis.prior_check.prior_params`); every derived draw
+        follows them, while ``idata`` and the review stay those of the fit."""
+        other = copy.copy(self)
+        other.__dict__["params"] = dict(params)
+        return other
 
     @property
     def n_draws(self) -> int:
@@ -448,7 +457,11 @@ class GeoFitted:
             d["holdout_mape"] = dg.mape(y[:, n:].reshape(-1), ey[:, n:].reshape(-1))
             d["holdout_r2"] = dg.r2(y[:, n:].reshape(-1), ey[:, n:].reshape(-1))
         d.update(dg.loss_convergence(self.method, self.info))
-        msgs = dg.advice({**d, "steps": self.info.get("steps")}, self.method, self.n_draws)
+        msgs = dg.advice(
+            {**d, "steps": self.info.get("steps"), "target_accept": self.info.get("target_accept")},
+            self.method,
+            self.n_draws,
+        )
         return dg.FitDiagnostics(method=self.method, warnings=tuple(msgs), **d)
 
     # -- analysis shortcuts (mediamix.analysis.geo) ------------------------------------------

@@ -113,6 +113,21 @@ def loss_convergence(method: str, info: dict[str, Any]) -> dict[str, Any]:
     return {"loss_rel_change": rel, "loss_converged": conv}
 
 
+def divergence_fix(target_accept: float | None) -> str:
+    """What to do about divergent transitions, given the step-size target the fit used
+    (``None``: not recorded)."""
+    simpler = ("tighten priors, or simplify the model (e.g. saturation: michaelis_menten, "
+               "Hill with its shape fixed at 1)")  # fmt: skip
+    if target_accept is None or target_accept < 0.95:
+        used = "" if target_accept is None else f" (this fit used {target_accept:g})"
+        return f"Raise target_accept{used} to 0.95 (--target-accept 0.95), {simpler}."
+    if target_accept < 0.99:
+        return (f"This fit already used target_accept {target_accept:g}: raise it to 0.99 "
+                f"(slower), {simpler}.")  # fmt: skip
+    return (f"This fit already used target_accept {target_accept:g}, so a smaller step will "
+            f"not help: {simpler}.")  # fmt: skip
+
+
 def advice(d: dict[str, Any], method: str, n_draws_total: int) -> list[str]:
     """Warnings with what to try, from the numbers in ``d``."""
     msgs = []
@@ -149,8 +164,7 @@ def advice(d: dict[str, Any], method: str, n_draws_total: int) -> list[str]:
         if d.get("divergences"):
             msgs.append(
                 f"divergences: {d['divergences']} divergent transitions; the sampler missed "
-                "parts of the posterior. Raise target_accept (e.g. 0.95), tighten priors, or "
-                "simplify the model."
+                f"parts of the posterior. {divergence_fix(d.get('target_accept'))}"
             )
         if d.get("min_bfmi") is not None and d["min_bfmi"] < BFMI_MIN:
             msgs.append(

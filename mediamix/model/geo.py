@@ -24,8 +24,12 @@ Location of the KPI of geo g at period t (model units)::
   against 122 centred, `bench/bench_geo_meridian.py`); a per-geo trend or season
   deviation is weakly identified, and its sd may be near 0, where the non-centred form
   avoids the funnel (centred, the trend's sd mixed with an ESS of 2 on 12 geos). Weekday
-  terms (daily data) and the control coefficients are national, shared by every geo; the
-  controls' data are per geo.
+  terms (daily data) are national. The controls' data are per geo; their coefficients are
+  national (``geo_controls: shared``) or per geo (``per_geo``): ``gamma_gk = gamma_k +
+  control_sd_k z_gk`` (free sign) and ``gamma_gk = gamma_k exp(control_sd_k z_gk)`` (a
+  sign-constrained control keeps its sign), non-centred, the sd's half-normal
+  (`CONTROL_SD`, `CONTROL_LOG_SD`); events stay national. Without pooling (``geo_pooling:
+  none``) a per-geo coefficient is each geo's own, with the national prior.
 - **Media effects**: the national ``effect_c`` (the channel's average contribution per geo
   and period at the national coefficient) has the national model's media prior (by default
   the total media share of the KPI split by spend share over paid and rf channels,
@@ -96,6 +100,8 @@ TREND_SD = 0.2
 SEASON_SD = 0.1
 EFFECT_TAU = 0.3  # sd of log beta_gc around log beta_c
 TRANSFORM_SD = 0.2  # sd of a per-geo transform parameter on the log / logit scale
+CONTROL_SD = 0.1  # sd of a per-geo free control coefficient around the national (per control sd)
+CONTROL_LOG_SD = 0.3  # sd of log |coefficient| of a sign-constrained control around the national
 ORGANIC_EFFECT = 0.1  # half-normal scale of an organic channel's effect, x the KPI's mean
 NON_MEDIA_PRIOR = Prior("normal", {"loc": 0.0, "scale": 0.3})
 # the frequency's half-saturation: median 2 exposures, 90% of the mass between 0.7 and 5.4
@@ -174,6 +180,8 @@ class GeoStructure:
     signs: tuple[float, ...]
     event_idx: tuple[int, ...]
     likelihood: str
+    #: per-geo control coefficients (``geo_controls: per_geo``)
+    geo_controls: bool
     #: (site, distribution name, the total's distribution for the media share prior or "")
     prior_dists: tuple[tuple[str, str, str], ...]
     spec: ModelSpec = field(compare=False, hash=False, repr=False)
@@ -244,7 +252,12 @@ class GeoStructure:
                                ("event", self.event_idx, "event_name")):  # fmt: skip
             if idx:
                 coords[dim] = list(ctrl[list(idx)])
-                dims[site] = [dim]
+                per_geo = self.geo_controls and site != "event"
+                dims[site] = ([] if p or not per_geo else G) + [dim]
+                if per_geo:
+                    dims["geo_" + site] = G + [dim]
+                    if p:
+                        dims[site + "_sd"], dims[site + "_z"] = [dim], G + [dim]
         if self.non_media_names:
             coords["non_media_channel"] = list(self.non_media_names)
             dims["non_media"] = ["non_media_channel"]
@@ -475,6 +488,7 @@ def build_geo_structure(
         signs=signs,
         event_idx=tuple(ev),
         likelihood=spec.likelihood,
+        geo_controls=spec.geo_controls == "per_geo" and data.n_geos > 1,
         prior_dists=tuple(dists),
         spec=spec,
     )
@@ -657,14 +671,23 @@ def baseline(params: dict, design: dict, structure: GeoStructure) -> jnp.ndarray
     if structure.n_dow:
         b = b + (design["dow"] @ params["dow"])[None, :]
     if structure.free_idx:
-        b = b + design["controls_free"] @ params["control"]
+        b = b + _control_term(design["controls_free"], params, "control", structure)
     if structure.signed_idx:
-        b = b + design["controls_signed"] @ (
-            params["control_signed"] * jnp.asarray(structure.signs)
-        )
+        b = b + _control_term(design["controls_signed"], params, "control_signed", structure)
     if structure.event_idx:
         b = b + design["events"] @ params["event"]
     return b
+
+
+def _control_term(x: jnp.ndarray, params: dict, site: str, structure: GeoStructure):
+    """``x (G, T, n)`` times the coefficients (national ``(n,)`` or per geo ``(G, n)``), with
+    the signs of sign-constrained controls."""
+    coef = params["geo_" + site] if structure.geo_controls else params[site]
+    if site == "control_signed":
+        coef = coef * jnp.asarray(structure.signs)
+    if coef.ndim == 2:
+        return jnp.einsum("gtn,gn->gt", x, coef)
+    return x @ coef
 
 
 def components_from_units(
@@ -753,6 +776,18 @@ def forward(raw: dict, design: dict, structure: GeoStructure) -> dict[str, jnp.n
             out["geo_season"] = raw["season"][None, :] + raw["season_sd"] * raw["season_z"]
         else:
             out["geo_season"] = raw["season"]
+    if structure.geo_controls:
+        for site, idx in (("control", structure.free_idx),
+                          ("control_signed", structure.signed_idx)):  # fmt: skip
+            if not idx:
+                continue
+            nat = raw[site]
+            if not pooled:
+                out["geo_" + site] = nat
+            elif site == "control":
+                out["geo_" + site] = nat[None, :] + raw[site + "_sd"] * raw[site + "_z"]
+            else:
+                out["geo_" + site] = nat[None, :] * jnp.exp(raw[site + "_sd"] * raw[site + "_z"])
     level = raw["level_geo"] if pooled else raw["level"]
     p.update(out)
     p["intercept"] = jnp.zeros((G,), jnp.float32)
@@ -843,8 +878,14 @@ def model(design: dict, structure: GeoStructure, observe: bool = True) -> None:
         raw["dow"] = _sample("dow", structure, design, (structure.n_dow,))
     for site, idx in (("control", structure.free_idx), ("control_signed", structure.signed_idx),
                       ("event", structure.event_idx)):  # fmt: skip
-        if idx:
-            raw[site] = _sample(site, structure, design, (len(idx),))
+        if not idx:
+            continue
+        per_geo = structure.geo_controls and site != "event"
+        raw[site] = _sample(site, structure, design, (lead if per_geo else ()) + (len(idx),))
+        if per_geo and pooled:
+            sd = CONTROL_SD if site == "control" else CONTROL_LOG_SD
+            raw[site + "_sd"] = _half(site + "_sd", sd, (len(idx),))
+            raw[site + "_z"] = _std(site + "_z", (G, len(idx)))
     if structure.non_media_names:
         raw["non_media"] = _sample("non_media", structure, design,
                                    (len(structure.non_media_names),))  # fmt: skip
@@ -909,10 +950,28 @@ class GeoShareSplit(ShareSplit):
 
 
 # ---- draws for the analysis ---------------------------------------------------------------------
+def prior_draws(structure: GeoStructure, design: dict, n: int, key) -> dict[str, Any]:
+    """``n`` draws of every latent and derived site from the prior, each with a leading axis
+    of ``n``: the seeded model traced ``n`` times in one jitted ``vmap`` (the design is an
+    argument). Sites that depend on others (``level_geo`` on ``level`` and ``level_sd``)
+    are drawn in order within each trace, as the model states them."""
+    import numpyro.handlers as handlers
+
+    m = functools.partial(model, structure=structure)
+
+    def one(k, design):
+        tr = handlers.trace(handlers.seed(m, k)).get_trace(design)
+        return {name: site["value"] for name, site in tr.items()
+                if site["type"] in ("sample", "deterministic") and name != "y"}  # fmt: skip
+
+    keys = jax.random.split(key, int(n))
+    return jax.jit(jax.vmap(one, in_axes=(0, None)))(keys, design)
+
+
 def posterior_params(samples: dict[str, np.ndarray], structure: GeoStructure) -> dict:
     """The sites `components` reads, float32, draws on axis 0."""
     keep = {"intercept", "geo_trend", "geo_season", "dow", "control", "control_signed",
-            "event", "non_media", "beta", "beta_organic", "rf_hill_k", "rf_hill_s", "sigma",
+            "geo_control", "geo_control_signed", "event", "non_media", "beta", "beta_organic", "rf_hill_k", "rf_hill_s", "sigma",
             "nu"}  # fmt: skip
     for g in structure.sat_groups + structure.ad_groups:
         keep |= {g.site(q) for q in g.params} | {g.site(q) + "_geo" for q in g.geo_params}

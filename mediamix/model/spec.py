@@ -34,6 +34,7 @@ MEDIA_PRIORS = ("default", "cost_proportional", "roi")
 ADSTOCK_WARMUPS = ("exclude", "none")
 GEO_POOLINGS = ("partial", "none")
 GEO_TRANSFORMS = ("shared", "per_geo")
+GEO_CONTROLS = ("shared", "per_geo")
 SIGNS = ("free", "positive", "negative")
 ADSTOCK_CHOICES = tuple(ADSTOCKS) + ("none",)
 MODEL_SATURATIONS = tuple(s for s in SATURATIONS if s != "table")
@@ -118,9 +119,11 @@ class ModelSpec:
     time_varying_drift: float | Mapping[str, float] = DEFAULT_DRIFT
     # the geo model (`mediamix.model.geo`): per-geo media effects pooled around the national
     # ones (``partial``) or each geo's own (``none``); adstock and saturation shared by every
-    # geo or per geo around the national values (``per_geo``)
+    # geo or per geo around the national values (``per_geo``); the controls' coefficients
+    # national (``shared``) or per geo around the national ones (``per_geo``)
     geo_pooling: str = "partial"
     geo_transforms: str = "shared"
+    geo_controls: str = "shared"
 
     def __post_init__(self) -> None:
         # every message starts with the setting's key path; `from_dict` puts its section
@@ -129,7 +132,8 @@ class ModelSpec:
                              ("saturation", MODEL_SATURATIONS), ("trend", TRENDS),
                              ("likelihood", LIKELIHOODS), ("media_prior", MEDIA_PRIORS),
                              ("adstock_warmup", ADSTOCK_WARMUPS), ("geo_pooling", GEO_POOLINGS),
-                             ("geo_transforms", GEO_TRANSFORMS)):  # fmt: skip
+                             ("geo_transforms", GEO_TRANSFORMS),
+                             ("geo_controls", GEO_CONTROLS)):  # fmt: skip
             _check_choice(key, getattr(self, key), choices)
         if self.form == "multiplicative" and self.likelihood == "normal":
             object.__setattr__(self, "likelihood", "lognormal")
@@ -926,6 +930,8 @@ model:
                             #   ones (partial) or each geo's own, unpooled (none)
   geo_transforms: shared    # geo panels: one adstock and saturation for every geo (shared) or
                             #   per-geo half-saturation and decay around the national (per_geo)
+  geo_controls: shared      # geo panels: one coefficient per control for every geo (shared) or
+                            #   per-geo coefficients around the national ones (per_geo)
   time_varying_drift: 0.3   # prior sd of the change of log effect per year (0.2: the effect
                             #   may change by about 20% a year); or per name {tv: 0.2}
   priors: {}

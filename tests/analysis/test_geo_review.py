@@ -1,6 +1,7 @@
 """The geo review's own check (the rest are the national review's checks, tested there)."""
 
 import numpy as np
+import pytest
 
 from mediamix.analysis.geo_review import GEO_R2_REVIEW, geo_fit_check
 
@@ -30,3 +31,52 @@ def test_only_the_window_counts():
     ey[0, :10] = 100.0  # wrong only in the warm-up periods
     train = np.arange(40) >= 10
     assert geo_fit_check(["a"], kpi, ey, train).verdict == "pass"
+
+
+# ---- the prior-data conflict of a geo fit ---------------------------------------------------
+def _panel_with_a_flat_channel(seed: int = 0):
+    """4 geos x 80 weeks: 'tv' flighted with a large effect, 'flat' spent the same every week
+    (nothing in the data can tell its effect from the baseline)."""
+    from mediamix.model.geo_data import GeoData
+
+    rng = np.random.default_rng(seed)
+    G, T = 4, 80
+    pop = np.array([1.0, 2.0, 3.0, 4.0]) * 1e4
+    tv = rng.gamma(2.0, 1.0, (G, T)) * rng.binomial(1, 0.5, (G, T))
+    flat = np.ones((G, T))
+    kpi_pc = 10.0 + 2.0 * tv / (1.0 + tv) + rng.normal(0, 0.2, (G, T))
+    spend = np.stack([tv, flat], -1) * pop[:, None, None]
+    return GeoData.from_arrays(kpi_pc * pop[:, None], spend, population=pop,
+                               channel_names=["tv", "flat"])  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def flat_fit():
+    from mediamix.estimator import GeoMMM
+
+    spec = {"adstock": "none", "saturation": "michaelis_menten", "trend": "none",
+            "seasonality_order": 0}  # fmt: skip
+    return GeoMMM(spec).fit(_panel_with_a_flat_channel(), "svi", steps=600, draws=200,
+                            seed=0, warn=False)  # fmt: skip
+
+
+def test_geo_prior_draws_follow_the_model(flat_fit):
+    from mediamix.analysis.prior_check import prior_params, prior_roas_draws
+
+    p = prior_params(flat_fit, n=64, seed=1)
+    assert p["beta"].shape == (64, 4, 2) and p["intercept"].shape == (64, 4)
+    roas = prior_roas_draws(flat_fit, n=64, seed=1)
+    assert roas.shape == (64, 2) and np.isfinite(roas).all() and (roas > 0).all()
+    # a prior, not the posterior: far wider than the fitted tv ROAS
+    post = flat_fit.roas_draws()
+    assert np.std(roas[:, 0]) > 3 * np.std(post[:, 0])
+
+
+def test_a_channel_the_data_cannot_see_is_mostly_the_prior(flat_fit):
+    review = flat_fit.compute_review()
+    checks = {c.subject: c for c in review.checks if c.name == "prior_shift"}
+    assert set(checks) == {"tv", "flat"}
+    assert checks["tv"].verdict == "pass"
+    assert checks["flat"].verdict == "review" and "mostly your prior" in checks["flat"].advice
+    shifts = {p["channel"]: p for p in review.prior_shift}
+    assert shifts["flat"]["sd_ratio"] > 0.8 and shifts["tv"]["sd_ratio"] < 0.5

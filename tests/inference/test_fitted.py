@@ -56,3 +56,15 @@ def test_advice_names_the_fix():
     assert (
         dg.advice({"max_rhat": 1.001, "min_ess_bulk": 2000.0, "divergences": 0}, "nuts", 4000) == []
     )
+
+
+def test_divergence_advice_knows_the_target_accept_the_fit_used():
+    base = {"max_rhat": 1.001, "min_ess_bulk": 2000.0, "divergences": 5}
+    (first,) = dg.advice(base, "nuts", 4000)
+    assert "to 0.95 (--target-accept 0.95)" in first
+    (used,) = dg.advice({**base, "target_accept": 0.85}, "nuts", 4000)
+    assert "this fit used 0.85" in used and "0.95" in used
+    (higher,) = dg.advice({**base, "target_accept": 0.95}, "nuts", 4000)
+    assert "already used target_accept 0.95" in higher and "0.99" in higher
+    (top,) = dg.advice({**base, "target_accept": 0.99}, "nuts", 4000)
+    assert "will not help" in top and "michaelis_menten" in top and "raise" not in top.lower()

@@ -31,3 +31,6 @@ def test_short_run_warns_with_advice(sim_data):
     with pytest.warns(ConvergenceWarning, match=r"(R-hat|ESS) is .*(warmup|draws)"):
         fitted = MMM(spec).fit(ds, method="nuts", chains=2, draws=15, warmup=5, seed=0)
     assert not fitted.diagnostics.converged
+    # the settings the advice reads travel with the fit
+    assert fitted.info["target_accept"] == 0.85 and fitted.info["max_tree_depth"] == 10
+    assert fitted.info["dense_mass"] is False

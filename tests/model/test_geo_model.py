@@ -276,3 +276,49 @@ def test_unpooled_and_per_geo_transforms_forward():
     w = gm.likelihood_window(st, n)
     np.testing.assert_allclose(out["beta"][2] * unit[w].mean(0), [0.3, 0.02], rtol=2e-3)
     np.testing.assert_allclose(out["mu"][:, w].mean(1), [1.0, 1.1, 0.9], rtol=1e-5)
+
+
+def test_per_geo_controls_move_each_geo_around_the_national_coefficient():
+    """``geo_controls: per_geo``: a free control's coefficient ``gamma + sd z`` per geo, a
+    sign-constrained one ``gamma exp(sd z)`` (its sign kept); the baseline reads each geo's
+    own; ``shared`` keeps one national coefficient."""
+    rng = np.random.default_rng(4)
+    base = _panel(G=3, seed=4)
+    ctrl = rng.normal(0, 1, (3, T, 2))
+    data = GeoData.from_arrays(base.kpi, base.media, controls=ctrl, population=base.population,
+                               channel_names=["tv", "search"], control_names=["price", "temp"])  # fmt: skip
+    _, sc, st, de, _ = _prepare(data, geo_controls="per_geo", control_signs={"price": "negative"})
+    assert st.geo_controls and st.free_idx == (1,) and st.signed_idx == (0,)
+    dims, _ = st.dims()
+    assert dims["control"] == ["control_free"] and dims["control_z"] == ["geo", "control_free"]
+    assert dims["geo_control_signed"] == ["geo", "signed_control"]
+    z = np.float32([[-1.0], [0.0], [2.0]])
+    p = _params(st)
+    raw = {"level_geo": np.float32([1.0, 1.0, 1.0]), "level": np.float32(1.0),
+           "trend": np.float32(0.0), "trend_sd": np.float32(0.1), "trend_z": np.zeros(3, np.float32),
+           "season": np.zeros(st.n_fourier, np.float32), "season_sd": np.float32(0.1),
+           "season_z": np.zeros((3, st.n_fourier), np.float32),
+           "effect": np.float32([0.1, 0.05]), "effect_tau": np.float32([0.1, 0.1]),
+           "effect_z": np.zeros((3, 2), np.float32),
+           "control": np.float32([0.2]), "control_sd": np.float32([0.1]), "control_z": z,
+           "control_signed": np.float32([0.3]), "control_signed_sd": np.float32([0.5]),
+           "control_signed_z": z,
+           **{k: p[k] for k in ("geometric_lam", "hill_k", "hill_s")}}  # fmt: skip
+    out = {k: np.asarray(v) for k, v in gm.forward_jit(st)(raw, de).items()}
+    np.testing.assert_allclose(out["geo_control"][:, 0], 0.2 + 0.1 * z[:, 0], rtol=1e-6)
+    np.testing.assert_allclose(out["geo_control_signed"][:, 0], 0.3 * np.exp(0.5 * z[:, 0]),
+                               rtol=1e-6)  # fmt: skip
+    # the baseline by hand: intercept + each geo's own coefficients on its scaled controls
+    q = {**p, "intercept": out["intercept"], "geo_trend": np.zeros(3, np.float32),
+         "geo_season": np.zeros((3, st.n_fourier), np.float32),
+         "geo_control": out["geo_control"], "geo_control_signed": out["geo_control_signed"]}  # fmt: skip
+    b = np.asarray(jax.jit(lambda q, d: gm.baseline(q, d, st))(q, de))
+    x = sc.controls.transform(ctrl)
+    by_hand = (out["intercept"][:, None] + x[..., 1] * out["geo_control"][:, None, 0]
+               - x[..., 0] * out["geo_control_signed"][:, None, 0])  # fmt: skip
+    np.testing.assert_allclose(b, by_hand, rtol=1e-4, atol=1e-5)
+    shared = _prepare(data, control_signs={"price": "negative"})[2]
+    assert not shared.geo_controls and shared.dims()[0]["control"] == ["control_free"]
+    assert "geo_control" not in shared.dims()[0]
+    with pytest.raises(SpecError, match="geo_controls: unknown value 'geo'"):
+        GeoMMM(geo_controls="geo")
