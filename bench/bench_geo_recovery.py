@@ -36,6 +36,10 @@ The hierarchical per-geo error is below the separate fits' in 5/5 seeds (0.794 /
 barely tell it from the seasonality; true 0.69, fitted 2.15 [0.96, 4.19] (the separate fits
 miss it too: 3.25 [2.15, 4.62]), and its per-geo coverage is 12% because every geo inherits
 the national miss. The strict target (every national ROAS inside) is not met on seed 0.
+Each channel line also prints the review's prior-data conflict verdict (``prior check``);
+rerun 2026-12-02 (seed 0, hierarchical only): search 2.17 [0.97, 4.46] against 0.69 with the
+prior check passing (the data moved the estimate away from its prior), so the review does not
+flag this miss: the upward pull comes from the data, not from the prior.
 
     nice -n 19 python bench/bench_geo_recovery.py                       # 3 seeds, 2 x 500 NUTS
     nice -n 19 python bench/bench_geo_recovery.py --seeds 5 --chains 4
@@ -133,6 +137,23 @@ def score(fitted, truth: dict[str, Any], level: float = LEVEL) -> dict[str, Any]
     }
 
 
+def prior_verdicts(fitted, names: list[str]) -> list[str]:
+    """The review's prior-data conflict verdict per channel: ``pass``, or ``review`` with why
+    (``mostly the prior``, ``prior tail``)."""
+    checks = {c.subject: c for c in fitted.review.checks if c.name == "prior_shift"}
+    out = []
+    for n in names:
+        c = checks.get(n)
+        if c is None:
+            out.append("-")
+        elif c.verdict == "pass":
+            out.append("pass")
+        else:
+            out.append("review (" + ("mostly the prior" if "mostly" in c.advice else "prior tail")
+                       + ")")  # fmt: skip
+    return out
+
+
 def run_seed(args: argparse.Namespace, seed: int) -> dict[str, Any]:
     from mediamix.data.simulate_geo import simulate_geo_panel
 
@@ -147,7 +168,8 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict[str, Any]:
     for pooling in args.pooling.split(","):
         fitted, wall = fit_panel(panel, pooling, args.method, seed, **sampler_options(args))
         s = score(fitted, truth)
-        s.update({"wall_seconds": wall, "max_rhat": max_rhat(fitted)})
+        s.update({"wall_seconds": wall, "max_rhat": max_rhat(fitted),
+                  "prior_verdict": prior_verdicts(fitted, truth["media_names"])})  # fmt: skip
         out["fits"][pooling] = s
         print(line(seed, pooling, s), flush=True)
         for i, name in enumerate(truth["media_names"]):
@@ -155,7 +177,8 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict[str, Any]:
                 f"    {name:<8} national true {s['national_true'][i]:.2f} fitted "
                 f"{s['national_mean'][i]:.2f} [{s['national_lower'][i]:.2f}, "
                 f"{s['national_upper'][i]:.2f}]  per-geo coverage "
-                f"{s['geo_coverage_by_channel'][i]:.0%}, MAE {s['geo_mae_by_channel'][i]:.3f}",
+                f"{s['geo_coverage_by_channel'][i]:.0%}, MAE {s['geo_mae_by_channel'][i]:.3f}"
+                f"  prior check: {s['prior_verdict'][i]}",
                 flush=True,
             )
     return out

@@ -38,7 +38,10 @@ def test_config_parses_as_a_geo_config():
     assert cfg.is_panel and cfg.geo == "geo" and cfg.population == "population"
     assert cfg.kpi == "conversions"
     assert [c["name"] for c in cfg.channels] == [f"Channel{i}" for i in range(5)]
-    assert spec.adstock == "geometric" and spec.saturation == "hill"
+    # Hill with its shape fixed at 1 and per-geo control coefficients: the settings under
+    # which NUTS samples this data without divergent transitions (bench_geo_meridian.py)
+    assert spec.adstock == "geometric" and spec.saturation == "michaelis_menten"
+    assert spec.geo_controls == "per_geo" and spec.geo_pooling == "partial"
 
 
 def test_every_named_column_is_in_the_data(frame):
