@@ -3,7 +3,12 @@
 import numpy as np
 import pytest
 
-from mediamix.analysis.geo_review import GEO_R2_REVIEW, geo_fit_check
+from mediamix.analysis.geo_review import (
+    GEO_R2_REVIEW,
+    LOW_SHARE,
+    always_on_checks,
+    geo_fit_check,
+)
 
 
 def test_every_geo_followed_passes():
@@ -31,6 +36,26 @@ def test_only_the_window_counts():
     ey[0, :10] = 100.0  # wrong only in the warm-up periods
     train = np.arange(40) >= 10
     assert geo_fit_check(["a"], kpi, ey, train).verdict == "pass"
+
+
+def test_an_always_on_channel_is_a_review_naming_its_mroas():
+    rng = np.random.default_rng(0)
+    G, T = 3, 100
+    on = 1.0 + 0.3 * np.sin(np.arange(T) / 8)[None, :] + rng.uniform(0, 0.1, (G, T))
+    flighted = rng.gamma(2.0, 1.0, (G, T)) * (np.arange(T) % 10 != 0)  # dark 1 week in 10
+    spend = np.stack([on * 100, flighted, np.zeros((G, T))], -1)
+    checks = always_on_checks(["search", "tv", "unused"], spend)
+    by = {c.subject: c for c in checks}
+    assert set(by) == {"search", "tv"}  # a channel no geo spends on has no ROAS to judge
+    assert by["search"].verdict == "review" and by["search"].value == 0.0
+    assert "always on" in by["search"].advice and "mROAS" in by["search"].advice
+    assert by["tv"].verdict == "pass" and by["tv"].value >= 0.1
+    # per geo: a geo that goes dark counts with its own mean, and enough dark cells pass
+    spend2 = spend.copy()
+    spend2[0, : int(0.05 * T), 0] = 0.0  # geo 0 dark for 5% of weeks: 1.7% of all cells
+    assert always_on_checks(["search"], spend2[..., :1])[0].value < LOW_SHARE
+    spend2[1, : int(0.05 * T), 0] = 0.0  # a second geo: 3.3% of cells
+    assert always_on_checks(["search"], spend2[..., :1])[0].verdict == "pass"
 
 
 # ---- the prior-data conflict of a geo fit ---------------------------------------------------
