@@ -5,8 +5,8 @@ five paid channels with impressions beside spend, an organic channel, a promotio
 controls, population), the same chains and draws for both tools, one after the other (never
 side by side on the shared cores):
 
-- **mediamix**: ``GeoMMM`` with ``examples/meridian_geo.yaml`` (geometric adstock, Hill,
-  partial pooling over geos), NUTS, in a fresh process with the compile cache off (a cold fit:
+- **mediamix**: ``GeoMMM`` with ``examples/meridian_geo.yaml`` (geometric adstock, Hill with
+  its shape fixed at 1, per-geo control coefficients, partial pooling over geos), NUTS, in a fresh process with the compile cache off (a cold fit:
   everything compiles). The same process then fits twice more (``--repeat``) and records its
   resident memory after each fit, to show whether memory grows across repeated fits.
 - **Meridian** (``google-meridian``, its default ``ModelSpec``) in its own throw-away virtual
@@ -24,19 +24,28 @@ channel (revenue per unit of spend; mediamix: window contribution x kpi_value / 
 the first ``max_lag - 1`` weeks only feed the adstock; Meridian: ``Analyzer.roi()``) with its
 90% interval. Then mediamix's warm fits and its memory after each fit.
 
-Measured 2026-12-01 on the 2-core machine (idle but for this run, load 1.5-2.3), one run,
-2 chains x 300 draws (+300 warmup) for both, mediamix's per-geo level centred, cold:
+Measured 2026-12-02 on the 2-core machine (idle but for this run), one run, 2 chains x 300
+draws (+300 warmup) for both, ``examples/meridian_geo.yaml`` as shipped (per-geo control
+coefficients, Hill with its shape fixed at 1), cold:
 
     fit                       fit s  CPU s  min ESS  ESS/s   R-hat  div  steps  peak MB
-    mediamix GeoMMM NUTS      294.2  430.5       99  0.336   1.030   11     63     2666
-    Meridian 2.1.0            200.9  260.1        3  0.017   1.631  105    109     3162
+    mediamix GeoMMM NUTS      260.6  444.6       24  0.092   1.104    1     31     2757
+    Meridian 2.1.0            213.0  283.0        3  0.016   1.631  105    109     3143
 
-mediamix / Meridian in min-ESS per fit second: 20.2x (per CPU second 17.9x); target >= 3x.
-At this length neither has converged (Meridian's chains disagree: R-hat 1.63, min ESS 3, so its
-ESS/s is itself poorly estimated). ROI per paid channel (mean [90%]), mediamix / Meridian:
-Channel0 0.80 [0.07, 2.19] / 1.87 [0.45, 3.28], Channel1 0.70 [0.09, 1.72] / 1.04 [0.25,
-2.10], Channel2 2.40 [1.83, 3.04] / 1.37 [0.57, 2.43], Channel3 1.85 [1.28, 2.67] / 0.88
-[0.33, 1.54], Channel4 1.25 [0.87, 1.75] / 1.67 [0.46, 3.19].
+mediamix / Meridian in min-ESS per fit second: 5.9x (per CPU second 4.6x); target >= 3x. At
+this length neither has converged (mediamix's worst variable is the per-geo controls' pooling
+sd, control_sd; Meridian's chains disagree: R-hat 1.63, min ESS 3, so its ESS/s is itself
+poorly estimated). mediamix converges at 4 chains x 1000 (+1000): 994 s, R-hat 1.009, min
+ESS 468, no divergences. ROI per paid channel (mean [90%]), mediamix / Meridian: Channel0
+1.15 [0.05, 3.32] / 1.87 [0.45, 3.28], Channel1 0.87 [0.18, 1.92] / 1.04 [0.25, 2.10],
+Channel2 1.33 [0.35, 2.60] / 1.37 [0.57, 2.43], Channel3 0.95 [0.33, 1.87] / 0.88 [0.33,
+1.54], Channel4 0.91 [0.06, 2.25] / 1.67 [0.46, 3.19]. Repeated fits in one process: RSS
+after fits 1-3 2315, 2366, 2312 MB (flat: one kernel and compiled program per structure,
+`mediamix.inference.nuts`), warm fits 234 and 226 s.
+
+The same run on 2026-12-01 with the earlier config (national control coefficients, Hill with
+a free shape): mediamix 294 s, min ESS 99, R-hat 1.030, 11 divergences, 0.336 min-ESS/s
+against Meridian's 0.017 (20x); ROI Channel0-4 0.80 / 0.70 / 2.40 / 1.85 / 1.25.
 
     .venv/bin/python bench/bench_geo_meridian.py                         # 2 chains x 500 (+500)
     .venv/bin/python bench/bench_geo_meridian.py --chains 4 --draws 1000 --warmup 1000
