@@ -51,8 +51,8 @@ from mediamix.analysis.review import (
     optimiser_check,
     prior_checks,
     residual_check,
-    sampled,
 )
+from mediamix.inference.diagnostics import with_settings
 
 #: a geo whose in-sample R^2 is below this is a review (worse than the geo's own mean)
 GEO_R2_REVIEW = 0.0
@@ -151,7 +151,9 @@ def review(fitted, level: float = 0.9, prior_draws: int | None = None) -> Review
     )
     diag = fitted.diagnostics.to_dict() if fitted.diagnostics else {}
     if method == "nuts":
-        checks += nuts_checks(sampled(diag, fitted.info), fitted.n_draws, fitted.info.get("chains"))
+        checks += nuts_checks(
+            with_settings(diag, fitted.info), fitted.n_draws, fitted.info.get("chains")
+        )
     else:
         check = loss_check(method, fitted.info, int(train.sum()) * kpi.shape[0])
         checks.append(optimiser_check(check, method, diag))

@@ -74,7 +74,7 @@ from typing import Any
 import numpy as np
 
 from mediamix.analysis.prior_check import PRIOR_DRAWS, SD_RATIO, prior_shift
-from mediamix.inference.diagnostics import divergence_fix
+from mediamix.inference.diagnostics import divergence_fix, with_settings
 
 PASS, REVIEW, FAIL = "pass", "review", "fail"
 VERDICTS = (PASS, REVIEW, FAIL)
@@ -422,11 +422,6 @@ def decomposition_checks(kpi_total, base_draws, base_periods, media_draws) -> li
 
 
 # -- convergence ----------------------------------------------------------------------------
-def sampled(diag: dict[str, Any], info: dict[str, Any]) -> dict[str, Any]:
-    """The diagnostics with the sampler's settings the advice reads (``target_accept``)."""
-    return {**diag, "target_accept": info.get("target_accept")}
-
-
 def nuts_checks(diag: dict[str, Any], n_draws: int, chains: int | None) -> list[ReviewCheck]:
     out = []
     rhat = diag.get("max_rhat")
@@ -670,7 +665,7 @@ def review(fitted, level: float = 0.9, prior_draws: int | None = None) -> Review
     )
     if method == "nuts":
         chains = fitted.info.get("chains")
-        checks += nuts_checks(sampled(diag, fitted.info), fitted.n_draws, chains)
+        checks += nuts_checks(with_settings(diag, fitted.info), fitted.n_draws, chains)
     else:
         check = loss_check(method, fitted.info, int(train.sum()))
         checks.append(optimiser_check(check, method, diag))

@@ -260,11 +260,7 @@ class FittedModel:
             d["holdout_r2"] = dg.r2(y[n:], ey[n:])
         d.update(dg.loss_convergence(self.method, self.info))
         total = self.n_draws
-        msgs = dg.advice(
-            {**d, "steps": self.info.get("steps"), "target_accept": self.info.get("target_accept")},
-            self.method,
-            total,
-        )
+        msgs = dg.advice(dg.with_settings(d, self.info), self.method, total)
         return dg.FitDiagnostics(method=self.method, warnings=tuple(msgs), **d)
 
     def compute_review(self, level: float = 0.9):

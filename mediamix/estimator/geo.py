@@ -9,7 +9,6 @@ units (never per capita). The analysis (`mediamix.analysis.geo`) reads it.
 
 from __future__ import annotations
 
-import copy
 import time
 from collections.abc import Callable
 from functools import cached_property
@@ -19,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from mediamix.errors import SpecError
-from mediamix.estimator.fitted import _saved_review, flat_posterior, site_draws
+from mediamix.estimator.fitted import FittedModel, _saved_review, flat_posterior, site_draws
 from mediamix.inference import diagnostics as dg
 from mediamix.inference import sampler as make_sampler
 from mediamix.jsonable import jsonable
@@ -227,13 +226,8 @@ class GeoFitted:
         """Posterior draws of the sites the maths reads, chains and draws flattened (S, ...)."""
         return gm.posterior_params(flat_posterior(self.idata), self.structure)
 
-    def with_params(self, params: dict) -> GeoFitted:
-        """The same model with other draws of the sites the maths reads (e.g. draws from the
-        prior, :func:`mediamix.analysis.prior_check.prior_params`); every derived draw
-        follows them, while ``idata`` and the review stay those of the fit."""
-        other = copy.copy(self)
-        other.__dict__["params"] = dict(params)
-        return other
+    # other draws of the sites the maths reads (e.g. the prior's), as for a national fit
+    with_params = FittedModel.with_params
 
     @property
     def n_draws(self) -> int:
@@ -457,11 +451,7 @@ class GeoFitted:
             d["holdout_mape"] = dg.mape(y[:, n:].reshape(-1), ey[:, n:].reshape(-1))
             d["holdout_r2"] = dg.r2(y[:, n:].reshape(-1), ey[:, n:].reshape(-1))
         d.update(dg.loss_convergence(self.method, self.info))
-        msgs = dg.advice(
-            {**d, "steps": self.info.get("steps"), "target_accept": self.info.get("target_accept")},
-            self.method,
-            self.n_draws,
-        )
+        msgs = dg.advice(dg.with_settings(d, self.info), self.method, self.n_draws)
         return dg.FitDiagnostics(method=self.method, warnings=tuple(msgs), **d)
 
     # -- analysis shortcuts (mediamix.analysis.geo) ------------------------------------------

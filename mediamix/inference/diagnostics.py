@@ -113,6 +113,12 @@ def loss_convergence(method: str, info: dict[str, Any]) -> dict[str, Any]:
     return {"loss_rel_change": rel, "loss_converged": conv}
 
 
+def with_settings(d: dict[str, Any], info: dict[str, Any]) -> dict[str, Any]:
+    """The diagnostics ``d`` with the fit's settings the advice reads (from its ``info``):
+    the optimiser's ``steps`` and the sampler's ``target_accept``."""
+    return {**d, "steps": info.get("steps"), "target_accept": info.get("target_accept")}
+
+
 def divergence_fix(target_accept: float | None) -> str:
     """What to do about divergent transitions, given the step-size target the fit used
     (``None``: not recorded)."""

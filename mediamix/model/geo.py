@@ -955,6 +955,12 @@ def prior_draws(structure: GeoStructure, design: dict, n: int, key) -> dict[str,
     of ``n``: the seeded model traced ``n`` times in one jitted ``vmap`` (the design is an
     argument). Sites that depend on others (``level_geo`` on ``level`` and ``level_sd``)
     are drawn in order within each trace, as the model states them."""
+    return _prior_program(structure)(jax.random.split(key, int(n)), design)
+
+
+@functools.lru_cache(maxsize=16)
+def _prior_program(structure: GeoStructure):
+    """`prior_draws`' program, compiled once per structure (keys and design are arguments)."""
     import numpyro.handlers as handlers
 
     m = functools.partial(model, structure=structure)
@@ -964,15 +970,14 @@ def prior_draws(structure: GeoStructure, design: dict, n: int, key) -> dict[str,
         return {name: site["value"] for name, site in tr.items()
                 if site["type"] in ("sample", "deterministic") and name != "y"}  # fmt: skip
 
-    keys = jax.random.split(key, int(n))
-    return jax.jit(jax.vmap(one, in_axes=(0, None)))(keys, design)
+    return jax.jit(jax.vmap(one, in_axes=(0, None)))
 
 
 def posterior_params(samples: dict[str, np.ndarray], structure: GeoStructure) -> dict:
     """The sites `components` reads, float32, draws on axis 0."""
     keep = {"intercept", "geo_trend", "geo_season", "dow", "control", "control_signed",
-            "geo_control", "geo_control_signed", "event", "non_media", "beta", "beta_organic", "rf_hill_k", "rf_hill_s", "sigma",
-            "nu"}  # fmt: skip
+            "geo_control", "geo_control_signed", "event", "non_media", "beta", "beta_organic",
+            "rf_hill_k", "rf_hill_s", "sigma", "nu"}  # fmt: skip
     for g in structure.sat_groups + structure.ad_groups:
         keep |= {g.site(q) for q in g.params} | {g.site(q) + "_geo" for q in g.geo_params}
     return {k: jnp.asarray(v, dtype=jnp.float32) for k, v in samples.items() if k in keep}
