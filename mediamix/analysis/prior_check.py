@@ -74,9 +74,10 @@ def prior_params(fitted, n: int = PRIOR_DRAWS, seed: int = 0) -> dict[str, np.nd
     each from the static structure alone, never from another site's value, so the priors are
     independent); each is sampled ``n`` times, and the sites the model derives (``beta``,
     ``intercept``) come from the same ``forward`` the fit uses. The trace, the draws and the
-    maths are one compiled program (`prior_draws`): drawn one site at a time, every prior
-    shape would compile its own samplers (gamma variates for Gamma, Beta and Dirichlet
-    priors). Cheaper than running the model ``n`` times (NumPyro's ``Predictive``), which
+    maths are one compiled program (`prior_draws`), with every gamma variate (Gamma, Beta,
+    Dirichlet, Student-t and share priors) from one sampler
+    (`mediamix.model.prior_sampling`): drawn one site at a time, every prior would compile
+    its own rejection sampler, about a second each. Cheaper than running the model ``n`` times (NumPyro's ``Predictive``), which
     compiles it anew on every call.
     """
     import jax
@@ -95,24 +96,32 @@ def prior_params(fitted, n: int = PRIOR_DRAWS, seed: int = 0) -> dict[str, np.nd
 
 def prior_draws(structure, design: dict, n: int, key) -> dict[str, Any]:
     """The raw prior draws of `prior_params` (model sites, ``beta``, ``intercept``), each with
-    a leading axis of ``n``: one jitted program (the design is a constant of it)."""
+    a leading axis of ``n``: one jitted program per model structure (`_prior_program`; the
+    design and the priors' numbers are its arguments, so fits of one structure share it)."""
+    from mediamix.model.numpyro_model import model
+    from mediamix.model.reuse import shared_program
+
+    shared, args = shared_program(model, structure, design)
+    return _prior_program(shared, int(n))(key, *args)
+
+
+@functools.lru_cache(maxsize=8)
+def _prior_program(shared, n: int):
     import jax
     from numpyro import handlers
 
     from mediamix.model.maths import batched, forward
-    from mediamix.model.numpyro_model import model
+    from mediamix.model.prior_sampling import sample_sites
 
-    m = functools.partial(model, structure=structure)
-
-    def draw(key):
-        trace = handlers.trace(handlers.seed(m, key)).get_trace(design)
-        latent = [k for k, v in trace.items() if v["type"] == "sample" and not v["is_observed"]]
-        keys = jax.random.split(jax.random.fold_in(key, 1), len(latent))
-        raw = {k: trace[k]["fn"].sample(kk, (n,)) for k, kk in zip(latent, keys)}
-        beta, _, intercept = batched(forward, structure)(raw, design)
+    def draw(key, design, priors):
+        trace = handlers.trace(handlers.seed(shared.model, key)).get_trace(design, priors)
+        latent = {k: v["fn"] for k, v in trace.items()
+                  if v["type"] == "sample" and not v["is_observed"]}  # fmt: skip
+        raw = sample_sites(latent, n, key)
+        beta, _, intercept = batched(forward, shared.model.template)(raw, design)
         return {**raw, "beta": beta, "intercept": intercept}
 
-    return jax.jit(draw)(key)
+    return jax.jit(draw)
 
 
 def prior_roas_draws(fitted, n: int = PRIOR_DRAWS, seed: int = 0) -> np.ndarray:

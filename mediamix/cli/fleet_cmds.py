@@ -40,6 +40,9 @@ ENGINES = ("local", "ray", "batched", "sequential")
               help="GPUs each fit asks for (Ray)")  # fmt: skip
 @click.option("--max-retries", type=int, default=2, show_default=True,
               help="runs again of a group whose worker died")  # fmt: skip
+@click.option("--fits-per-worker", type=int, default=1, show_default=True,
+              help="fits a worker process serves before a fresh one replaces it (local and "
+              "Ray; more than 1: later fits of one model structure compile nothing new)")  # fmt: skip
 @click.option("--no-resume", is_flag=True,
               help="refit groups already done (with --force to replace their folders)")  # fmt: skip
 @click.option("--config", type=click.Path(exists=True, dir_okay=False), help="model YAML")
@@ -49,7 +52,7 @@ ENGINES = ("local", "ray", "batched", "sequential")
 @sampler_options
 @data_options
 def fit_many_cmd(data, by, out, engine, address, workers, cpus_per_fit, gpus_per_fit,
-                 max_retries, no_resume, config, force, method, chains, draws, warmup, steps,
+                 max_retries, fits_per_worker, no_resume, config, force, method, chains, draws, warmup, steps,
                  seed, holdout, level, date, kpi, channels, controls, experiments_path,
                  time_varying, quiet, target_accept=None):  # fmt: skip
     """Fit one model per group of DATA and write the fleet folder OUT.
@@ -75,6 +78,7 @@ def fit_many_cmd(data, by, out, engine, address, workers, cpus_per_fit, gpus_per
             res = fit_many(data, root, by=by, options=options, engine=engine, workers=workers,
                            address=address, cpus_per_fit=cpus_per_fit,
                            gpus_per_fit=gpus_per_fit, max_retries=max_retries,
+                           fits_per_worker=fits_per_worker,
                            resume=not no_resume, progress=not quiet)  # fmt: skip
         except KeyboardInterrupt:
             click.echo(f"interrupted; finished groups are in {root} (run again to resume)",

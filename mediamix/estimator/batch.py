@@ -2,7 +2,7 @@
 
 The datasets are prepared one by one exactly as `MMM.fit` prepares them (each model's own
 data, scalers, structure and design); those that share a structure
-(`mediamix.inference.batched.structure_key`: the same channel count and transforms per
+(`mediamix.model.reuse.structure_key`: the same channel count and transforms per
 channel position, periods, controls and spec) are fitted together, one compilation per
 structure, vectorised over models (`mediamix.inference.batched`). Every model comes back as
 its own `FittedModel` with its own diagnostics (R-hat, ESS, coverage, review), in the
@@ -19,7 +19,8 @@ from mediamix.errors import MediamixError, SpecError
 from mediamix.estimator.fitted import FittedModel
 from mediamix.estimator.mmm import MMM
 from mediamix.inference import sampler as make_sampler
-from mediamix.inference.batched import run_batch, structure_key
+from mediamix.inference.batched import run_batch
+from mediamix.model.reuse import structure_key
 from mediamix.model.numpyro_model import model
 from mediamix.model.spec import ModelSpec
 

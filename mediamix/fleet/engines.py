@@ -7,14 +7,16 @@ again, and ``finished(task, record)`` exactly once per task (the worker's record
 
 - `SequentialEngine`: one fit after another in this process (no isolation; a baseline).
 - `LocalEngine`: ``workers`` processes at a time, each started with the ``spawn`` method for
-  one task only (a fresh interpreter per fit, as ``max_tasks_per_child=1``), so JAX memory
-  cannot grow across fits; a worker that dies (killed, out of memory) has its task run again.
+  at most ``fits_per_worker`` tasks (as ``max_tasks_per_child``; 1, the default, a fresh
+  interpreter per fit), then replaced by a fresh one, so JAX memory cannot grow across the
+  fleet, while a worker's later fits of one model structure reuse its compiled programs;
+  a worker that dies (killed, out of memory) has its current task run again.
 - `BatchedEngine`: groups of one model structure sampled together in one compiled run
   (`mediamix.estimator.batch.fit_batch`), in this process; every period fitted (no hold-out),
   no lift tests.
 - `RayEngine`: each fit a Ray task with explicit ``num_cpus`` / ``num_gpus``, retried by Ray
-  when its worker dies (``max_retries``), in a worker process that exits after it
-  (``max_calls=1``). Without an address it starts a local cluster bound to the loopback
+  when its worker dies (``max_retries``), in a worker process that exits after
+  ``fits_per_worker`` of them (``max_calls``). Without an address it starts a local cluster bound to the loopback
   interface and shuts it down after; with one it connects to that cluster. The run folder
   comes back as an archive, so workers need not share the fleet's disk.
 """
@@ -105,10 +107,12 @@ class BatchedEngine:
             finished(task, record)
 
 
-def _child(task: GroupTask, conn) -> None:
-    """A pool worker: one task, its record sent back, then the process ends."""
+def _child(conn) -> None:
+    """A pool worker: tasks from the pipe, each one's record sent back, until it is sent
+    ``None``; then the process ends."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C belongs to the fleet, which stops us
-    conn.send(run_task(task))
+    while (task := conn.recv()) is not None:
+        conn.send(run_task(task))
     conn.close()
 
 
@@ -122,13 +126,17 @@ def _exit_reason(code: int | None) -> str:
 
 
 class LocalEngine:
-    """A pool of ``workers`` spawned processes on this machine, one task per process."""
+    """A pool of ``workers`` spawned processes on this machine, each serving at most
+    ``fits_per_worker`` tasks before a fresh process takes its place (1: a fresh interpreter
+    per fit; more: later fits of one model structure reuse the compiled programs)."""
 
     name = "local"
 
-    def __init__(self, workers: int | None = None, max_retries: int = 2) -> None:
+    def __init__(self, workers: int | None = None, max_retries: int = 2,
+                 fits_per_worker: int = 1) -> None:  # fmt: skip
         self.workers = max(1, int(workers or os.cpu_count() or 1))
         self.max_retries = int(max_retries)
+        self.fits_per_worker = check_fits_per_worker(fits_per_worker)
 
     def run(self, tasks: list[GroupTask], started: Started, retried: Retried,
             finished: Finished) -> None:  # fmt: skip
@@ -138,34 +146,46 @@ class LocalEngine:
         ctx = mp.get_context("spawn")
         queue = deque(tasks)
         deaths: dict[str, int] = {}
-        running: dict[Any, tuple[GroupTask, Any, Any]] = {}  # sentinel -> task, process, pipe
+        # sentinel -> [task, process, pipe, tasks served]
+        running: dict[Any, list] = {}
+
+        def give(entry, task) -> None:
+            entry[0] = task
+            entry[2].send(task)
+            started(task)
+
         try:
             while queue or running:
                 while queue and len(running) < self.workers:
-                    task = queue.popleft()
-                    recv, send = ctx.Pipe(duplex=False)
-                    proc = ctx.Process(target=_child, args=(task, send), daemon=True,
-                                       name=f"mediamix-fleet-{task.name}")  # fmt: skip
+                    here, there = ctx.Pipe(duplex=True)
+                    proc = ctx.Process(target=_child, args=(there,), daemon=True,
+                                       name="mediamix-fleet-worker")  # fmt: skip
                     proc.start()
-                    send.close()
-                    running[proc.sentinel] = (task, proc, recv)
-                    started(task)
+                    there.close()
+                    entry = running[proc.sentinel] = [None, proc, here, 0]
+                    give(entry, queue.popleft())
                 conns = {entry[2]: s for s, entry in running.items()}
                 ready = wait(list(conns) + list(running), timeout=5.0)
-                done = {conns[r] if r in conns else r for r in ready}
-                for sentinel in done:
-                    task, proc, recv = running.pop(sentinel)
+                for sentinel in {conns[r] if r in conns else r for r in ready}:
+                    entry = running[sentinel]
+                    task, proc, pipe, _ = entry
                     record = None
                     try:
-                        if recv.poll():
-                            record = recv.recv()
+                        if pipe.poll():
+                            record = pipe.recv()
                     except (EOFError, OSError):
                         record = None
-                    recv.close()
-                    proc.join()
                     if record is not None:
                         finished(task, record)
+                        entry[3] += 1
+                        if queue and entry[3] < self.fits_per_worker and proc.is_alive():
+                            give(entry, queue.popleft())
+                            continue
+                        _retire(running.pop(sentinel))
                         continue
+                    running.pop(sentinel)
+                    pipe.close()
+                    proc.join()
                     why = _exit_reason(proc.exitcode)
                     deaths[task.name] = deaths.get(task.name, 0) + 1
                     if deaths[task.name] <= self.max_retries:
@@ -174,11 +194,35 @@ class LocalEngine:
                     else:
                         finished(task, died_record(task, why, deaths[task.name]))
         finally:
-            for _, proc, _pipe in running.values():
+            for _, proc, _pipe, _n in running.values():
                 proc.terminate()
-            for _, proc, recv in running.values():
+            for _, proc, pipe, _n in running.values():
                 proc.join(10)
-                recv.close()
+                pipe.close()
+
+
+def _retire(entry) -> None:
+    """A worker done with its share of tasks: told to stop, then waited for."""
+    _, proc, pipe, _ = entry
+    try:
+        pipe.send(None)
+    except (BrokenPipeError, OSError):
+        pass
+    pipe.close()
+    proc.join(30)
+    if proc.is_alive():
+        proc.terminate()
+        proc.join(10)
+
+
+def check_fits_per_worker(n) -> int:
+    """``n`` as a count of fits per worker process (at least 1), or a `SpecError`."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise SpecError(
+            f"--fits-per-worker must be a whole number of at least 1 (got {n!r}); 1 starts a "
+            "fresh worker process for every fit"
+        )
+    return n
 
 
 def import_ray(local: bool):
@@ -204,7 +248,7 @@ class RayEngine:
 
     def __init__(self, workers: int | None = None, max_retries: int = 2, *,
                  address: str | None = None, cpus: float = 1, gpus: float = 0,
-                 object_store_mb: int = 512) -> None:  # fmt: skip
+                 object_store_mb: int = 512, fits_per_worker: int = 1) -> None:  # fmt: skip
         if cpus <= 0 or gpus < 0:
             raise SpecError(f"CPUs per fit must be > 0 and GPUs >= 0 (got {cpus}, {gpus})")
         self.address = address
@@ -212,6 +256,7 @@ class RayEngine:
         self.max_retries = int(max_retries)
         self.workers = workers
         self.object_store_mb = object_store_mb
+        self.fits_per_worker = check_fits_per_worker(fits_per_worker)
 
     def _connect(self, ray) -> bool:
         """Start or join the cluster; whether this engine started it (and so stops it)."""
@@ -260,7 +305,7 @@ class RayEngine:
                 workers = max(1, int(cpus // self.cpus))
             remote = ray.remote(num_cpus=self.cpus, num_gpus=self.gpus,
                                 max_retries=self.max_retries, retry_exceptions=False,
-                                max_calls=1)(run_task)  # fmt: skip
+                                max_calls=self.fits_per_worker)(run_task)  # fmt: skip
             queue = deque(tasks)
             pending: dict[Any, GroupTask] = {}
             try:
@@ -294,14 +339,16 @@ def _ray_initialized() -> bool:
 
 
 def make_engine(name: str, workers: int | None = None, *, address: str | None = None,
-                cpus: float = 1, gpus: float = 0, max_retries: int = 2):  # fmt: skip
+                cpus: float = 1, gpus: float = 0, max_retries: int = 2,
+                fits_per_worker: int = 1):  # fmt: skip
     """The engine called ``name`` (``local``, ``ray``, ``batched`` or ``sequential``)."""
     if name == "local":
         if address:
             raise SpecError("--address is for --engine ray; drop it or add --engine ray")
-        return LocalEngine(workers, max_retries)
+        return LocalEngine(workers, max_retries, fits_per_worker)
     if name == "ray":
-        return RayEngine(workers, max_retries, address=address, cpus=cpus, gpus=gpus)
+        return RayEngine(workers, max_retries, address=address, cpus=cpus, gpus=gpus,
+                         fits_per_worker=fits_per_worker)  # fmt: skip
     if name == "sequential":
         return SequentialEngine()
     if name == "batched":

@@ -216,6 +216,7 @@ def fit_many(
     cpus_per_fit: float = 1,
     gpus_per_fit: float = 0,
     max_retries: int = 2,
+    fits_per_worker: int = 1,
     resume: bool = True,
     progress: bool | Callable[[FleetStatus], None] = False,
     **fit_options: Any,
@@ -231,7 +232,9 @@ def fit_many(
     cluster, else a local one), ``batched`` (same-structure groups in one compiled run, in
     this process) or ``sequential`` (one after another in this process); ``cpus_per_fit`` /
     ``gpus_per_fit``: each fit's resources (also its JAX host devices); ``max_retries``:
-    runs again of a group whose worker died. ``resume``: skip groups already done with the
+    runs again of a group whose worker died; ``fits_per_worker``: fits a pool or Ray worker
+    process serves before a fresh one replaces it (1: a fresh process per fit; more: later
+    fits of one model structure in a worker compile nothing new). ``resume``: skip groups already done with the
     same data and options. ``progress``: True for the one stderr line, or a function
     called with each `FleetStatus`.
     """
@@ -246,7 +249,8 @@ def fit_many(
     if workers is not None and int(workers) < 1:
         raise SpecError(f"--workers must be at least 1 (got {workers})")
     runner = make_engine(engine, workers, address=address, cpus=cpus_per_fit, gpus=gpus_per_fit,
-                         max_retries=max_retries)  # fmt: skip
+                         max_retries=max_retries,
+                         fits_per_worker=fits_per_worker)  # fmt: skip
     if hasattr(runner, "check"):
         runner.check(options)
     groups = make_groups(data, by)

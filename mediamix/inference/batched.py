@@ -1,14 +1,10 @@
 """Many models of one structure in one compiled program: NUTS, SVI and MAP vectorised over
 models.
 
-Models share a structure when everything static about them is equal (`structure_key`: the
-transform groups, lags, control index sets, Fourier / weekday / changepoint counts, the log
-offset, the prior families and the shapes of every design array); they differ only in
-numbers: their data (the design) and the priors scaled to their data (the media prior's
-spend-share split and KPI mean, a data-centred ROI prior, ...). Both are passed to the
-model as traced arguments, not constants: the NumPyro model runs on the group's first
-structure with each model's prior arrays put in its place (`with_priors`), so one
-compilation serves every model of the group.
+Models share a structure when everything static about them is equal
+(`mediamix.model.reuse.structure_key`); their data and the priors scaled to their data go to
+the model as traced arguments (`mediamix.model.reuse.PriorsAsArgs`), so one compilation
+serves every model of the group.
 
 - NUTS (`run_nuts`): numpyro's functional HMC API (``initialize_model``, ``hmc``) with the
   potential built from the model and its arguments; ``jax.vmap`` over lanes (model x chain),
@@ -27,7 +23,6 @@ Each model gets its own `FitResult` (draws ``(chain, draw, ...)``), in the order
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import numpy as np
@@ -41,90 +36,10 @@ from mediamix.inference.progress import Clock, OptimiserProgress, reporter
 from mediamix.inference.progress import chunk_length as steps_chunk
 from mediamix.inference.result import FitResult
 from mediamix.inference.svi import SVI, loss_rel_change, model_sites
+from mediamix.model.reuse import PriorsAsArgs, prior_arrays, structure_key
 from mediamix.model.structure import Structure
 
 # -- structure and priors ---------------------------------------------------------------------
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, np.ndarray | np.generic | float | int) and not isinstance(v, bool)
-
-
-def prior_arrays(priors: dict) -> dict:
-    """The numbers of a structure's priors as a pytree of float32 arrays (the distribution
-    names left out): ``{site: {param: array}}``, nested for a joint prior's parts."""
-
-    def numbers(p):
-        if isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str):
-            return numbers(p[1])
-        if isinstance(p, dict):
-            return {k: numbers(v) for k, v in p.items()}
-        if _is_number(p):
-            return np.asarray(p, dtype=np.float32)
-        raise TypeError(f"unexpected prior parameter {p!r}")  # pragma: no cover
-
-    return {site: numbers(p) for site, p in priors.items()}
-
-
-def _prior_families(priors: dict) -> Any:
-    """The static part of the priors: distribution names and parameter shapes."""
-
-    def static(p):
-        if isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str):
-            return (p[0], static(p[1]))
-        if isinstance(p, dict):
-            return tuple((k, static(v)) for k, v in sorted(p.items()))
-        return np.shape(p)
-
-    return tuple((site, static(p)) for site, p in sorted(priors.items()))
-
-
-def with_priors(structure: Structure, arrays: dict) -> Structure:
-    """``structure`` with the numbers of its priors replaced by ``arrays`` (from
-    `prior_arrays` of a structure with the same `structure_key`; may be traced)."""
-
-    def put(p, a):
-        if isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str):
-            return (p[0], put(p[1], a))
-        if isinstance(p, dict):
-            return {k: put(v, a[k]) for k, v in p.items()}
-        return a
-
-    priors = {site: put(p, arrays[site]) for site, p in structure.priors.items()}
-    return dataclasses.replace(structure, priors=priors)
-
-
-def structure_key(structure: Structure, design: dict) -> tuple:
-    """What must be equal for models to share one compiled program: the spec, every static
-    field of the structure except the channel and control names (and the numbers of the
-    priors), and the shape and dtype of every design array."""
-    groups = tuple(
-        (g.family, g.idx, g.dim, g.params) for g in structure.sat_groups + structure.ad_groups
-    )
-    shapes = tuple(
-        (k, tuple(np.shape(v)), str(np.asarray(v).dtype)) for k, v in sorted(design.items())
-    )
-    s = structure
-    return (
-        s.spec.to_yaml(),
-        len(s.channel_names),
-        len(s.control_names),
-        groups,
-        len(s.sat_groups),
-        s.max_lag,
-        s.lags,
-        s.free_idx,
-        s.signed_idx,
-        s.signs,
-        s.event_idx,
-        s.n_fourier,
-        s.n_dow,
-        s.n_changepoints,
-        float(s.log_offset),
-        s.warmup,
-        _prior_families(s.priors),
-        shapes,
-    )
 
 
 def stack(trees: list) -> Any:
@@ -151,32 +66,6 @@ def _check_group(structures: list[Structure], designs: list[dict]) -> None:
                 "transforms, periods, controls or spec differ); batch only models of one "
                 "structure (mediamix.estimator.batch.fit_batch groups them for you)"
             )
-
-
-class _Batched:
-    """The model on a group's first structure, with each model's priors as an argument:
-    ``m(design, priors, observe=True)``; for concrete priors the structure is built once per
-    priors object, so eager calls (numpyro's initialisation) reuse the model's compiled maths.
-    """
-
-    def __init__(self, model, template: Structure) -> None:
-        self.model = model
-        self.template = template
-        self._concrete: dict[int, tuple[Any, Structure]] = {}
-
-    def structure(self, priors: dict) -> Structure:
-        import jax
-
-        if any(isinstance(v, jax.core.Tracer) for v in jax.tree.leaves(priors)):
-            return with_priors(self.template, priors)
-        hit = self._concrete.get(id(priors))
-        if hit is None or hit[0] is not priors:
-            hit = (priors, with_priors(self.template, priors))
-            self._concrete[id(priors)] = hit
-        return hit[1]
-
-    def __call__(self, design: dict, priors: dict, observe: bool = True) -> None:
-        return self.model(design, self.structure(priors), observe=observe)
 
 
 def _model_args(designs: list[dict], structures: list[Structure]):
@@ -235,7 +124,7 @@ def run_nuts(
     if report is not None:
         report(SamplerProgress("warmup", 0, W, W, D, 0.0, None))
 
-    wrapped = _Batched(model, structures[0])
+    wrapped = PriorsAsArgs(model, structures[0])
     strategy = init_to_prior_centre()
     first, stacked = _model_args(designs, structures)
     proto, pe_gen, post_gen, _ = initialize_model(
@@ -400,7 +289,7 @@ def run_svi(
     enable_compile_cache()
     report = reporter(progress)
     M, steps = len(designs), int(sampler.steps)
-    wrapped = _Batched(model, structures[0])
+    wrapped = PriorsAsArgs(model, structures[0])
     first, stacked = _model_args(designs, structures)
     svi, g, states = _svi_states(
         sampler.guide, wrapped, steps, sampler.learning_rate, seed, first, stacked
@@ -478,7 +367,7 @@ def run_map(
     enable_compile_cache()
     report = reporter(progress)
     M, steps = len(designs), int(sampler.steps)
-    wrapped = _Batched(model, structures[0])
+    wrapped = PriorsAsArgs(model, structures[0])
     first, stacked = _model_args(designs, structures)
     svi, g, states = _svi_states(
         "delta", wrapped, steps, sampler.learning_rate, seed, first, stacked

@@ -36,7 +36,7 @@ def _adam_early_stop(
 
     sched = optax.cosine_decay_schedule(learning_rate, steps, alpha=0.05)
     svi = SVI(m, g, optax.adam(sched), Trace_ELBO())
-    state = svi.init(jax.random.PRNGKey(seed), design)
+    state = jax.jit(svi.init)(jax.random.PRNGKey(seed), design)  # one program, not hundreds
 
     @jax.jit
     def chunk(st, d):
@@ -104,7 +104,7 @@ class MAP:
         params, loss, done, rel, converged = _adam_early_stop(
             m, g, design, self.steps, seed, self.learning_rate, progress
         )
-        samples = guide_draws(m, g, params, design, 1, seed + 1)
+        samples = guide_draws(m, g, params, (design,), 1, seed + 1)
         info = {"steps": self.steps, "steps_run": done, "final_loss": loss,
                 "loss_rel_change": rel, "loss_converged": converged}  # fmt: skip
         return FitResult(samples, {}, info)

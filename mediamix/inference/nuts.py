@@ -32,6 +32,7 @@ from mediamix.inference import progress as _progress
 from mediamix.inference.options import check_int, check_positive
 from mediamix.inference.progress import Clock, duration, reporter, stderr_line
 from mediamix.inference.result import FitResult
+from mediamix.model.reuse import shared_program
 
 CHUNKS = 10  # sampling chunks; warmup runs in chunks of the same length
 
@@ -147,12 +148,11 @@ class NUTS:
         if report is not None:
             report(SamplerProgress("warmup", 0, W, W, D, 0.0, None))
 
-        args = (design,)
-        kernel, program, lock = _program(model, structure, self.target_accept,
-                                         self.max_tree_depth, self.dense_mass, W, length,
-                                         method)  # fmt: skip
+        shared, args = shared_program(model, structure, design)
+        init, program, lock = _program(shared, self.target_accept, self.max_tree_depth,
+                                       self.dense_mass, W, length, method)  # fmt: skip
         with lock:  # the kernel is shared by the fits of one structure
-            states = _init_states(kernel, jax.random.PRNGKey(seed), self.chains, W, args)
+            states = init(_chain_keys(jax.random.PRNGKey(seed), self.chains), args)
             parts = self._sample(program, states, args, method, W, D, length, clock, report)
         joined = jax.tree.map(lambda *xs: np.concatenate(xs, axis=1), *parts)
         z, diverging, energy, n_steps = joined
@@ -168,9 +168,6 @@ class NUTS:
     def _sample(program, states, args, method, W, D, length, clock, report) -> list:
         """Warmup then sampling in chunks; the sampling chunks' records."""
         import jax
-
-        if method == "parallel":  # laid out as the program's outputs are: chunk 2 compiles nothing
-            states = jax.pmap(_same)(states)
 
         def advance(states, n):
             states, record = program(states, jax.numpy.int32(n), args)
@@ -191,43 +188,53 @@ class NUTS:
         return parts
 
 
-def _same(states):
-    return states
-
-
 @functools.lru_cache(maxsize=4)
-def _program(model, structure, target_accept, max_tree_depth, dense_mass, warmup, length,
-             method):  # fmt: skip
-    """``(kernel, program, lock)`` for a model structure and sampler settings, made once.
+def _program(shared, target_accept, max_tree_depth, dense_mass, warmup, length, method):
+    """``(init, program, lock)`` for a model structure (`SharedModel`) and sampler settings,
+    made once.
 
     The warmup length is part of the key: numpyro's kernel fixes the adaptation schedule
-    when it is traced. ``program(states, n, args)`` runs ``n <= length`` steps of every
-    chain (`_chunk_program`). The kernel keeps the arguments of its latest init, so the
-    cache holds at most ``maxsize`` data sets."""
+    when it is traced. ``init(keys, args)`` makes every chain's initial state in one
+    compiled program (`_init_program`); ``program(states, n, args)`` runs ``n <= length``
+    steps of every chain (`_chunk_program`). The kernel keeps the arguments of its latest
+    init, so the cache holds at most ``maxsize`` data sets."""
     from numpyro.infer import NUTS as Kernel
 
     from mediamix.inference.init import init_to_prior_centre
 
     kernel = Kernel(
-        functools.partial(model, structure=structure),
+        shared.model,
         target_accept_prob=target_accept,
         max_tree_depth=max_tree_depth,
         dense_mass=bool(dense_mass),
         init_strategy=init_to_prior_centre(),
     )
-    return kernel, _chunk_program(kernel, length, method), threading.Lock()
+    init = _init_program(kernel, warmup, method)
+    return init, _chunk_program(kernel, length, method), threading.Lock()
 
 
-def _init_states(kernel, rng_key, chains: int, warmup: int, args):
-    """Each chain's initial state, as ``MCMC`` makes it (one key per chain), stacked on a
-    leading chain axis."""
+def _chain_keys(rng_key, chains: int):
+    """One random key per chain, as ``MCMC`` splits them: (chains, 2)."""
     import jax
-    import jax.numpy as jnp
 
-    keys = jax.random.split(rng_key, chains) if chains > 1 else rng_key[None]
-    states = [kernel.init(keys[c], warmup, None, model_args=args, model_kwargs={})
-              for c in range(chains)]  # fmt: skip
-    return jax.tree.map(lambda *xs: jnp.stack(xs), *states)
+    return jax.random.split(rng_key, chains) if chains > 1 else rng_key[None]
+
+
+def _init_program(kernel, warmup: int, method: str):
+    """``init(keys, args) -> states``: every chain's initial state (``kernel.init`` with its
+    key, as ``MCMC`` runs it under ``pmap``), stacked on a leading chain axis, in one
+    compiled program: run eagerly, the initialisation (the model's trace, the search for a
+    valid start, the first gradients, the step-size heuristic) dispatched and compiled
+    hundreds of small programs per chain, the largest part of a cold fit. The states come
+    out laid out as the chunk program takes them (on the devices, for parallel chains)."""
+    import jax
+
+    def one_chain(key, design_args):
+        return kernel.init(key, warmup, None, model_args=design_args, model_kwargs={})
+
+    if method == "parallel":
+        return jax.pmap(one_chain, in_axes=(0, None))
+    return jax.jit(jax.vmap(one_chain, in_axes=(0, None)))
 
 
 def _chunk_program(kernel, length: int, method: str):

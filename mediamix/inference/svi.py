@@ -52,7 +52,7 @@ def loss_rel_change(losses) -> float:
     return (before - last) / max(abs(last), 1.0)
 
 
-def model_sites(m, design) -> list[str]:
+def model_sites(m, *args) -> list[str]:
     """Names of the latent and deterministic sites of the model (not the observed KPI).
 
     The model is traced on abstract values (``jax.eval_shape``): nothing is computed or
@@ -62,32 +62,90 @@ def model_sites(m, design) -> list[str]:
 
     names: list[str] = []
 
-    def probe(d):
-        tr = handlers.trace(handlers.seed(m, jax.random.PRNGKey(0))).get_trace(d)
+    def probe(a):
+        tr = handlers.trace(handlers.seed(m, jax.random.PRNGKey(0))).get_trace(*a)
         names.extend(
             k for k, v in tr.items() if v["type"] in ("sample", "deterministic") and k != "y"
         )
 
-    jax.eval_shape(probe, design)
+    jax.eval_shape(probe, args)
     return names
 
 
-def guide_draws(m, guide, params, design, draws: int, seed: int) -> dict[str, np.ndarray]:
-    """Draws of every latent and deterministic site from a fitted guide, (1, draws, ...).
+def guide_draws(m, guide, params, args: tuple, draws: int, seed: int) -> dict[str, np.ndarray]:
+    """Draws of every latent and deterministic site from a fitted guide, (1, draws, ...),
+    for the model's arguments ``args`` (a tuple).
 
-    One compiled program (the guide's parameters and the data as its arguments)."""
+    One compiled program (the guide's parameters and the model's arguments as its own);
+    `draw_program` makes it, to be kept where it is used again."""
+    import jax
+
+    draw = draw_program(m, guide, draws, model_sites(m, *args))
+    return draw(jax.random.PRNGKey(seed), params, args)
+
+
+def draw_program(m, guide, draws: int, sites: list[str]):
+    """``draw(key, params, args) -> {site: (1, draws, ...)}``: the guide's draws, jitted."""
     import jax
     from numpyro.infer import Predictive
 
-    sites = model_sites(m, design)
-
     @jax.jit
-    def draw(key, p, d):
+    def draw(key, p, args):
         pred = Predictive(m, guide=guide, params=p, num_samples=draws, return_sites=sites)
-        return pred(key, d, observe=False)
+        return pred(key, *args, observe=False)
 
-    out = draw(jax.random.PRNGKey(seed), params, design)
-    return {k: np.asarray(v)[None] for k, v in out.items() if k in sites}
+    def run(key, p, args):
+        out = draw(key, p, args)
+        return {k: np.asarray(v)[None] for k, v in out.items() if k in sites}
+
+    return run
+
+
+@dataclass(frozen=True)
+class _Engine:
+    """What every SVI fit of one model structure and settings shares: the guide, numpyro's
+    SVI, and its compiled programs (`_engine`)."""
+
+    guide: object
+    svi: object
+    init: object  # (key, *args) -> state
+    run_chunk: object  # (state, n, *args) -> (state, losses)
+    draw: object  # (key, params, args) -> draws
+
+
+@functools.lru_cache(maxsize=4)
+def _engine(shared, guide: str, steps: int, learning_rate: float, draws: int) -> _Engine:
+    """The `_Engine` of a model structure (`mediamix.model.reuse.SharedModel`) and settings,
+    made once: refits of the structure (a fleet, a refresh) compile nothing new.
+
+    ``svi.init`` runs as one compiled program: run eagerly, the guide's set-up (the model's
+    trace, the search for a valid start with its gradients) dispatches and compiles hundreds
+    of small programs, most of a cold fit's time. Under ``jit`` the guide keeps a prototype
+    trace with traced values in it; afterwards it reads only their shapes and the sites'
+    supports (constants of the structure)."""
+    import jax
+    import optax
+    from numpyro.infer import SVI as Engine
+    from numpyro.infer import Trace_ELBO
+    from numpyro.infer.autoguide import AutoLowRankMultivariateNormal, AutoNormal
+
+    from mediamix.inference.init import init_to_prior_centre
+
+    m = shared.model
+    auto = AutoNormal if guide == "normal" else AutoLowRankMultivariateNormal
+    g = auto(m, init_loc_fn=init_to_prior_centre(), init_scale=0.05)
+    sched = optax.cosine_decay_schedule(learning_rate, steps, alpha=0.05)
+    svi = Engine(m, g, optax.adam(sched), Trace_ELBO())
+    sites: list[str] = []
+
+    def draw(key, params, args):
+        if not sites:
+            sites.extend(model_sites(m, *args))
+            program.append(draw_program(m, g, draws, list(sites)))
+        return program[0](key, params, args)
+
+    program: list = []
+    return _Engine(g, svi, jax.jit(svi.init), chunk_runner(svi, chunk_length(steps)), draw)
 
 
 @dataclass(frozen=True)
@@ -129,44 +187,35 @@ class SVI:
         (a Ctrl-C, or an exception from it, lands between chunks).
         """
         import jax
-        import optax
-        from numpyro.infer import SVI as Engine
-        from numpyro.infer import Trace_ELBO
-        from numpyro.infer.autoguide import AutoLowRankMultivariateNormal, AutoNormal
 
-        from mediamix.inference.init import init_to_prior_centre
+        from mediamix.model.reuse import shared_program
 
         enable_compile_cache()
         report = reporter(progress)
-        m = functools.partial(model, structure=structure)
-        init = init_to_prior_centre()
-        auto = AutoNormal if self.guide == "normal" else AutoLowRankMultivariateNormal
-        g = auto(m, init_loc_fn=init, init_scale=0.05)
-        sched = optax.cosine_decay_schedule(self.learning_rate, self.steps, alpha=0.05)
-        svi = Engine(m, g, optax.adam(sched), Trace_ELBO())
+        shared, args = shared_program(model, structure, design)
         steps = int(self.steps)
+        eng = _engine(shared, self.guide, steps, float(self.learning_rate), int(self.draws))
         length = chunk_length(steps)
         clock = Clock(steps)
-        state = svi.init(jax.random.PRNGKey(seed), design)
-        run_chunk = chunk_runner(svi, length)
+        state = eng.init(jax.random.PRNGKey(seed), *args)
         parts, done = [], 0
         while done < steps:
             n = min(length, steps - done)
-            state, buf = run_chunk(state, n, design)
+            state, buf = eng.run_chunk(state, n, *args)
             part = np.asarray(buf)[:n]
             parts.append(part)
             done += n
             if report is not None:
                 elapsed, remaining = clock.tick(done)
                 report(OptimiserProgress("SVI", done, steps, float(part[-1]), elapsed, remaining))
-        res = SVIRunResult(svi.get_params(state), state, np.concatenate(parts))
+        res = SVIRunResult(eng.svi.get_params(state), state, np.concatenate(parts))
         losses = np.asarray(res.losses)
         if not np.isfinite(losses[-1]):
             raise ConvergenceError(
                 "the variational fit diverged (loss is not finite); try a smaller learning_rate, "
                 "more steps, or method='nuts'"
             )
-        samples = guide_draws(m, g, res.params, design, int(self.draws), seed + 1)
+        samples = eng.draw(jax.random.PRNGKey(seed + 1), res.params, args)
         info = {
             "guide": self.guide,
             "steps": self.steps,

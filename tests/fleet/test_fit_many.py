@@ -236,3 +236,16 @@ def test_a_folder_of_bad_files_fails_each_with_the_single_fit_message(table, tmp
     assert dict(table_out["message"]) == single
     assert set(table_out["status"]) == {"failed"}
     assert f"failed short: {single['short']}" in res.output
+
+
+@pytest.mark.slow
+def test_a_pool_worker_serves_its_share_of_fits_then_a_fresh_one_takes_over(table, tmp_path):
+    out = tmp_path / "fleet"
+    res = fit_many(out=out, data=table, by="market", engine="local", workers=1,
+                   fits_per_worker=2, **OPTIONS)  # fmt: skip
+    pid = {m: json.loads((out / ".fleet" / f"{m}.json").read_text())["pid"] for m in MARKETS}
+    assert pid["north"] == pid["south"] != pid["west"]  # in table order, two per process
+    assert sorted(res.ok) == ["north", "west"] and res.failed == [BAD]
+    with pytest.raises(SpecError, match="--fits-per-worker must be a whole number of at least 1"):
+        fit_many(table, tmp_path / "other", by="market", engine="local", fits_per_worker=0,
+                 **OPTIONS)  # fmt: skip

@@ -6,7 +6,8 @@ import pytest
 from mediamix.errors import SpecError
 from mediamix.estimator import MMM
 from mediamix.estimator.batch import fit_batch
-from mediamix.inference.batched import prior_arrays, run_batch, structure_key
+from mediamix.inference.batched import run_batch
+from mediamix.model.reuse import prior_arrays, structure_key
 from mediamix.model.numpyro_model import model
 from mediamix.model.spec import ModelSpec
 

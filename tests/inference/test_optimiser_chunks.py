@@ -91,13 +91,19 @@ def test_svi_params_equal_one_long_run(design, monkeypatch) -> None:
     import mediamix.inference.svi as svi_module
 
     got: dict = {}
-    real = svi_module.guide_draws
+    real = svi_module.draw_program
 
-    def spy(m, guide, params, *args, **kwargs):
-        got.update({k: np.asarray(v) for k, v in params.items()})
-        return real(m, guide, params, *args, **kwargs)
+    def spy(*a, **kw):
+        run = real(*a, **kw)
 
-    monkeypatch.setattr(svi_module, "guide_draws", spy)
+        def spied(key, params, args):
+            got.update({k: np.asarray(v) for k, v in params.items()})
+            return run(key, params, args)
+
+        return spied
+
+    monkeypatch.setattr(svi_module, "draw_program", spy)
+    svi_module._engine.cache_clear()  # a new engine: its draws go through the spy
     SVI(steps=200, draws=20).run(model, design, None, seed=5)
     ref = one_long_svi(design, 200, 5)
     assert set(got) == set(ref.params) and got
