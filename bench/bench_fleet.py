@@ -3,7 +3,8 @@
 Simulates ``--markets`` markets (``--weeks`` x ``--channels``, one with a negative spend),
 then runs `mediamix.fleet.fit_many` on each engine asked for (sequential in this process, the
 local process pool, a local Ray cluster, batched when `mediamix.estimator.batch` exists),
-each into a fresh folder. Printed per engine: wall time, fits per minute (groups fitted,
+each into a fresh folder (``local:10`` / ``ray:10``: each worker process serves 10 fits, so
+its later fits of the structure compile nothing). Printed per engine: wall time, fits per minute (groups fitted,
 ok or not converged, per minute of wall time), the groups ok / not converged / failed (the
 bad market must be the one failure), and the peak RSS of a worker (the largest over the
 fleet's fits; the sequential and batched engines run in this process, so theirs is this
@@ -12,6 +13,7 @@ process's peak) against a single fit in a fresh process (target: within 1.5x).
     python bench/bench_fleet.py                              # 50 markets, SVI, all engines
     python bench/bench_fleet.py --markets 8 --engines local,ray --steps 500
     python bench/bench_fleet.py --json /tmp/fleet.json
+    python bench/bench_fleet.py --engines sequential,local:10,ray:10,batched
 
 Measured on the 2-core development machine while it ran other jobs (load average 20-30),
 ``--markets 4 --weeks 52 --channels 2 --method map --steps 1500 --workers 2`` (3 fits and the
@@ -45,7 +47,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--steps", type=int, default=1500)
     p.add_argument("--draws", type=int, default=200, help="SVI draws")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    p.add_argument("--engines", default="sequential,local,ray,batched")
+    p.add_argument("--engines", default="sequential,local,local:10,ray,ray:10,batched",
+                   help="engines to run; NAME:N runs a pool or Ray worker for N fits "
+                   "(--fits-per-worker N), NAME alone for one")  # fmt: skip
     p.add_argument("--out", default=None, help="folder for the fleets (default: a temp dir)")
     p.add_argument("--json", default=None, help="write every figure to this file")
     return p.parse_args(argv)
@@ -97,22 +101,23 @@ def main(argv=None) -> dict:
     figures = {"single": {"seconds": single.seconds, "peak_rss_mb": base_rss}, "engines": {}}
     print(f"{'engine':<11}{'wall s':>9}{'fits/min':>10}{'ok':>5}{'n.c.':>6}{'failed':>8}"
           f"{'peak RSS MiB':>14}{'x single':>10}")  # fmt: skip
-    for engine in engines:
-        out = root / engine
+    for label in engines:
+        engine, _, per = label.partition(":")
+        out = root / label.replace(":", "_")
         shutil.rmtree(out, ignore_errors=True)
         t0 = time.perf_counter()
         res = fit_many(table, out, by="market", engine=engine, workers=args.workers,
-                       resume=False, **options)  # fmt: skip
+                       fits_per_worker=int(per or 1), resume=False, **options)  # fmt: skip
         wall = time.perf_counter() - t0
         fitted = len(res.ok) + len(res.not_converged)
         rss = max((r.get("peak_rss_mb") or 0) for r in res.records)
         rate = fitted / (wall / 60)
-        print(f"{engine:<11}{wall:>9.1f}{rate:>10.2f}{len(res.ok):>5}{len(res.not_converged):>6}"
+        print(f"{label:<11}{wall:>9.1f}{rate:>10.2f}{len(res.ok):>5}{len(res.not_converged):>6}"
               f"{len(res.failed):>8}{rss:>14.0f}{rss / base_rss:>10.2f}")  # fmt: skip
         bad = [r["message"] for r in res.records if r["status"] == "failed"]
         if res.failed != ["market_001"]:
             print(f"  unexpected failures: {res.failed}: {bad[:3]}")
-        figures["engines"][engine] = {
+        figures["engines"][label] = {
             "wall_seconds": wall, "fits_per_minute": rate, "ok": len(res.ok),
             "not_converged": len(res.not_converged), "failed": res.failed,
             "peak_rss_mb": rss, "rss_vs_single": rss / base_rss,

@@ -20,8 +20,8 @@ from mediamix.estimator.fitted import FittedModel
 from mediamix.estimator.mmm import MMM
 from mediamix.inference import sampler as make_sampler
 from mediamix.inference.batched import run_batch
-from mediamix.model.reuse import structure_key
 from mediamix.model.numpyro_model import model
+from mediamix.model.reuse import structure_key
 from mediamix.model.spec import ModelSpec
 
 

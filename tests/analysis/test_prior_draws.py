@@ -5,21 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-COMPILED: list[str] = []
-
-
-def _listen() -> None:
-    import jax.monitoring as mon
-
-    if not getattr(_listen, "done", False):
-        mon.register_event_duration_secs_listener(
-            lambda name, secs, **kw: (
-                COMPILED.append(kw.get("fun_name", ""))
-                if name.endswith("backend_compile_duration")
-                else None
-            )
-        )
-        _listen.done = True
+from tests.compiles import COMPILED
+from tests.compiles import listen as _listen
 
 
 def test_prior_draws_follow_the_priors_in_one_program():

@@ -7,8 +7,8 @@ from mediamix.errors import SpecError
 from mediamix.estimator import MMM
 from mediamix.estimator.batch import fit_batch
 from mediamix.inference.batched import run_batch
-from mediamix.model.reuse import prior_arrays, structure_key
 from mediamix.model.numpyro_model import model
+from mediamix.model.reuse import prior_arrays, structure_key
 from mediamix.model.spec import ModelSpec
 
 

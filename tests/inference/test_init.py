@@ -7,22 +7,8 @@ from __future__ import annotations
 import numpy as np
 
 from mediamix.inference.init import RADIUS, draws_gamma, init_to_prior_centre, prior_centre
-
-COMPILED: list[str] = []
-
-
-def _listen() -> None:
-    import jax.monitoring as mon
-
-    if not getattr(_listen, "done", False):
-        mon.register_event_duration_secs_listener(
-            lambda name, secs, **kw: (
-                COMPILED.append(kw.get("fun_name", ""))
-                if name.endswith("backend_compile_duration")
-                else None
-            )
-        )
-        _listen.done = True
+from tests.compiles import COMPILED
+from tests.compiles import listen as _listen
 
 
 def _init(model, strategy, seed: int) -> dict[str, np.ndarray]:

@@ -14,22 +14,8 @@ from mediamix.inference.nuts import NUTS
 from mediamix.inference.svi import SVI
 from mediamix.model.numpyro_model import model
 from mediamix.model.reuse import prior_arrays, structure_key
-
-COMPILED: list[str] = []
-
-
-def _listen() -> None:
-    import jax.monitoring as mon
-
-    if not getattr(_listen, "done", False):
-        mon.register_event_duration_secs_listener(
-            lambda name, secs, **kw: (
-                COMPILED.append(kw.get("fun_name", ""))
-                if name.endswith("backend_compile_duration")
-                else None
-            )
-        )
-        _listen.done = True
+from tests.compiles import COMPILED
+from tests.compiles import listen as _listen
 
 
 @pytest.fixture(scope="module")
