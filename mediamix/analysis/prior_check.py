@@ -77,8 +77,8 @@ def prior_params(fitted, n: int = PRIOR_DRAWS, seed: int = 0) -> dict[str, np.nd
     maths are one compiled program (`prior_draws`), with every gamma variate (Gamma, Beta,
     Dirichlet, Student-t and share priors) from one sampler
     (`mediamix.model.prior_sampling`): drawn one site at a time, every prior would compile
-    its own rejection sampler, about a second each. Cheaper than running the model ``n`` times (NumPyro's ``Predictive``), which
-    compiles it anew on every call.
+    its own rejection sampler, about a second each. Cheaper than running the model ``n``
+    times (NumPyro's ``Predictive``), which compiles it anew on every call.
     """
     import jax
 

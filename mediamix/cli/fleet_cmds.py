@@ -52,9 +52,9 @@ ENGINES = ("local", "ray", "batched", "sequential")
 @sampler_options
 @data_options
 def fit_many_cmd(data, by, out, engine, address, workers, cpus_per_fit, gpus_per_fit,
-                 max_retries, fits_per_worker, no_resume, config, force, method, chains, draws, warmup, steps,
-                 seed, holdout, level, date, kpi, channels, controls, experiments_path,
-                 time_varying, quiet, target_accept=None):  # fmt: skip
+                 max_retries, fits_per_worker, no_resume, config, force, method, chains,
+                 draws, warmup, steps, seed, holdout, level, date, kpi, channels, controls,
+                 experiments_path, time_varying, quiet, target_accept=None):  # fmt: skip
     """Fit one model per group of DATA and write the fleet folder OUT.
 
     DATA is one long table (CSV/Parquet) split by the --by columns, or a folder with one

@@ -16,8 +16,8 @@ again, and ``finished(task, record)`` exactly once per task (the worker's record
   no lift tests.
 - `RayEngine`: each fit a Ray task with explicit ``num_cpus`` / ``num_gpus``, retried by Ray
   when its worker dies (``max_retries``), in a worker process that exits after
-  ``fits_per_worker`` of them (``max_calls``). Without an address it starts a local cluster bound to the loopback
-  interface and shuts it down after; with one it connects to that cluster. The run folder
+  ``fits_per_worker`` of them (``max_calls``). Without an address it starts a local cluster
+  bound to the loopback interface and shuts it down after; with one it connects to that cluster. The run folder
   comes back as an archive, so workers need not share the fleet's disk.
 """
 

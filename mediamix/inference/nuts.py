@@ -196,8 +196,8 @@ def _program(shared, target_accept, max_tree_depth, dense_mass, warmup, length, 
     The warmup length is part of the key: numpyro's kernel fixes the adaptation schedule
     when it is traced. ``init(keys, args)`` makes every chain's initial state in one
     compiled program (`_init_program`); ``program(states, n, args)`` runs ``n <= length``
-    steps of every chain (`_chunk_program`). The kernel keeps the arguments of its latest
-    init, so the cache holds at most ``maxsize`` data sets."""
+    steps of every chain (`_chunk_program`). The data and the priors are the programs'
+    arguments, so the cache holds programs, at most ``maxsize`` structures, not data."""
     from numpyro.infer import NUTS as Kernel
 
     from mediamix.inference.init import init_to_prior_centre

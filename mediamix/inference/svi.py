@@ -80,23 +80,24 @@ def guide_draws(m, guide, params, args: tuple, draws: int, seed: int) -> dict[st
     `draw_program` makes it, to be kept where it is used again."""
     import jax
 
-    draw = draw_program(m, guide, draws, model_sites(m, *args))
-    return draw(jax.random.PRNGKey(seed), params, args)
+    return draw_program(m, guide, draws)(jax.random.PRNGKey(seed), params, args)
 
 
-def draw_program(m, guide, draws: int, sites: list[str]):
-    """``draw(key, params, args) -> {site: (1, draws, ...)}``: the guide's draws, jitted."""
+def draw_program(m, guide, draws: int):
+    """``draw(key, params, args) -> {site: (1, draws, ...)}``: the guide's draws of every
+    site `model_sites` names, one jitted program (the sites read off the model when it is
+    traced)."""
     import jax
     from numpyro.infer import Predictive
 
     @jax.jit
     def draw(key, p, args):
+        sites = model_sites(m, *args)
         pred = Predictive(m, guide=guide, params=p, num_samples=draws, return_sites=sites)
         return pred(key, *args, observe=False)
 
     def run(key, p, args):
-        out = draw(key, p, args)
-        return {k: np.asarray(v)[None] for k, v in out.items() if k in sites}
+        return {k: np.asarray(v)[None] for k, v in draw(key, p, args).items()}
 
     return run
 
@@ -136,16 +137,8 @@ def _engine(shared, guide: str, steps: int, learning_rate: float, draws: int) ->
     g = auto(m, init_loc_fn=init_to_prior_centre(), init_scale=0.05)
     sched = optax.cosine_decay_schedule(learning_rate, steps, alpha=0.05)
     svi = Engine(m, g, optax.adam(sched), Trace_ELBO())
-    sites: list[str] = []
-
-    def draw(key, params, args):
-        if not sites:
-            sites.extend(model_sites(m, *args))
-            program.append(draw_program(m, g, draws, list(sites)))
-        return program[0](key, params, args)
-
-    program: list = []
-    return _Engine(g, svi, jax.jit(svi.init), chunk_runner(svi, chunk_length(steps)), draw)
+    run_chunk = chunk_runner(svi, chunk_length(steps))
+    return _Engine(g, svi, jax.jit(svi.init), run_chunk, draw_program(m, g, draws))
 
 
 @dataclass(frozen=True)
