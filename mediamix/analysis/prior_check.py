@@ -108,13 +108,20 @@ def prior_draws(structure, design: dict, n: int, key) -> dict[str, Any]:
 @functools.lru_cache(maxsize=8)
 def _prior_program(shared, n: int):
     import jax
+    import jax.numpy as jnp
     from numpyro import handlers
 
     from mediamix.model.maths import batched, forward
     from mediamix.model.prior_sampling import sample_sites
 
+    def placeholder(site):  # the sites' distributions are wanted, not their values: nothing
+        if site["type"] == "sample":  # is drawn while the model is traced
+            return jnp.zeros(site["fn"].shape())
+        return None
+
     def draw(key, design, priors):
-        trace = handlers.trace(handlers.seed(shared.model, key)).get_trace(design, priors)
+        model = handlers.substitute(shared.model, substitute_fn=placeholder)
+        trace = handlers.trace(model).get_trace(design, priors)
         latent = {k: v["fn"] for k, v in trace.items()
                   if v["type"] == "sample" and not v["is_observed"]}  # fmt: skip
         raw = sample_sites(latent, n, key)

@@ -35,7 +35,7 @@ from mediamix.inference.nuts import NUTS, SamplerProgress, chunk_length, stderr_
 from mediamix.inference.progress import Clock, OptimiserProgress, reporter
 from mediamix.inference.progress import chunk_length as steps_chunk
 from mediamix.inference.result import FitResult
-from mediamix.inference.svi import SVI, loss_rel_change, model_sites
+from mediamix.inference.svi import SVI, loss_rel_change, model_sites, optimiser, start_state
 from mediamix.model.reuse import PriorsAsArgs, prior_arrays, structure_key
 from mediamix.model.structure import Structure
 
@@ -225,7 +225,6 @@ def run_nuts(
 
 
 def _svi_engine(sampler_guide: str, wrapped, steps: int, learning_rate: float):
-    import optax
     from numpyro.infer import SVI as Engine
     from numpyro.infer import Trace_ELBO
     from numpyro.infer.autoguide import AutoDelta, AutoLowRankMultivariateNormal, AutoNormal
@@ -236,13 +235,12 @@ def _svi_engine(sampler_guide: str, wrapped, steps: int, learning_rate: float):
     else:
         auto = AutoNormal if sampler_guide == "normal" else AutoLowRankMultivariateNormal
         g = auto(wrapped, init_loc_fn=init, init_scale=0.05)
-    sched = optax.cosine_decay_schedule(learning_rate, steps, alpha=0.05)
-    return Engine(wrapped, g, optax.adam(sched), Trace_ELBO()), g
+    return Engine(wrapped, g, optimiser(learning_rate, steps), Trace_ELBO()), g
 
 
 def _svi_states(guide: str, wrapped, steps: int, lr: float, seed: int, first, stacked):
     """The engine (its guide set up on the first model) and every model's initial state,
-    made as ``svi.init(PRNGKey(seed), design, priors)`` would make it alone."""
+    made as a fit of it alone makes it (`mediamix.inference.svi.start_state`)."""
     import jax
 
     svi, g = _svi_engine(guide, wrapped, steps, lr)
@@ -250,7 +248,7 @@ def _svi_states(guide: str, wrapped, steps: int, lr: float, seed: int, first, st
 
     def init_one(args):
         own, _ = _svi_engine(guide, wrapped, steps, lr)  # a fresh guide per trace
-        return own.init(jax.random.PRNGKey(seed), *args)
+        return start_state(own, wrapped, jax.random.PRNGKey(seed), *args)
 
     return svi, g, jax.jit(jax.vmap(init_one))(stacked)
 

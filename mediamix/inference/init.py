@@ -124,3 +124,20 @@ def _uses(jaxpr, primitive: str) -> bool:
                 if isinstance(inner, jax.extend.core.Jaxpr) and _uses(inner, primitive):
                     return True
     return False
+
+
+def start_values(model, key, args: tuple, strategy=None) -> dict:
+    """Where ``strategy`` (default `init_to_prior_centre`) starts every latent site of
+    ``model(*args)``: ``{site: (value, support)}``, the value in the constrained space and
+    the support of the site's distribution. Traceable: one trace of the
+    model, no potential, no gradient, no search for a valid start (NumPyro's
+    ``find_valid_initial_params``, which the guides run when they set themselves up, compiles
+    the potential and its gradient twice; an optimiser given these values as its
+    ``init_params`` leaves that search out of its program)."""
+    from numpyro import handlers
+
+    fn = strategy or init_to_prior_centre()
+    tr = handlers.trace(handlers.substitute(handlers.seed(model, key), substitute_fn=fn))
+    sites = tr.get_trace(*args)
+    return {k: (s["value"], s["fn"].support) for k, s in sites.items()
+            if s["type"] == "sample" and not s["is_observed"]}  # fmt: skip

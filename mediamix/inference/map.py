@@ -19,7 +19,7 @@ from mediamix.errors import ConvergenceError
 from mediamix.inference.options import check_int, check_positive
 from mediamix.inference.progress import Clock, OptimiserProgress, Report, reporter
 from mediamix.inference.result import FitResult
-from mediamix.inference.svi import guide_draws
+from mediamix.inference.svi import guide_draws, init_program, optimiser
 
 CHUNK = 100
 RTOL = 1e-5
@@ -31,12 +31,10 @@ def _adam_early_stop(
     """Adam on a cosine-decayed rate, stopped early; returns (params, final loss, steps run,
     the relative improvement of the last chunk, whether it stopped on the tolerance)."""
     import jax
-    import optax
     from numpyro.infer import SVI, Trace_ELBO
 
-    sched = optax.cosine_decay_schedule(learning_rate, steps, alpha=0.05)
-    svi = SVI(m, g, optax.adam(sched), Trace_ELBO())
-    state = jax.jit(svi.init)(jax.random.PRNGKey(seed), design)  # one program, not hundreds
+    svi = SVI(m, g, optimiser(learning_rate, steps), Trace_ELBO())
+    state = init_program(svi, m)(jax.random.PRNGKey(seed), design)  # one program, not hundreds
 
     @jax.jit
     def chunk(st, d):

@@ -52,6 +52,17 @@ def loss_rel_change(losses) -> float:
     return (before - last) / max(abs(last), 1.0)
 
 
+def optimiser(learning_rate: float, steps: int):
+    """The optimiser of SVI and MAP: Adam on a cosine-decayed rate (to 5% at ``steps``),
+    applied to all the guide's parameters as one flat vector (``optax.flatten``): the same
+    steps as per-parameter Adam (to rounding), one update instead of one per parameter in the
+    compiled step (2 s less compilation at 10 channels, a quarter faster per step)."""
+    import optax
+
+    sched = optax.cosine_decay_schedule(learning_rate, steps, alpha=0.05)
+    return optax.flatten(optax.adam(sched))
+
+
 def model_sites(m, *args) -> list[str]:
     """Names of the latent and deterministic sites of the model (not the observed KPI).
 
@@ -102,6 +113,50 @@ def draw_program(m, guide, draws: int):
     return run
 
 
+def start_params(guide, start: dict) -> dict:
+    """``init_params`` for ``SVI.init`` that start ``guide`` at ``start``, ``{site: (value,
+    support)}`` as `mediamix.inference.init.start_values` gives it: the location parameters of NumPyro's
+    guides, ``<site>_<prefix>_loc`` (constrained for AutoDelta, unconstrained for the
+    mean-field guide) or one flat ``<prefix>_loc`` (unconstrained, sites in sorted order, as
+    ``ravel_pytree`` lays them out) for the guides over all latent values at once."""
+    from jax.flatten_util import ravel_pytree
+    from numpyro.distributions.transforms import biject_to
+    from numpyro.infer.autoguide import AutoContinuous, AutoDelta
+
+    prefix = guide.prefix
+    if isinstance(guide, AutoDelta):
+        return {f"{k}_{prefix}_loc": v for k, (v, _) in start.items()}
+    free = {k: biject_to(support).inv(v) for k, (v, support) in start.items()}
+    if isinstance(guide, AutoContinuous):
+        return {f"{prefix}_loc": ravel_pytree(free)[0]}
+    return {f"{k}_{prefix}_loc": v for k, v in free.items()}
+
+
+def start_state(svi, model, key, *args):
+    """``svi.init(key, *args)`` with the guide started where
+    `mediamix.inference.init.start_values` puts it (traceable; `init_program` jits it).
+
+    Since the start is given, the search for a valid start that the guide's set-up runs
+    (the potential and its gradient, compiled twice) has no use in the result, and a program
+    made of this leaves it out: a third of the compilation of a cold start. Set up inside a
+    traced program, the guide's prototype trace holds traced values; afterwards it reads
+    only their shapes and the sites' supports (constants of the structure)."""
+    import jax
+
+    from mediamix.inference.init import start_values
+
+    k_start, k_svi = jax.random.split(key)
+    start = start_values(model, k_start, args)
+    return svi.init(k_svi, *args, init_params=start_params(svi.guide, start))
+
+
+def init_program(svi, model):
+    """``init(key, *args) -> state``: `start_state` as one jitted program."""
+    import jax
+
+    return jax.jit(functools.partial(start_state, svi, model))
+
+
 @dataclass(frozen=True)
 class _Engine:
     """What every SVI fit of one model structure and settings shares: the guide, numpyro's
@@ -119,13 +174,10 @@ def _engine(shared, guide: str, steps: int, learning_rate: float, draws: int) ->
     """The `_Engine` of a model structure (`mediamix.model.reuse.SharedModel`) and settings,
     made once: refits of the structure (a fleet, a refresh) compile nothing new.
 
-    ``svi.init`` runs as one compiled program: run eagerly, the guide's set-up (the model's
-    trace, the search for a valid start with its gradients) dispatches and compiles hundreds
-    of small programs, most of a cold fit's time. Under ``jit`` the guide keeps a prototype
-    trace with traced values in it; afterwards it reads only their shapes and the sites'
-    supports (constants of the structure)."""
-    import jax
-    import optax
+    ``svi.init`` runs as one compiled program with the start given (`init_program`): run
+    eagerly, the guide's set-up (the model's trace, the search for a valid start with its
+    gradients) dispatches and compiles hundreds of small programs, most of a cold fit's
+    time."""
     from numpyro.infer import SVI as Engine
     from numpyro.infer import Trace_ELBO
     from numpyro.infer.autoguide import AutoLowRankMultivariateNormal, AutoNormal
@@ -135,10 +187,9 @@ def _engine(shared, guide: str, steps: int, learning_rate: float, draws: int) ->
     m = shared.model
     auto = AutoNormal if guide == "normal" else AutoLowRankMultivariateNormal
     g = auto(m, init_loc_fn=init_to_prior_centre(), init_scale=0.05)
-    sched = optax.cosine_decay_schedule(learning_rate, steps, alpha=0.05)
-    svi = Engine(m, g, optax.adam(sched), Trace_ELBO())
+    svi = Engine(m, g, optimiser(learning_rate, steps), Trace_ELBO())
     run_chunk = chunk_runner(svi, chunk_length(steps))
-    return _Engine(g, svi, jax.jit(svi.init), run_chunk, draw_program(m, g, draws))
+    return _Engine(g, svi, init_program(svi, m), run_chunk, draw_program(m, g, draws))
 
 
 @dataclass(frozen=True)

@@ -235,8 +235,8 @@ def test_too_few_optimiser_steps_do_not_look_converged(sim_data):
     assert not short_map.review.converged and short_map.review.badge == "not converged"
     short_svi = MMM().fit(ds, "svi", steps=100, draws=50, warn=False)
     loss = next(c for c in short_svi.review.checks if c.name == "loss_trace")
-    assert loss.verdict == "fail" and short_svi.review.failed
-    assert not short_svi.review.converged
+    assert loss.verdict in ("review", "fail") and loss.value > 0.05  # still falling
+    assert not short_svi.review.converged and short_svi.review.badge == "not converged"
 
 
 @pytest.mark.slow

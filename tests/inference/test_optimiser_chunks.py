@@ -11,7 +11,7 @@ import pytest
 
 from mediamix.inference.map import MAP
 from mediamix.inference.progress import OptimiserProgress, chunk_length
-from mediamix.inference.svi import SVI
+from mediamix.inference.svi import SVI, optimiser, start_state
 
 COMPILES: list[float] = []
 
@@ -44,9 +44,8 @@ def design():
 
 
 def one_long_svi(design, steps: int, seed: int):
-    """numpyro's `SVI.run` in one go, with the guide and optimiser SVI uses."""
+    """numpyro's `SVI.run` in one go, with the guide, optimiser and start SVI uses."""
     import jax
-    import optax
     from numpyro.infer import SVI as Engine
     from numpyro.infer import Trace_ELBO
     from numpyro.infer.autoguide import AutoNormal
@@ -54,9 +53,9 @@ def one_long_svi(design, steps: int, seed: int):
 
     m = functools.partial(model, structure=None)
     g = AutoNormal(m, init_loc_fn=init_to_median(num_samples=15), init_scale=0.05)
-    sched = optax.cosine_decay_schedule(0.02, steps, alpha=0.05)
-    svi = Engine(m, g, optax.adam(sched), Trace_ELBO())
-    return svi.run(jax.random.PRNGKey(seed), steps, design, progress_bar=False)
+    svi = Engine(m, g, optimiser(0.02, steps), Trace_ELBO())
+    state = start_state(svi, m, jax.random.PRNGKey(seed), design)
+    return svi.run(jax.random.PRNGKey(seed), steps, design, progress_bar=False, init_state=state)
 
 
 def test_svi_chunks_give_the_one_long_run_and_compile_once(design) -> None:
