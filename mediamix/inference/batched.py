@@ -6,11 +6,12 @@ Models share a structure when everything static about them is equal
 the model as traced arguments (`mediamix.model.reuse.PriorsAsArgs`), so one compilation
 serves every model of the group.
 
-- NUTS (`run_nuts`): numpyro's functional HMC API (``initialize_model``, ``hmc``) with the
-  potential built from the model and its arguments; ``jax.vmap`` over lanes (model x chain),
-  each lane with its own initial point (``init_to_median``), step size and mass-matrix
+- NUTS (`run_nuts`): one numpyro NUTS kernel, its ``init`` and ``sample`` taking each
+  model's arguments, ``jax.vmap`` over lanes (model x chain), each lane with its own initial
+  point (`mediamix.inference.init.init_to_prior_centre`), step size and mass-matrix
   adaptation; lanes are spread over the host devices with ``jax.pmap`` when JAX has more
-  than one. Like `mediamix.inference.nuts`, the steps run in chunks of one compiled program
+  than one. Like `mediamix.inference.nuts`, the kernel is set up inside the traced init
+  program (nothing runs eagerly) and the steps run in chunks of one compiled program
   (a traced step count) with a `SamplerProgress` after each. Every lane of a vmapped NUTS
   step waits for the longest trajectory of the batch, so a batch costs its hardest member's
   tree per draw.
@@ -23,6 +24,7 @@ Each model gets its own `FitResult` (draws ``(chain, draw, ...)``), in the order
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -104,15 +106,14 @@ def run_nuts(
     """NUTS on every model of one structure at once; one `FitResult` per model.
 
     Lanes are (model, chain) pairs; each chain of each model starts from its own
-    ``init_to_median`` point and adapts its own step size and diagonal (or dense) mass
+    ``init_to_prior_centre`` point and adapts its own step size and diagonal (or dense) mass
     matrix over ``sampler.warmup`` steps. The chains of a model use the keys
     ``split(PRNGKey(seed), chains)``, as `NUTS.run` does.
     """
     import jax
     import jax.numpy as jnp
     from jax import lax
-    from numpyro.infer.hmc import hmc
-    from numpyro.infer.util import ParamInfo, find_valid_initial_params, initialize_model
+    from numpyro.infer import NUTS as Kernel
 
     _check_group(structures, designs)
     enable_compile_cache()
@@ -124,15 +125,17 @@ def run_nuts(
     if report is not None:
         report(SamplerProgress("warmup", 0, W, W, D, 0.0, None))
 
-    wrapped = PriorsAsArgs(model, structures[0])
-    strategy = init_to_prior_centre()
-    first, stacked = _model_args(designs, structures)
-    proto, pe_gen, post_gen, _ = initialize_model(
-        jax.random.PRNGKey(seed), wrapped, init_strategy=strategy, dynamic_args=True,
-        model_args=first,
-    )  # fmt: skip
-    init_kernel, sample_kernel = hmc(potential_fn_gen=pe_gen, algo="NUTS")
-    dense = [tuple(sorted(proto.z))] if sampler.dense_mass else []
+    _, stacked = _model_args(designs, structures)
+    # one kernel for every lane, set up inside the traced init program (as
+    # `mediamix.inference.nuts` does): set up eagerly on the first model, numpyro's
+    # initialisation runs op by op, compiling each step (about 15 s of a cold batch)
+    kernel = Kernel(
+        PriorsAsArgs(model, structures[0]),
+        target_accept_prob=sampler.target_accept,
+        max_tree_depth=sampler.max_tree_depth,
+        dense_mass=bool(sampler.dense_mass),
+        init_strategy=init_to_prior_centre(),
+    )
 
     # lanes: model-major (lane = model * K + chain), spread over host devices when present
     lanes = M * K
@@ -146,26 +149,17 @@ def run_nuts(
     lane_args = jax.tree.map(lambda v: v[lane_model], stacked)
 
     def init_lane(key, args):
-        k_init, k_model = jax.random.split(key)  # as numpyro's kernel.init splits it
-        info, _ = find_valid_initial_params(
-            k_model, wrapped, init_strategy=strategy, model_args=args,
-            prototype_params=proto.z,
-        )  # fmt: skip
-        return init_kernel(
-            ParamInfo(*info), W, target_accept_prob=sampler.target_accept, trajectory_length=None,
-            max_tree_depth=sampler.max_tree_depth, dense_mass=dense, model_args=args,
-            rng_key=k_init,
-        )  # fmt: skip
+        return kernel.init(key, W, None, model_args=args, model_kwargs={})
 
     def chunk_lane(state, n, args):
-        postprocess = post_gen(*args)
+        postprocess = kernel.postprocess_fn(args, {})
 
         def record(s):
             return (postprocess(s.z), s.diverging, s.energy, s.num_steps)
 
         def body(i, carry):
             s, buf = carry
-            s = sample_kernel(s, model_args=args)
+            s = kernel.sample(s, args, {})
             return s, jax.tree.map(lambda b, v: b.at[i].set(v), buf, record(s))
 
         proto_rec = jax.eval_shape(record, state)
@@ -244,7 +238,10 @@ def _svi_states(guide: str, wrapped, steps: int, lr: float, seed: int, first, st
     import jax
 
     svi, g = _svi_engine(guide, wrapped, steps, lr)
-    svi.init(jax.random.PRNGKey(seed), *first)  # sets up the guide (concrete)
+    # sets up the guide on abstract values: nothing is run or compiled (a concrete
+    # ``svi.init`` runs the model op by op and searches for a valid start, compiling each
+    # step: most of a batch's start-up time and a few hundred MiB of resident memory)
+    jax.eval_shape(functools.partial(start_state, svi, wrapped, jax.random.PRNGKey(seed)), *first)
 
     def init_one(args):
         own, _ = _svi_engine(guide, wrapped, steps, lr)  # a fresh guide per trace
