@@ -60,6 +60,7 @@ def fit_batch(
     *,
     seed: int = 0,
     progress: bool | Callable[[Any], None] = False,
+    lockstep: bool | None = None,
     **options: Any,
 ) -> list[FittedModel]:
     """Fit one model per dataset; models of one structure are sampled together.
@@ -69,10 +70,14 @@ def fit_batch(
     used in order). ``method`` and ``options`` as for `MMM.fit` (``"nuts"`` with
     ``chains``, ``draws``, ``warmup``, ...; ``"svi"``; ``"map"``), ``seed`` the seed of
     every model (each model draws as `MMM.fit` with that seed would, so the answers agree
-    with one-by-one fits within Monte Carlo error). ``progress``: as for `MMM.fit`, called for
-    each compiled batch in turn. Returns the `FittedModel`s in the order of ``datasets``;
-    each one's ``fit_seconds`` is its batch's wall time divided by the batch's size, and
-    its ``info`` holds ``batch_size``, ``batch_index`` and ``batch_seconds``.
+    with one-by-one fits within Monte Carlo error; NUTS one after another draws what a fit
+    alone draws, to rounding). ``progress``: as for `MMM.fit`, called for each compiled
+    batch in turn. ``lockstep`` (NUTS): the chains on a device stepped together in one
+    vmapped program (True: what an accelerator wants) or one after another inside one
+    program (False); None picks by the backend (one after another on a CPU;
+    `mediamix.inference.batched.run_nuts`). Returns the `FittedModel`s in the order of
+    ``datasets``; each one's ``fit_seconds`` is its batch's wall time divided by the batch's
+    size, and its ``info`` holds ``batch_size``, ``batch_index`` and ``batch_seconds``.
     """
     if isinstance(datasets, Mapping):
         datasets = list(datasets.values())
@@ -98,7 +103,8 @@ def fit_batch(
         designs = [prepared[i][3] for i in idx]
         structures = [prepared[i][2] for i in idx]
         t0 = time.perf_counter()
-        results = run_batch(chosen, model, designs, structures, seed=seed, progress=progress)
+        results = run_batch(chosen, model, designs, structures, seed=seed, progress=progress,
+                            lockstep=lockstep)  # fmt: skip
         seconds = time.perf_counter() - t0
         for i, res in zip(idx, results, strict=True):
             data, scalers, _, _, n_train = prepared[i]

@@ -102,13 +102,16 @@ def run_nuts(
     *,
     seed: int = 0,
     progress: Any = False,
+    lockstep: bool | None = None,
 ) -> list[FitResult]:
     """NUTS on every model of one structure at once; one `FitResult` per model.
 
     Lanes are (model, chain) pairs; each chain of each model starts from its own
     ``init_to_prior_centre`` point and adapts its own step size and diagonal (or dense) mass
     matrix over ``sampler.warmup`` steps. The chains of a model use the keys
-    ``split(PRNGKey(seed), chains)``, as `NUTS.run` does.
+    ``split(PRNGKey(seed), chains)``, as `NUTS.run` does. ``lockstep``: the lanes of a
+    device in one vmapped step (True) or one after another (False, `_over_lanes`); None
+    (the default): in lockstep on an accelerator, one after another on a CPU.
     """
     import jax
     import jax.numpy as jnp
@@ -166,6 +169,9 @@ def run_nuts(
         buf = jax.tree.map(lambda v: jnp.zeros((length, *v.shape), v.dtype), proto_rec)
         return lax.fori_loop(0, n, body, (state, buf))
 
+    if lockstep is None:
+        lockstep = jax.default_backend() != "cpu"
+    init_map, chunk_map = _over_lanes(init_lane, chunk_lane, lockstep)
     if n_dev > 1:
 
         def split(tree):  # (padded, ...) -> (n_dev, per_dev, ...)
@@ -174,8 +180,8 @@ def run_nuts(
         def join(tree):
             return jax.tree.map(lambda v: np.asarray(v).reshape((padded,) + v.shape[2:]), tree)
 
-        init_all = jax.pmap(jax.vmap(init_lane))
-        chunk_all = jax.pmap(jax.vmap(chunk_lane, in_axes=(0, None, 0)), in_axes=(0, None, 0))
+        init_all = jax.pmap(init_map)
+        chunk_all = jax.pmap(chunk_map, in_axes=(0, None, 0))
         dev_args = split(lane_args)
         states = init_all(split(lane_keys), dev_args)
 
@@ -183,8 +189,8 @@ def run_nuts(
             states, rec = chunk_all(states, jnp.int32(n), dev_args)
             return states, join(rec)
     else:
-        init_all = jax.jit(jax.vmap(init_lane))
-        chunk_all = jax.jit(jax.vmap(chunk_lane, in_axes=(0, None, 0)))
+        init_all = jax.jit(init_map)
+        chunk_all = jax.jit(chunk_map)
         states = init_all(lane_keys, lane_args)
 
         def advance(states, n):
@@ -213,6 +219,30 @@ def run_nuts(
         stats = {"diverging": diverging[sl], "energy": energy[sl], "n_steps": n_steps[sl]}
         out.append(FitResult(samples, stats, {**info, "batch_index": m}))
     return out
+
+
+def _over_lanes(init_lane, chunk_lane, lockstep: bool):
+    """``(init(keys, args), chunk(states, n, args))`` over a leading lane axis.
+
+    ``lockstep``: ``jax.vmap``, every lane's step in one wide operation (what an accelerator
+    wants; each step waits for the batch's longest trajectory). Otherwise ``lax.map``: the
+    lanes one after another inside one program, each with its own trajectory length; on a
+    CPU this traces and compiles a program the size of one chain's (a vmapped NUTS step took
+    3 times as long to compile and 18 times as long to trace) and wastes no work on lanes
+    that finished their trajectory early."""
+    import jax
+    from jax import lax
+
+    if lockstep:
+        return jax.vmap(init_lane), jax.vmap(chunk_lane, in_axes=(0, None, 0))
+
+    def init(keys, args):
+        return lax.map(lambda ka: init_lane(*ka), (keys, args))
+
+    def chunk(states, n, args):
+        return lax.map(lambda sa: chunk_lane(sa[0], n, sa[1]), (states, args))
+
+    return init, chunk
 
 
 # -- SVI ----------------------------------------------------------------------------------
@@ -416,8 +446,19 @@ def run_map(
 
 
 def run_batch(
-    sampler, model, designs: list[dict], structures: list[Structure], *, seed=0, progress=False
+    sampler,
+    model,
+    designs: list[dict],
+    structures: list[Structure],
+    *,
+    seed=0,
+    progress=False,
+    lockstep: bool | None = None,
 ) -> list[FitResult]:
-    """The batched run for a sampler object (`NUTS`, `SVI` or `MAP`)."""
-    runner = {"nuts": run_nuts, "svi": run_svi, "map": run_map}[sampler.name]
+    """The batched run for a sampler object (`NUTS`, `SVI` or `MAP`); ``lockstep`` as for
+    `run_nuts` (SVI and MAP always step their models in one vmapped update)."""
+    if sampler.name == "nuts":
+        return run_nuts(sampler, model, designs, structures, seed=seed, progress=progress,
+                        lockstep=lockstep)  # fmt: skip
+    runner = {"svi": run_svi, "map": run_map}[sampler.name]
     return runner(sampler, model, designs, structures, seed=seed, progress=progress)
