@@ -6,15 +6,16 @@ Models share a structure when everything static about them is equal
 the model as traced arguments (`mediamix.model.reuse.PriorsAsArgs`), so one compilation
 serves every model of the group.
 
-- NUTS (`run_nuts`): one numpyro NUTS kernel, its ``init`` and ``sample`` taking each
-  model's arguments, ``jax.vmap`` over lanes (model x chain), each lane with its own initial
-  point (`mediamix.inference.init.init_to_prior_centre`), step size and mass-matrix
-  adaptation; lanes are spread over the host devices with ``jax.pmap`` when JAX has more
-  than one. Like `mediamix.inference.nuts`, the kernel is set up inside the traced init
-  program (nothing runs eagerly) and the steps run in chunks of one compiled program
-  (a traced step count) with a `SamplerProgress` after each. Every lane of a vmapped NUTS
-  step waits for the longest trajectory of the batch, so a batch costs its hardest member's
-  tree per draw.
+- NUTS (`run_nuts`): one numpyro NUTS kernel (`mediamix.inference.nuts.make_kernel`), its
+  ``init`` and ``sample`` taking each model's arguments, over lanes (model x chain), each
+  lane with its own initial point (`mediamix.inference.init.init_to_prior_centre`), step size
+  and mass-matrix adaptation; lanes are spread over the host devices with ``jax.pmap`` when
+  JAX has more than one, and a device's lanes run one after another (``lax.map``, a CPU's
+  default: each lane takes the steps of a fit alone) or in lockstep (``jax.vmap``, an
+  accelerator's default: each step waits for the longest trajectory of the device's lanes).
+  Like `mediamix.inference.nuts`, the kernel is set up inside the traced init program
+  (nothing runs eagerly) and the steps run in chunks of one compiled program (a traced step
+  count) with a `SamplerProgress` after each.
 - SVI (`run_svi`) and MAP (`run_map`): the optimiser's update vmapped over models, each with
   its own guide parameters and optimiser state, the same steps and seeds as one fit alone;
   MAP freezes each model at the chunk where its own early stop would end it.
@@ -33,7 +34,16 @@ from mediamix.devices import enable_compile_cache
 from mediamix.errors import ConvergenceError, SpecError
 from mediamix.inference import map as _map
 from mediamix.inference.init import init_to_prior_centre
-from mediamix.inference.nuts import NUTS, SamplerProgress, chunk_length, stderr_progress
+from mediamix.inference.nuts import (
+    NUTS,
+    SamplerProgress,
+    chain_keys,
+    chunk_length,
+    make_kernel,
+    one_chain_chunk,
+    one_chain_init,
+    stderr_progress,
+)
 from mediamix.inference.progress import Clock, OptimiserProgress, reporter
 from mediamix.inference.progress import chunk_length as steps_chunk
 from mediamix.inference.result import FitResult
@@ -115,8 +125,6 @@ def run_nuts(
     """
     import jax
     import jax.numpy as jnp
-    from jax import lax
-    from numpyro.infer import NUTS as Kernel
 
     _check_group(structures, designs)
     enable_compile_cache()
@@ -132,13 +140,8 @@ def run_nuts(
     # one kernel for every lane, set up inside the traced init program (as
     # `mediamix.inference.nuts` does): set up eagerly on the first model, numpyro's
     # initialisation runs op by op, compiling each step (about 15 s of a cold batch)
-    kernel = Kernel(
-        PriorsAsArgs(model, structures[0]),
-        target_accept_prob=sampler.target_accept,
-        max_tree_depth=sampler.max_tree_depth,
-        dense_mass=bool(sampler.dense_mass),
-        init_strategy=init_to_prior_centre(),
-    )
+    kernel = make_kernel(PriorsAsArgs(model, structures[0]), sampler.target_accept,
+                         sampler.max_tree_depth, sampler.dense_mass)  # fmt: skip
 
     # lanes: model-major (lane = model * K + chain), spread over host devices when present
     lanes = M * K
@@ -146,32 +149,13 @@ def run_nuts(
     per_dev = -(-lanes // n_dev)
     padded = per_dev * n_dev
     lane_model = np.minimum(np.arange(padded) // K, M - 1)  # padding repeats the last model
-    chain_keys = jax.random.split(jax.random.PRNGKey(seed), K) if K > 1 else None
-    keys = [chain_keys[c] if K > 1 else jax.random.PRNGKey(seed) for c in range(K)]
-    lane_keys = jnp.stack([keys[i % K] for i in range(padded)])
+    lane_keys = chain_keys(jax.random.PRNGKey(seed), K)[np.arange(padded) % K]
     lane_args = jax.tree.map(lambda v: v[lane_model], stacked)
-
-    def init_lane(key, args):
-        return kernel.init(key, W, None, model_args=args, model_kwargs={})
-
-    def chunk_lane(state, n, args):
-        postprocess = kernel.postprocess_fn(args, {})
-
-        def record(s):
-            return (postprocess(s.z), s.diverging, s.energy, s.num_steps)
-
-        def body(i, carry):
-            s, buf = carry
-            s = kernel.sample(s, args, {})
-            return s, jax.tree.map(lambda b, v: b.at[i].set(v), buf, record(s))
-
-        proto_rec = jax.eval_shape(record, state)
-        buf = jax.tree.map(lambda v: jnp.zeros((length, *v.shape), v.dtype), proto_rec)
-        return lax.fori_loop(0, n, body, (state, buf))
 
     if lockstep is None:
         lockstep = jax.default_backend() != "cpu"
-    init_map, chunk_map = _over_lanes(init_lane, chunk_lane, lockstep)
+    init_map, chunk_map = _over_lanes(one_chain_init(kernel, W), one_chain_chunk(kernel, length),
+                                      lockstep)  # fmt: skip
     if n_dev > 1:
 
         def split(tree):  # (padded, ...) -> (n_dev, per_dev, ...)

@@ -152,7 +152,7 @@ class NUTS:
         init, program, lock = _program(shared, self.target_accept, self.max_tree_depth,
                                        self.dense_mass, W, length, method)  # fmt: skip
         with lock:  # the kernel is shared by the fits of one structure
-            states = init(_chain_keys(jax.random.PRNGKey(seed), self.chains), args)
+            states = init(chain_keys(jax.random.PRNGKey(seed), self.chains), args)
             parts = self._sample(program, states, args, method, W, D, length, clock, report)
         joined = jax.tree.map(lambda *xs: np.concatenate(xs, axis=1), *parts)
         z, diverging, energy, n_steps = joined
@@ -198,55 +198,47 @@ def _program(shared, target_accept, max_tree_depth, dense_mass, warmup, length, 
     compiled program (`_init_program`); ``program(states, n, args)`` runs ``n <= length``
     steps of every chain (`_chunk_program`). The data and the priors are the programs'
     arguments, so the cache holds programs, at most ``maxsize`` structures, not data."""
+    kernel = make_kernel(shared.model, target_accept, max_tree_depth, dense_mass)
+    init = _init_program(kernel, warmup, method)
+    return init, _chunk_program(kernel, length, method), threading.Lock()
+
+
+def make_kernel(model, target_accept: float, max_tree_depth: int, dense_mass: bool):
+    """numpyro's NUTS kernel for ``model`` (taking its arguments at ``init`` and ``sample``)
+    with mediamix's settings, started at `mediamix.inference.init.init_to_prior_centre`; used
+    inside traced programs only (`one_chain_init`, `one_chain_chunk`), so that its set-up is
+    compiled with them rather than run op by op."""
     from numpyro.infer import NUTS as Kernel
 
     from mediamix.inference.init import init_to_prior_centre
 
-    kernel = Kernel(
-        shared.model,
+    return Kernel(
+        model,
         target_accept_prob=target_accept,
         max_tree_depth=max_tree_depth,
         dense_mass=bool(dense_mass),
         init_strategy=init_to_prior_centre(),
     )
-    init = _init_program(kernel, warmup, method)
-    return init, _chunk_program(kernel, length, method), threading.Lock()
 
 
-def _chain_keys(rng_key, chains: int):
-    """One random key per chain, as ``MCMC`` splits them: (chains, 2)."""
-    import jax
+def one_chain_init(kernel, warmup: int):
+    """``init(key, args) -> state``: one chain's initial state (``kernel.init``, traceable)."""
 
-    return jax.random.split(rng_key, chains) if chains > 1 else rng_key[None]
-
-
-def _init_program(kernel, warmup: int, method: str):
-    """``init(keys, args) -> states``: every chain's initial state (``kernel.init`` with its
-    key, as ``MCMC`` runs it under ``pmap``), stacked on a leading chain axis, in one
-    compiled program: run eagerly, the initialisation (the model's trace, the search for a
-    valid start, the first gradients, the step-size heuristic) dispatched and compiled
-    hundreds of small programs per chain, the largest part of a cold fit. The states come
-    out laid out as the chunk program takes them (on the devices, for parallel chains)."""
-    import jax
-
-    def one_chain(key, design_args):
+    def init(key, design_args):
         return kernel.init(key, warmup, None, model_args=design_args, model_kwargs={})
 
-    if method == "parallel":
-        return jax.pmap(one_chain, in_axes=(0, None))
-    return jax.jit(jax.vmap(one_chain, in_axes=(0, None)))
+    return init
 
 
-def _chunk_program(kernel, length: int, method: str):
-    """``run(states, n, args) -> (states, (z, diverging, energy, num_steps))``: ``n <=
-    length`` kernel steps on every chain, the draws in buffers of ``length`` (the first ``n``
-    filled). The step count and the data are traced, so one compiled program serves every
-    chunk and every data set of the structure."""
+def one_chain_chunk(kernel, length: int):
+    """``chunk(state, n, args) -> (state, (z, diverging, energy, num_steps))``: ``n <=
+    length`` kernel steps of one chain, the draws in buffers of ``length`` (the first ``n``
+    filled; traceable)."""
     import jax
     import jax.numpy as jnp
     from jax import lax
 
-    def one_chain(state, n, design_args):
+    def chunk(state, n, design_args):
         postprocess = kernel.postprocess_fn(design_args, {})
 
         def record(s):
@@ -262,6 +254,40 @@ def _chunk_program(kernel, length: int, method: str):
         buf = jax.tree.map(lambda v: jnp.zeros((length, *v.shape), v.dtype), proto)
         return lax.fori_loop(0, n, body, (state, buf))
 
+    return chunk
+
+
+def chain_keys(rng_key, chains: int):
+    """One random key per chain, as ``MCMC`` splits them: (chains, 2)."""
+    import jax
+
+    return jax.random.split(rng_key, chains) if chains > 1 else rng_key[None]
+
+
+def _init_program(kernel, warmup: int, method: str):
+    """``init(keys, args) -> states``: every chain's initial state (``kernel.init`` with its
+    key, as ``MCMC`` runs it under ``pmap``), stacked on a leading chain axis, in one
+    compiled program: run eagerly, the initialisation (the model's trace, the search for a
+    valid start, the first gradients, the step-size heuristic) dispatched and compiled
+    hundreds of small programs per chain, the largest part of a cold fit. The states come
+    out laid out as the chunk program takes them (on the devices, for parallel chains)."""
+    import jax
+
+    one_chain = one_chain_init(kernel, warmup)
+    if method == "parallel":
+        return jax.pmap(one_chain, in_axes=(0, None))
+    return jax.jit(jax.vmap(one_chain, in_axes=(0, None)))
+
+
+def _chunk_program(kernel, length: int, method: str):
+    """``run(states, n, args) -> (states, (z, diverging, energy, num_steps))``: ``n <=
+    length`` kernel steps on every chain, the draws in buffers of ``length`` (the first ``n``
+    filled). The step count and the data are traced, so one compiled program serves every
+    chunk and every data set of the structure."""
+    import jax
+    from jax import lax
+
+    one_chain = one_chain_chunk(kernel, length)
     if method == "parallel":
         return jax.pmap(one_chain, in_axes=(0, None, None))
 
